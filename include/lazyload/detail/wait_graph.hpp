@@ -1,0 +1,120 @@
+// lazyload/detail/wait_graph.hpp
+//
+// Internal: deadlock detection for loads that wait on each other.
+//
+// A thread that must wait for a load another thread (or itself) is running
+// records the edge "this thread waits for that load" in one process-wide
+// graph. Before it records the edge it follows the chain: the load's owner
+// thread, the load that thread waits for, that load's owner, ... If the chain
+// comes back to the waiting thread, waiting would deadlock and it throws
+// CycleError instead. The check and the insertion happen under one mutex, so
+// of two threads that close a cycle at the same time, the second sees the
+// first's edge. Only the slow path (a thread about to block) touches this.
+
+#ifndef LAZYLOAD_DETAIL_WAIT_GRAPH_HPP_
+#define LAZYLOAD_DETAIL_WAIT_GRAPH_HPP_
+
+#include <algorithm>      // std::find
+#include <atomic>         // std::atomic
+#include <cstddef>        // std::size_t
+#include <mutex>          // std::mutex, std::lock_guard
+#include <string>         // std::string
+#include <thread>         // std::thread::id, std::this_thread
+#include <unordered_map>  // std::unordered_map
+#include <vector>         // std::vector
+
+#include "../error.hpp"
+#include "config.hpp"
+
+namespace lazyload {
+namespace detail {
+
+// What the graph needs to know of a load: who runs it, and its name.
+struct LoadSite {
+  std::atomic<std::thread::id> loader{};  // written under the handle's mutex
+  std::string name;
+
+  std::string label() const { return name.empty() ? "(unnamed)" : name; }
+};
+
+// The loads this thread is running, outermost first.
+inline std::vector<const LoadSite*>& load_stack() {
+  thread_local std::vector<const LoadSite*> stack;
+  return stack;
+}
+
+// Pushes a site on this thread's load stack for the scope.
+class LoadScope {
+ public:
+  explicit LoadScope(const LoadSite& site) { load_stack().push_back(&site); }
+  ~LoadScope() { load_stack().pop_back(); }
+  LoadScope(const LoadScope&) = delete;
+  LoadScope& operator=(const LoadScope&) = delete;
+};
+
+class WaitGraph {
+ public:
+  static WaitGraph& instance() {
+    static WaitGraph graph;
+    return graph;
+  }
+
+  // Records that this thread is about to wait for `target`; throws
+  // CycleError, recording nothing, when that wait would never end.
+  void begin_wait(const LoadSite& target) {
+    const std::thread::id me = std::this_thread::get_id();
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<const LoadSite*> chain{&target};
+    const LoadSite* site = &target;
+    for (std::size_t hops = 0; hops <= waiting_.size(); ++hops) {
+      const std::thread::id owner = site->loader.load();
+      if (owner == std::thread::id()) break;
+      if (owner == me) throw_error<CycleError>(describe(chain));
+      const auto it = waiting_.find(owner);
+      if (it == waiting_.end()) break;
+      site = it->second;
+      chain.push_back(site);
+    }
+    waiting_[me] = &target;
+  }
+
+  // Removes this thread's edge.
+  void end_wait() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting_.erase(std::this_thread::get_id());
+  }
+
+ private:
+  // "cycle detected: 'x' -> 'y' -> 'x'": the loads waited for, then the loads
+  // this thread runs on top of the last of them, then the first again.
+  static std::string describe(const std::vector<const LoadSite*>& chain) {
+    std::string out = "lazyload: cycle detected: ";
+    for (const LoadSite* site : chain) out += quoted(site->label()) + " -> ";
+    const auto& stack = load_stack();
+    auto it = std::find(stack.begin(), stack.end(), chain.back());
+    if (it != stack.end()) {
+      for (++it; it != stack.end(); ++it) out += quoted((*it)->label()) + " -> ";
+    }
+    out += quoted(chain.front()->label());
+    return out;
+  }
+
+  std::mutex mutex_;
+  std::unordered_map<std::thread::id, const LoadSite*> waiting_;  // guarded by mutex_
+};
+
+// Holds an edge of the wait graph for a scope.
+class WaitScope {
+ public:
+  explicit WaitScope(const LoadSite& target) {
+    WaitGraph::instance().begin_wait(target);
+  }
+  ~WaitScope() { WaitGraph::instance().end_wait(); }
+  WaitScope(const WaitScope&) = delete;
+  WaitScope& operator=(const WaitScope&) = delete;
+};
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_WAIT_GRAPH_HPP_

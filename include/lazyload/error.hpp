@@ -1,0 +1,57 @@
+// lazyload/error.hpp
+//
+// The exceptions lazyload throws. There is one root, `LazyError`, so that
+// `catch (const lazyload::LazyError&)` catches everything the library itself
+// reports; beneath it, `LoadError` is a failed load and `CycleError` a load
+// that would have waited for itself.
+//
+// Every message starts with `lazyload: `, is lower case, has no final period
+// and names the entry it is about in quotes:
+//
+//   lazyload: resource 'db' is not registered
+//   lazyload: loading 'model' failed: weights.bin: no such file
+//   lazyload: cycle detected: 'a' -> 'b' -> 'a'
+//
+// A `LoadError` thrown because a loader threw carries the loader's exception
+// as a nested exception (`std::rethrow_if_nested`), so callers that know the
+// original type can still catch it.
+
+#ifndef LAZYLOAD_ERROR_HPP_
+#define LAZYLOAD_ERROR_HPP_
+
+#include <stdexcept>  // std::runtime_error
+
+namespace lazyload {
+
+// LazyError
+//
+// The root of every exception lazyload throws: bad arguments (an empty or
+// duplicate name, an unknown name, a type mismatch), and failed loads.
+class LazyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// LoadError
+//
+// A load failed: the loader or the warm-up threw, returned a null pointer, or a
+// dependency could not be loaded. `what()` names the entry and carries the
+// original message; the original exception is nested when there was one.
+class LoadError : public LazyError {
+ public:
+  using LazyError::LazyError;
+};
+
+// CycleError
+//
+// A load asked, directly or through other entries, on this thread or across
+// threads, for a value that was being loaded on its own behalf. Waiting would
+// have deadlocked; `what()` names the chain instead.
+class CycleError : public LoadError {
+ public:
+  using LoadError::LoadError;
+};
+
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_ERROR_HPP_

@@ -1,0 +1,733 @@
+// lazyload/handle.hpp
+//
+// `LazyHandle<T>`: a value produced by a loader on first use, exactly once
+// under any contention, and then read for the cost of a function-local static.
+//
+// Example Usage:
+//
+//   lazyload::LazyHandle model{"model", [] {
+//     return std::make_unique<Model>("weights.bin");  // runs on first use
+//   }};
+//   ...
+//   model->predict(x);  // the first call loads; later calls cost one load
+//                       // with acquire ordering and a branch
+//
+// A loader returns `T`, `std::unique_ptr<T>` or `std::shared_ptr<T>`, and may
+// take a `lazyload::Progress&` to report how far it has got. Class template
+// argument deduction picks `T` from what the loader returns.
+//
+// Rationale:
+//
+// * Double-checked locking. The loaded fast path of `get()` is an acquire
+//   load of one pointer and a branch: no lock, no shared write, no counter, no
+//   allocation. Everything else (the mutex, the wait, the statistics) lives on
+//   the slow path, `load_slow()`, kept out of line as absl::call_once keeps
+//   CallOnceImpl.
+// * The value lives behind a `std::shared_ptr`, because a lease must be able
+//   to keep it alive after `unload()`. The published pointer is that
+//   pointer, so the fast path still reads one word: the dependent load it adds
+//   is the load of the value itself, which the caller pays anyway.
+// * Failures are not cached by default: the next access retries, because the
+//   things lazily loaded (files, servers, devices) come back. A cool-down
+//   option rethrows a failure for a while without running the loader.
+// * Waiting never deadlocks: a load that would wait for itself, on one thread
+//   or across threads, throws `CycleError` naming the chain.
+// * `LazyHandle` models neither MoveConstructible nor CopyConstructible, like
+//   std::once_flag and folly::DelayedInit: waiting threads hold its address.
+
+#ifndef LAZYLOAD_HANDLE_HPP_
+#define LAZYLOAD_HANDLE_HPP_
+
+#include <atomic>              // std::atomic
+#include <chrono>              // std::chrono::steady_clock, system_clock
+#include <condition_variable>  // std::condition_variable
+#include <cstddef>             // std::size_t
+#include <cstdint>             // std::uint64_t, std::int64_t
+#include <exception>           // std::exception_ptr, std::throw_with_nested
+#include <functional>          // std::function
+#include <memory>              // std::shared_ptr
+#include <mutex>               // std::mutex, std::unique_lock
+#include <string>              // std::string
+#include <string_view>         // std::string_view
+#include <thread>              // std::this_thread
+#include <type_traits>         // std::remove_const_t, ...
+#include <typeinfo>            // std::type_info
+#include <utility>             // std::move
+
+#include "detail/config.hpp"
+#include "detail/loader.hpp"
+#include "detail/type_name.hpp"
+#include "detail/wait_graph.hpp"
+#include "error.hpp"
+#include "progress.hpp"
+#include "status.hpp"
+
+namespace lazyload {
+
+class LazyRegistry;
+class LazyHandleBase;
+
+namespace detail {
+class HandleObserver;
+}  // namespace detail
+
+// Warmup
+//
+// A callable run on the fresh value before it is published, such as a first
+// inference that compiles kernels: `[](Model& m) { m.predict(dummy); }`. If
+// it throws, the load fails. It must name the value type in its parameter (a
+// generic lambda cannot be checked against the handle's type).
+// This type is thread-compatible, but not thread-safe.
+class Warmup {
+ public:
+  // Warmup::Warmup()
+  //
+  // An empty warm-up, which does nothing.
+  // Thread safety: none needed. Throws: none. Invalidates: none.
+  Warmup() = default;
+
+  // Warmup::Warmup(F)
+  //
+  // Wraps `fn`, which takes the value by reference.
+  // Thread safety: none needed.
+  // Throws: std::bad_alloc only. Invalidates: none.
+  template <class F, class = std::enable_if_t<
+                         !std::is_same_v<std::decay_t<F>, Warmup>>>
+  Warmup(F fn) {  // NOLINT(google-explicit-constructor): set by assignment
+    using Arg = detail::first_arg_t<F>;
+    static_assert(!std::is_void_v<Arg>,
+                  "Warmup: the warm-up must take the value by reference, "
+                  "such as [](Model& m) { ... }; a generic lambda cannot be "
+                  "checked against the handle's type");
+    using Value = std::remove_cv_t<std::remove_reference_t<Arg>>;
+    type_ = &typeid(Value);
+    fn_ = [fn = std::move(fn)](void* value) mutable {
+      fn(*static_cast<Value*>(value));
+    };
+  }
+
+  // Warmup::operator bool()
+  //
+  // Returns whether a warm-up is set.
+  // Thread safety: none needed. Throws: none. Invalidates: none.
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+
+ private:
+  friend class LazyHandleBase;
+
+  std::function<void(void*)> fn_;
+  const std::type_info* type_ = nullptr;
+};
+
+// HandleOptions
+//
+// How a handle loads. An aggregate; with C++20, designated initializers read
+// well: `{.warmup = [](Model& m) { m.run(); }, .failure_cooldown = 5s}`.
+struct HandleOptions {
+  // Runs on the fresh value before it is published; part of the load.
+  Warmup warmup;
+  // After a failure, accesses within this period rethrow it without running
+  // the loader. Zero (the default) retries at once.
+  std::chrono::steady_clock::duration failure_cooldown{};
+};
+
+// HandleStats
+//
+// What a handle has recorded, as a plain value read at one moment.
+struct HandleStats {
+  std::string name;
+  Status status = Status::unloaded;
+  std::uint64_t loads = 0;     // loads that succeeded
+  std::uint64_t failures = 0;  // loads that failed
+  // The last load's loader plus warm-up, success or failure.
+  std::chrono::steady_clock::duration last_load_time{};
+  // When the last successful load finished; the epoch when there was none.
+  std::chrono::system_clock::time_point last_loaded_at{};
+  std::string last_error;  // the last failed load's message; empty if none
+  double progress = 0.0;   // the current or last load's reported fraction
+  std::string stage;       // the current or last load's reported stage
+  std::size_t reported_size = 0;  // bytes, from Progress::set_size()
+};
+
+// StatusChange
+//
+// One change of an entry's status, as reported to a registry's callback.
+// The views are valid during the callback only.
+struct StatusChange {
+  std::string_view name;
+  Status from = Status::unloaded;
+  Status to = Status::unloaded;
+  // For `loaded` and `failed`: the load's loader plus warm-up time.
+  std::chrono::steady_clock::duration duration{};
+  // For `failed`: the error message.
+  std::string_view error;
+};
+
+// LoadRecord
+//
+// One finished load, for timelines: when it was queued (if it was), started
+// and finished, on which thread, and whether it succeeded.
+struct LoadRecord {
+  std::string name;
+  std::thread::id thread;
+  std::chrono::steady_clock::time_point queued_at{};  // epoch: not queued
+  std::chrono::steady_clock::time_point started_at{};
+  std::chrono::steady_clock::time_point finished_at{};
+  bool ok = false;
+};
+
+// LazyHandleBase
+//
+// The part of a handle that does not depend on `T`: status, statistics,
+// loading, waiting and unloading. A registry hands it out for entries whose
+// type the caller does not know. Create handles as `LazyHandle<T>`.
+// This class is thread-safe. It is neither copyable nor movable.
+class LazyHandleBase {
+ public:
+  LazyHandleBase(const LazyHandleBase&) = delete;
+  LazyHandleBase& operator=(const LazyHandleBase&) = delete;
+  virtual ~LazyHandleBase() = default;
+
+  // LazyHandleBase::name()
+  //
+  // Returns the name given at construction, empty for an unnamed handle.
+  // Thread safety: safe to call concurrently. Throws: none.
+  // Invalidates: none; the reference lives as long as the handle.
+  const std::string& name() const noexcept { return site_.name; }
+
+  // LazyHandleBase::status()
+  //
+  // Returns the current status.
+  // Thread safety: safe to call concurrently; the answer may be stale by the
+  // time it is read. Throws: none. Invalidates: none.
+  Status status() const noexcept {
+    return status_.load(std::memory_order_acquire);
+  }
+
+  // LazyHandleBase::is_loaded()
+  //
+  // Returns whether a value is published now.
+  // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
+  bool is_loaded() const noexcept {
+    return value_.load(std::memory_order_acquire) != nullptr;
+  }
+
+  // LazyHandleBase::load()
+  //
+  // Loads the value if it is not loaded, as `get()` does, without returning
+  // it.
+  // Thread safety: safe to call concurrently; one caller runs the loader, the
+  // others wait for it.
+  // Throws: LoadError naming the entry, with the loader's exception nested;
+  // CycleError when the load would wait for itself.
+  // Invalidates: none.
+  void load() {
+    if (LAZYLOAD_PREDICT_FALSE(!is_loaded())) load_slow();
+  }
+
+  // LazyHandleBase::unload()
+  //
+  // Drops the handle's ownership of the value; the status goes back to
+  // `unloaded` and the next access loads again. If no lease holds the value it
+  // is destroyed before unload() returns; otherwise the last lease destroys
+  // it. A queued entry is unqueued, a failed one forgets its failure. A load
+  // in progress is not cancelled: unload() leaves it alone and it publishes.
+  // Thread safety: safe to call concurrently with every member.
+  // Throws: none.
+  // Invalidates: every reference and pointer obtained from get(), operator*,
+  // operator-> and try_get(), like a container's clear(). Leases stay valid.
+  void unload() noexcept { unload_impl(false); }
+
+  // LazyHandleBase::wait_for()
+  //
+  // Waits while another thread loads the value (or it is queued), at most
+  // `timeout`; never starts a load. Returns is_loaded() at return.
+  // Thread safety: safe to call concurrently.
+  // Throws: none beyond std::system_error from the mutex.
+  // Invalidates: none.
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait_for(lock, timeout, [this] {
+      const Status s = status_.load(std::memory_order_relaxed);
+      return s != Status::loading && s != Status::queued;
+    });
+    return value_.load(std::memory_order_relaxed) != nullptr;
+  }
+
+  // LazyHandleBase::stats()
+  //
+  // Returns what the handle has recorded, read at one moment.
+  // Thread safety: safe to call concurrently, also during a load.
+  // Throws: std::bad_alloc only. Invalidates: none.
+  HandleStats stats() const;
+
+  // LazyHandleBase::last_load()
+  //
+  // Returns the record of the last finished load; `started_at` is the epoch
+  // when there was none.
+  // Thread safety: safe to call concurrently.
+  // Throws: std::bad_alloc only. Invalidates: none.
+  LoadRecord last_load() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_record_;
+  }
+
+  // LazyHandleBase::type()
+  //
+  // Returns the type of the value, `typeid(T)` for a `LazyHandle<T>`.
+  // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
+  virtual const std::type_info& type() const noexcept = 0;
+
+ protected:
+  LazyHandleBase(std::string name, HandleOptions options)
+      : options_(std::move(options)) {
+    site_.name = std::move(name);
+  }
+
+  // Checks, at construction, that a warm-up takes the handle's value type.
+  void check_warmup(const std::type_info& value) const {
+    const Warmup& w = options_.warmup;
+    if (w && *w.type_ != value) {
+      detail::throw_error<LazyError>(
+          "lazyload: the warm-up of " + detail::quoted(site_.label()) +
+          " takes " + detail::type_name(*w.type_) + " but the value is " +
+          detail::type_name(value));
+    }
+  }
+
+  // The slow path of get(): loads and returns the published pointer.
+  LAZYLOAD_NOINLINE void* load_slow() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return acquire(lock);
+  }
+
+  // The slow part of lease(): loads and shares ownership of the value.
+  std::shared_ptr<void> share() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    acquire(lock);
+    last_used_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                     std::memory_order_relaxed);
+    return owner_;
+  }
+
+  // The published value; the fast path reads only this.
+  std::atomic<void*> value_{nullptr};
+
+ private:
+  friend class LazyRegistry;
+
+  // Runs the loader (and the warm-up); returns the value, never null.
+  virtual std::shared_ptr<void> produce(Progress& progress) = 0;
+
+  void* acquire(std::unique_lock<std::mutex>& lock);
+  void wait_for_running_load(std::unique_lock<std::mutex>& lock);
+  void run_load(std::unique_lock<std::mutex>& lock);
+  std::exception_ptr wrap_failure(std::string& message) const;
+  bool unload_impl(bool only_if_unused) noexcept;
+  void notify(Status from, Status to,
+              std::chrono::steady_clock::duration duration = {},
+              std::string_view error = {}) noexcept;
+
+  // For a registry: queue for background loading, load if still queued.
+  bool mark_queued();
+  bool load_if_queued();
+  bool unqueue() noexcept;
+
+  mutable std::mutex mutex_;
+  mutable std::condition_variable cv_;  // signalled when a load ends
+  detail::LoadSite site_;               // the name, and who loads now
+  std::atomic<Status> status_{Status::unloaded};  // written under mutex_
+  // The lease time of the last lease(), steady_clock ticks; for LRU.
+  std::atomic<std::int64_t> last_used_{0};
+  Progress progress_;
+  const HandleOptions options_;
+  detail::HandleObserver* observer_ = nullptr;  // set once, before any load
+
+  std::shared_ptr<void> owner_;  // guarded by mutex_
+  std::exception_ptr failure_;   // guarded by mutex_
+  std::string last_error_;       // guarded by mutex_
+  std::uint64_t generation_ = 0;  // guarded by mutex_; loads finished
+  std::uint64_t loads_ = 0;       // guarded by mutex_
+  std::uint64_t failures_ = 0;    // guarded by mutex_
+  std::chrono::steady_clock::duration last_duration_{};     // guarded by mutex_
+  std::chrono::system_clock::time_point loaded_at_{};       // guarded by mutex_
+  std::chrono::steady_clock::time_point failed_at_{};       // guarded by mutex_
+  std::chrono::steady_clock::time_point queued_at_{};       // guarded by mutex_
+  LoadRecord last_record_;                                  // guarded by mutex_
+};
+
+// LazyHandle<T>
+//
+// A `T` loaded on first use. This class is thread-safe: every member may be
+// called concurrently. Neither copyable nor movable.
+//
+//   lazyload::LazyHandle<Config> config{"config", [] { return parse(path); }};
+//   if (Config* c = config.try_get()) ...       // never starts a load
+//   std::shared_ptr<Config> keep = config.lease();  // survives unload()
+template <class T>
+class LazyHandle final : public LazyHandleBase {
+  static_assert(std::is_object_v<T> && !std::is_array_v<T>,
+                "LazyHandle<T>: T must be an object type (not a reference, "
+                "function, array or void)");
+
+ public:
+  using value_type = T;
+
+  // LazyHandle::LazyHandle()
+  //
+  // Creates an unloaded handle around `loader`, which returns `T`,
+  // `std::unique_ptr<T>` or `std::shared_ptr<T>`, and may take `Progress&`.
+  // The loader does not run here. The name appears in errors and status.
+  // Thread safety: none needed (construction).
+  // Throws: LazyError if options.warmup does not take `T`.
+  // Invalidates: none.
+  template <class F>
+  explicit LazyHandle(F loader, HandleOptions options = {})
+      : LazyHandle(std::string(), std::move(loader), std::move(options)) {}
+
+  template <class F>
+  LazyHandle(std::string name, F loader, HandleOptions options = {})
+      : LazyHandleBase(std::move(name), std::move(options)) {
+    using Traits = detail::loader_traits<F>;
+    if constexpr (!Traits::kCallable) {
+      static_assert(detail::kDependentFalse<F>,
+                    "LazyHandle: the loader must be callable with no "
+                    "arguments or with lazyload::Progress&");
+    } else if constexpr (std::is_void_v<typename Traits::result>) {
+      static_assert(detail::kDependentFalse<F>,
+                    "LazyHandle: the loader returns void; it must return T, "
+                    "std::unique_ptr<T> or std::shared_ptr<T>");
+    } else if constexpr (!detail::returns_usable<T,
+                                                 typename Traits::result>()) {
+      static_assert(detail::kDependentFalse<F>,
+                    "LazyHandle: the loader must return T, std::unique_ptr<T> "
+                    "or std::shared_ptr<T>");
+    } else {
+      loader_ = detail::LoaderFn<T>(std::move(loader));
+      check_warmup(typeid(std::remove_const_t<T>));
+    }
+  }
+
+  // LazyHandle::get()
+  //
+  // Returns the value, running the loader on first use.
+  // Thread safety: safe to call concurrently; one caller runs the loader, the
+  // others wait for it.
+  // Throws: LoadError naming the entry, with the loader's exception nested;
+  // every thread that waited on that load gets the same error, and the next
+  // call retries (unless a failure cool-down is set). CycleError when the
+  // load would wait for itself.
+  // Invalidates: nothing; the reference lives until unload() or destruction.
+  T& get() {
+    void* p = value_.load(std::memory_order_acquire);
+    if (LAZYLOAD_PREDICT_TRUE(p != nullptr)) return *static_cast<T*>(p);
+    return *static_cast<T*>(load_slow());
+  }
+
+  // LazyHandle::operator*(), operator->()
+  //
+  // Same as get().
+  T& operator*() { return get(); }
+  T* operator->() { return &get(); }
+
+  // LazyHandle::try_get()
+  //
+  // Returns the value if it is loaded, else nullptr; never starts a load.
+  // Thread safety: safe to call concurrently. Throws: none.
+  // Invalidates: nothing; the pointer lives until unload() or destruction.
+  T* try_get() noexcept {
+    return static_cast<T*>(value_.load(std::memory_order_acquire));
+  }
+
+  // LazyHandle::lease()
+  //
+  // Returns shared ownership of the value, loading it if needed. The value
+  // stays alive as long as the lease, across unload() and eviction; a
+  // registry counts a leased entry as in use and records the lease time for
+  // least-recently-used eviction. Costs a mutex and a reference count.
+  // Thread safety: safe to call concurrently.
+  // Throws: what get() throws.
+  // Invalidates: none.
+  std::shared_ptr<T> lease() {
+    std::shared_ptr<void> owner = share();
+    T* value = static_cast<T*>(owner.get());
+    return std::shared_ptr<T>(owner, value);
+  }
+
+  // LazyHandle::type()
+  //
+  // Returns typeid(T).
+  // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
+  const std::type_info& type() const noexcept override {
+    return typeid(T);
+  }
+
+ private:
+  std::shared_ptr<void> produce(Progress& progress) override {
+    std::shared_ptr<T> value = loader_(progress);
+    return std::const_pointer_cast<std::remove_const_t<T>>(std::move(value));
+  }
+
+  detail::LoaderFn<T> loader_;
+};
+
+// Class template argument deduction: T is what the loader returns, with
+// std::unique_ptr and std::shared_ptr unwrapped.
+template <class F>
+LazyHandle(F) -> LazyHandle<detail::loaded_type_t<F>>;
+template <class F>
+LazyHandle(F, HandleOptions) -> LazyHandle<detail::loaded_type_t<F>>;
+template <class F>
+LazyHandle(std::string, F) -> LazyHandle<detail::loaded_type_t<F>>;
+template <class F>
+LazyHandle(std::string, F, HandleOptions)
+    -> LazyHandle<detail::loaded_type_t<F>>;
+
+// End of public interfaces.
+// Implementation details follow.
+
+namespace detail {
+
+// What a registry hooks into its handles. Called without the handle's mutex.
+class HandleObserver {
+ public:
+  // Before the loader runs, on the loading thread: load dependencies, make
+  // room in the memory budget. May throw; the load then fails.
+  virtual void before_load(LazyHandleBase& handle) = 0;
+  // After a successful load, on the loading thread.
+  virtual void after_load(LazyHandleBase& handle) noexcept = 0;
+  virtual void changed(LazyHandleBase& handle,
+                       const StatusChange& change) noexcept = 0;
+  virtual void recorded(const LoadRecord& record) noexcept = 0;
+
+ protected:
+  HandleObserver() = default;
+  HandleObserver(const HandleObserver&) = default;
+  HandleObserver& operator=(const HandleObserver&) = default;
+  ~HandleObserver() = default;
+};
+
+}  // namespace detail
+
+inline HandleStats LazyHandleBase::stats() const {
+  HandleStats out;
+  out.name = site_.name;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out.status = status_.load(std::memory_order_relaxed);
+    out.loads = loads_;
+    out.failures = failures_;
+    out.last_load_time = last_duration_;
+    out.last_loaded_at = loaded_at_;
+    out.last_error = last_error_;
+  }
+  out.progress = progress_.fraction();
+  out.stage = progress_.stage();
+  out.reported_size = progress_.size_bytes();
+  return out;
+}
+
+inline void* LazyHandleBase::acquire(std::unique_lock<std::mutex>& lock) {
+  for (;;) {
+    if (void* p = value_.load(std::memory_order_relaxed)) return p;
+    const Status s = status_.load(std::memory_order_relaxed);
+    if (s == Status::loading) {
+      wait_for_running_load(lock);
+      continue;
+    }
+    if (s == Status::failed && failure_ &&
+        options_.failure_cooldown > std::chrono::steady_clock::duration{} &&
+        std::chrono::steady_clock::now() - failed_at_ <
+            options_.failure_cooldown) {
+      std::rethrow_exception(failure_);
+    }
+    run_load(lock);
+  }
+}
+
+inline void LazyHandleBase::wait_for_running_load(
+    std::unique_lock<std::mutex>& lock) {
+  const std::uint64_t generation = generation_;
+  {
+    detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
+    cv_.wait(lock, [&] { return generation_ != generation; });
+  }
+  // Every waiter of a failed load gets that load's failure.
+  if (status_.load(std::memory_order_relaxed) == Status::failed && failure_) {
+    std::rethrow_exception(failure_);
+  }
+}
+
+inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
+  const Status from = status_.load(std::memory_order_relaxed);
+  LoadRecord record;
+  record.name = site_.name;
+  record.thread = std::this_thread::get_id();
+  if (from == Status::queued) record.queued_at = queued_at_;
+  status_.store(Status::loading, std::memory_order_release);
+  site_.loader.store(record.thread);
+  progress_.reset();
+  lock.unlock();
+  notify(from, Status::loading);
+
+  std::shared_ptr<void> value;
+  std::exception_ptr failure;
+  std::string message;
+  {
+    detail::LoadScope scope(site_);
+    record.started_at = std::chrono::steady_clock::now();
+    try {
+      if (observer_ != nullptr) observer_->before_load(*this);
+      record.started_at = std::chrono::steady_clock::now();
+      value = produce(progress_);
+      if (!value) {
+        detail::throw_error<LoadError>(
+            "lazyload: the loader returned a null pointer");
+      }
+      if (options_.warmup) options_.warmup.fn_(value.get());
+    } catch (...) {
+      value.reset();
+      failure = wrap_failure(message);
+    }
+  }
+  record.finished_at = std::chrono::steady_clock::now();
+  record.ok = failure == nullptr;
+  const auto duration = record.finished_at - record.started_at;
+
+  lock.lock();
+  ++generation_;
+  site_.loader.store(std::thread::id());
+  last_duration_ = duration;
+  last_record_ = record;
+  if (value) {
+    owner_ = value;
+    value_.store(value.get(), std::memory_order_release);
+    status_.store(Status::loaded, std::memory_order_release);
+    ++loads_;
+    loaded_at_ = std::chrono::system_clock::now();
+    last_error_.clear();
+    failure_ = nullptr;
+  } else {
+    status_.store(Status::failed, std::memory_order_release);
+    ++failures_;
+    failure_ = failure;
+    last_error_ = message;
+    failed_at_ = record.finished_at;
+  }
+  cv_.notify_all();
+  lock.unlock();
+  notify(Status::loading, value ? Status::loaded : Status::failed, duration,
+         message);
+  if (observer_ != nullptr) {
+    observer_->recorded(record);
+    if (value) observer_->after_load(*this);
+  }
+  value.reset();
+  lock.lock();
+  if (failure) std::rethrow_exception(failure);
+}
+
+// Turns the exception being handled into the LoadError (or CycleError) that
+// every caller of this load receives, with the original nested.
+inline std::exception_ptr LazyHandleBase::wrap_failure(
+    std::string& message) const {
+  const std::string prefix =
+      site_.name.empty() ? "lazyload: loading failed: "
+                         : "lazyload: loading " + detail::quoted(site_.name) +
+                               " failed: ";
+  constexpr std::string_view kOwnPrefix = "lazyload: ";
+  auto strip = [&](const char* what) {
+    std::string_view text(what);
+    if (text.substr(0, kOwnPrefix.size()) == kOwnPrefix) {
+      text.remove_prefix(kOwnPrefix.size());
+    }
+    return std::string(text);
+  };
+  try {
+    try {
+      throw;
+    } catch (const CycleError& e) {
+      message = prefix + strip(e.what());
+      std::throw_with_nested(CycleError(message));
+    } catch (const std::exception& e) {
+      message = prefix + strip(e.what());
+      std::throw_with_nested(LoadError(message));
+    } catch (...) {
+      message = prefix + "unknown exception";
+      std::throw_with_nested(LoadError(message));
+    }
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+inline bool LazyHandleBase::unload_impl(bool only_if_unused) noexcept {
+  std::shared_ptr<void> doomed;
+  Status from;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    from = status_.load(std::memory_order_relaxed);
+    if (from == Status::loading || from == Status::unloaded) return false;
+    if (only_if_unused && (from != Status::loaded || owner_.use_count() > 1)) {
+      return false;
+    }
+    doomed = std::move(owner_);
+    owner_.reset();
+    value_.store(nullptr, std::memory_order_release);
+    failure_ = nullptr;
+    status_.store(Status::unloaded, std::memory_order_release);
+    cv_.notify_all();
+  }
+  doomed.reset();  // destroys the value here unless a lease holds it
+  notify(from, Status::unloaded);
+  return true;
+}
+
+inline void LazyHandleBase::notify(Status from, Status to,
+                                   std::chrono::steady_clock::duration duration,
+                                   std::string_view error) noexcept {
+  if (observer_ == nullptr) return;
+  StatusChange change;
+  change.name = site_.name;
+  change.from = from;
+  change.to = to;
+  change.duration = duration;
+  change.error = error;
+  observer_->changed(*this, change);
+}
+
+inline bool LazyHandleBase::mark_queued() {
+  Status from;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    from = status_.load(std::memory_order_relaxed);
+    if (from != Status::unloaded && from != Status::failed) return false;
+    queued_at_ = std::chrono::steady_clock::now();
+    status_.store(Status::queued, std::memory_order_release);
+  }
+  notify(from, Status::queued);
+  return true;
+}
+
+inline bool LazyHandleBase::load_if_queued() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (status_.load(std::memory_order_relaxed) != Status::queued) return false;
+  acquire(lock);
+  return true;
+}
+
+inline bool LazyHandleBase::unqueue() noexcept {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (status_.load(std::memory_order_relaxed) != Status::queued) return false;
+    status_.store(Status::unloaded, std::memory_order_release);
+    cv_.notify_all();
+  }
+  notify(Status::queued, Status::unloaded);
+  return true;
+}
+
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_HANDLE_HPP_

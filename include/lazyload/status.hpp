@@ -1,0 +1,57 @@
+// lazyload/status.hpp
+//
+// `Status`, the five states every lazily loaded entry is in, and
+// `to_string(Status)`. Monitoring formats (JSON, tables, Prometheus) print
+// exactly these words, so they are part of the interface.
+//
+//   unloaded --get()/load()--> loading --ok--> loaded --unload()--> unloaded
+//      |                          |
+//      +--background--> queued    +--throws--> failed --retry--> loading
+
+#ifndef LAZYLOAD_STATUS_HPP_
+#define LAZYLOAD_STATUS_HPP_
+
+#include <array>        // std::array
+#include <cstdint>      // std::uint8_t
+#include <string_view>  // std::string_view
+
+namespace lazyload {
+
+// Status
+//
+// Where an entry is in its life. `queued` is only used by a registry's
+// background loading.
+enum class Status : std::uint8_t { unloaded, queued, loading, loaded, failed };
+
+// kAllStatuses
+//
+// Every `Status`, in declaration order, for code that reports per status.
+inline constexpr std::array<Status, 5> kAllStatuses = {
+    Status::unloaded, Status::queued, Status::loading, Status::loaded,
+    Status::failed};
+
+// to_string()
+//
+// Returns "unloaded", "queued", "loading", "loaded" or "failed".
+// Thread safety: safe to call concurrently.
+// Throws: none.
+// Invalidates: none; the view refers to static storage.
+constexpr std::string_view to_string(Status status) noexcept {
+  switch (status) {
+    case Status::unloaded:
+      return "unloaded";
+    case Status::queued:
+      return "queued";
+    case Status::loading:
+      return "loading";
+    case Status::loaded:
+      return "loaded";
+    case Status::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_STATUS_HPP_

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The example command: builds and runs one example (quickstart by default) in
+# an optimized build. `bash tools/example.sh model_registry load bert`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+example=${1:-quickstart}
+[ $# -gt 0 ] && shift
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S . -B build/example "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DLAZYLOAD_BUILD_TESTS=OFF -DLAZYLOAD_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build build/example --target "$example" -j "$(nproc)" >/dev/null
+exec "build/example/examples/$example/$example" "$@"
