@@ -324,7 +324,7 @@ class LazyHandleBase {
   void wait_for_running_load(std::unique_lock<std::mutex>& lock);
   void run_load(std::unique_lock<std::mutex>& lock);
   std::exception_ptr wrap_failure(std::string& message) const;
-  bool unload_impl(bool only_if_unused) noexcept;
+  bool unload_impl(bool only_if_unused, bool report = true) noexcept;
   void notify(Status from, Status to,
               std::chrono::steady_clock::duration duration = {},
               std::string_view error = {}) noexcept;
@@ -617,12 +617,12 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
   }
   cv_.notify_all();
   lock.unlock();
-  notify(Status::loading, value ? Status::loaded : Status::failed, duration,
-         message);
   if (observer_ != nullptr) {
     observer_->recorded(record);
     if (value) observer_->after_load(*this);
   }
+  notify(Status::loading, value ? Status::loaded : Status::failed, duration,
+         message);
   value.reset();
   lock.lock();
   if (failure) std::rethrow_exception(failure);
@@ -662,7 +662,8 @@ inline std::exception_ptr LazyHandleBase::wrap_failure(
   }
 }
 
-inline bool LazyHandleBase::unload_impl(bool only_if_unused) noexcept {
+inline bool LazyHandleBase::unload_impl(bool only_if_unused,
+                                        bool report) noexcept {
   std::shared_ptr<void> doomed;
   Status from;
   {
@@ -680,7 +681,7 @@ inline bool LazyHandleBase::unload_impl(bool only_if_unused) noexcept {
     cv_.notify_all();
   }
   doomed.reset();  // destroys the value here unless a lease holds it
-  notify(from, Status::unloaded);
+  if (report) notify(from, Status::unloaded);
   return true;
 }
 

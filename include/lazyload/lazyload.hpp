@@ -11,6 +11,7 @@
 #include "error.hpp"     // LazyError, LoadError, CycleError
 #include "handle.hpp"    // LazyHandle<T>
 #include "progress.hpp"  // Progress
+#include "registry.hpp"  // LazyRegistry
 #include "status.hpp"    // Status, to_string
 
 #endif  // LAZYLOAD_LAZYLOAD_HPP_

@@ -1,0 +1,939 @@
+// lazyload/registry.hpp
+//
+// `LazyRegistry`: named lazily loaded resources of any types, with priorities,
+// dependencies, background loading, load and unload by name, and one status
+// snapshot that every monitoring format reads.
+//
+// Example Usage:
+//
+//   lazyload::LazyRegistry registry;
+//   registry.add("orchestrator", [] { return std::make_unique<Orchestrator>(); });
+//   registry.add("dqn", [&] { return load_dqn(registry.get<Orchestrator>("orchestrator")); },
+//                {.priority = 1, .depends_on = {"orchestrator"}});
+//   registry.start_background();          // loads by priority, 1 first
+//   Model& m = registry.get<Model>("dqn");  // or now, on this thread
+//   lazyload::RegistrySnapshot s = registry.snapshot();
+//
+// Rationale:
+//
+// * Entries are `LazyHandle<T>`s owned by the registry at stable addresses,
+//   so `add()` returns a reference that lives as long as the registry, and a
+//   caller that keeps it pays the handle's fast path, not a lookup.
+// * Lookup by name is a `std::map` with a transparent comparator under a
+//   shared lock: no allocation, logarithmic, and registration never blocks
+//   readers for long.
+// * Entries are never removed, only unloaded: nothing handed out dangles.
+// * Dependencies load on the loading thread, inside the dependent's load, so
+//   the handles' deadlock detection covers them; a declared cycle is refused
+//   when the entry that closes it is added.
+// * Background loads run on a small pool of the registry's own threads, or on
+//   an executor the program already has. Destroying the registry never waits
+//   for queued loads: they never start. Running ones finish and are joined.
+// * Every status change is reported to an optional callback, always called
+//   without any lazyload lock held, so the callback may call the registry.
+
+#ifndef LAZYLOAD_REGISTRY_HPP_
+#define LAZYLOAD_REGISTRY_HPP_
+
+#include <algorithm>           // std::sort, std::min
+#include <chrono>              // std::chrono::steady_clock
+#include <condition_variable>  // std::condition_variable
+#include <cstddef>             // std::size_t
+#include <cstdint>             // std::uint64_t
+#include <deque>               // std::deque
+#include <functional>          // std::function, std::less
+#include <future>              // std::future, std::promise
+#include <map>                 // std::map
+#include <memory>              // std::unique_ptr, std::shared_ptr
+#include <mutex>               // std::mutex, std::lock_guard, std::unique_lock
+#include <shared_mutex>        // std::shared_mutex, std::shared_lock
+#include <string>              // std::string
+#include <string_view>         // std::string_view
+#include <thread>              // std::thread
+#include <type_traits>         // std::conditional_t, std::is_void_v
+#include <typeinfo>            // typeid
+#include <utility>             // std::move
+#include <vector>              // std::vector
+
+#include "detail/config.hpp"
+#include "detail/loader.hpp"
+#include "detail/type_name.hpp"
+#include "error.hpp"
+#include "handle.hpp"
+#include "status.hpp"
+
+namespace lazyload {
+
+// kDefaultPriority
+//
+// The priority of an entry whose options do not set one. Smaller numbers
+// load first; 1 is the highest priority the seeds use.
+inline constexpr int kDefaultPriority = 100;
+
+// EntryOptions
+//
+// How one registry entry loads. An aggregate: with C++20,
+// `{.priority = 1, .depends_on = {"orchestrator"}}`.
+struct EntryOptions {
+  // Background loading order: smaller first; ties in registration order.
+  int priority = kDefaultPriority;
+  // Entries loaded before this one. Names not registered yet are accepted and
+  // resolved when this entry loads; a missing one fails that load.
+  std::vector<std::string> depends_on;
+  // As HandleOptions: run on the fresh value before it is published.
+  Warmup warmup;
+  // As HandleOptions: rethrow a failure for this long without reloading.
+  std::chrono::steady_clock::duration failure_cooldown{};
+  // The value's size in bytes when known in advance (0: unknown). A size the
+  // loader reports through Progress::set_size() wins.
+  std::size_t size_bytes = 0;
+  // Whether the registry may unload this entry to keep under its memory
+  // budget, or when it has not been leased for `idle_timeout`.
+  bool evictable = false;
+  // Evicts an evictable entry nobody has leased for this long (zero: never).
+  std::chrono::steady_clock::duration idle_timeout{};
+  // Readiness: a registry is ready once every required entry is loaded.
+  bool required = false;
+};
+
+// RegistryOptions
+//
+// How a registry runs. An aggregate: `{.workers = 4}`.
+struct RegistryOptions {
+  // Background loading threads; 0 picks one per core, at most 4. Threads are
+  // started by the first start_background() or load_async(), not before.
+  unsigned workers = 0;
+  // When set, background loads are handed to this executor (one task per
+  // load) instead of the registry's own threads. A task may run after the
+  // registry is gone: it then returns at once without touching anything.
+  std::function<void(std::function<void()>)> executor;
+  // Called on every status change of every entry, without any lazyload lock
+  // held; it may call the registry. Exceptions it throws are swallowed.
+  std::function<void(const StatusChange&)> on_change;
+  // Target for the sum of the sizes of the loaded entries, in bytes (0: no
+  // budget). Evictable entries not in use are unloaded, least recently leased
+  // first, to keep under it; a load never fails for it.
+  std::size_t memory_budget = 0;
+  // Keep at most this many load records for timeline() (oldest dropped).
+  std::size_t timeline_capacity = 10000;
+};
+
+// EntrySnapshot
+//
+// One entry of a RegistrySnapshot.
+struct EntrySnapshot {
+  std::string name;
+  std::string type;  // the value type, demangled
+  Status status = Status::unloaded;
+  int priority = kDefaultPriority;
+  // The last load's loader plus warm-up, in seconds.
+  double load_time = 0.0;
+  std::string error;  // the last failure's message; empty if none
+  std::uint64_t loads = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t evictions = 0;
+  double progress = 0.0;
+  std::string stage;
+  std::vector<std::string> depends_on;
+  // Reported by the loader, else declared in the options; 0: unknown.
+  std::size_t size_bytes = 0;
+  bool evictable = false;
+  bool required = false;
+  // When the last successful load finished; the epoch when there was none.
+  std::chrono::system_clock::time_point last_loaded_at{};
+};
+
+// RegistrySnapshot
+//
+// The state of every entry, read entry by entry in registration order, with
+// totals computed from exactly those entries, so that the counts always add
+// up to `total`.
+struct RegistrySnapshot {
+  std::vector<EntrySnapshot> entries;
+  std::size_t total = 0;
+  std::size_t loaded = 0;
+  std::size_t failed = 0;
+  std::size_t loading = 0;
+  std::size_t queued = 0;
+  std::size_t unloaded = 0;
+  // True while at least one entry is queued or loading.
+  bool is_loading = false;
+  // loaded / total * 100; 0 for an empty registry.
+  double progress_percentage = 0.0;
+  // The sum of the sizes of the loaded entries: what the budget is compared
+  // with.
+  std::size_t bytes_loaded = 0;
+  std::size_t memory_budget = 0;
+  // Loads that left the loaded total over the budget with nothing to evict.
+  std::uint64_t budget_overshoots = 0;
+  // Required entries that are not loaded (names).
+  std::vector<std::string> not_ready;
+};
+
+// LazyRegistry
+//
+// Owns named handles of any value types. This class is thread-safe: every
+// member may be called concurrently, also from inside loaders and from the
+// status-change callback. Neither copyable nor movable.
+class LazyRegistry {
+ public:
+  // LazyRegistry::LazyRegistry()
+  //
+  // Creates an empty registry. No thread starts here.
+  // Thread safety: none needed. Throws: std::bad_alloc only.
+  // Invalidates: none.
+  LazyRegistry() : LazyRegistry(RegistryOptions{}) {}
+  explicit LazyRegistry(RegistryOptions options);
+
+  LazyRegistry(const LazyRegistry&) = delete;
+  LazyRegistry& operator=(const LazyRegistry&) = delete;
+
+  // LazyRegistry::~LazyRegistry()
+  //
+  // Returns promptly: queued loads never start; loads running on the
+  // registry's threads or its executor finish and are joined.
+  // Thread safety: no other member may be running or called during or after
+  // destruction (loads on the caller's own threads included).
+  ~LazyRegistry();
+
+  // LazyRegistry::add()
+  //
+  // Registers `loader` under `name` and returns its handle, whose address is
+  // stable for the registry's lifetime. `T` is deduced from the loader as for
+  // LazyHandle, or given: `add<Base>(name, loader)`. Nothing loads here.
+  // Thread safety: safe to call concurrently with every member.
+  // Throws: LazyError if `name` is empty or already registered, or the
+  // warm-up does not take `T`; CycleError if `options.depends_on` closes a
+  // cycle of declared dependencies. Nothing is registered when it throws.
+  // Invalidates: none.
+  template <class T = void, class F>
+  auto add(std::string name, F loader, EntryOptions options = {})
+      -> LazyHandle<std::conditional_t<std::is_void_v<T>,
+                                       detail::loaded_type_t<F>, T>>&;
+
+  // LazyRegistry::contains()
+  //
+  // Returns whether `name` is registered.
+  // Thread safety: safe to call concurrently. Throws: none beyond
+  // std::system_error from the lock. Invalidates: none.
+  bool contains(std::string_view name) const;
+
+  // LazyRegistry::get()
+  //
+  // Returns the value of entry `name`, loading it (and its dependencies) if
+  // needed, on this thread, even when it is queued for the background.
+  // The lookup allocates nothing.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered or `T` is not its type
+  // (naming both types); what LazyHandle::get() throws.
+  // Invalidates: nothing; the reference lives until the entry is unloaded.
+  template <class T>
+  T& get(std::string_view name) {
+    return handle<T>(name).get();
+  }
+
+  // LazyRegistry::handle()
+  //
+  // Returns the handle of entry `name`, typed. Loads nothing.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered or `T` is not its type.
+  // Invalidates: none; the handle lives as long as the registry.
+  template <class T>
+  LazyHandle<T>& handle(std::string_view name);
+
+  // LazyRegistry::entry()
+  //
+  // Returns the handle of entry `name`, untyped: status, load, unload, stats.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered.
+  // Invalidates: none; the handle lives as long as the registry.
+  LazyHandleBase& entry(std::string_view name);
+  const LazyHandleBase& entry(std::string_view name) const;
+
+  // LazyRegistry::load()
+  //
+  // Loads entry `name` (and its dependencies) on this thread if it is not
+  // loaded, and returns once it is.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered; LoadError as get() does,
+  // naming a missing or failed dependency; CycleError.
+  // Invalidates: none.
+  void load(std::string_view name);
+
+  // LazyRegistry::load_async()
+  //
+  // Queues entry `name` for loading on the background workers (or the
+  // executor), ahead of the background pass, and returns a future that
+  // becomes ready when it is loaded, or holds the LoadError. A future of an
+  // entry already loaded is ready at once.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered. If the registry is
+  // destroyed before the load starts, the future holds
+  // std::future_error(broken_promise).
+  // Invalidates: none.
+  std::future<void> load_async(std::string_view name);
+
+  // LazyRegistry::unload()
+  //
+  // As LazyHandle::unload() on entry `name`.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered.
+  // Invalidates: references and pointers from get() on that entry.
+  void unload(std::string_view name);
+
+  // LazyRegistry::load_all()
+  //
+  // Loads every entry that is not loaded, on this thread, in priority order
+  // (dependencies first). A failure does not stop the others; it is recorded
+  // in the entry's status. Returns the number of entries that failed.
+  // Thread safety: safe to call concurrently.
+  // Throws: none beyond std::bad_alloc.
+  // Invalidates: none.
+  std::size_t load_all();
+
+  // LazyRegistry::start_background()
+  //
+  // Queues every entry that is not loaded or loading, in priority order with
+  // dependencies first, and starts loading them on the background workers at
+  // once. Queued entries show `queued`. Calling it again queues what has been
+  // added or unloaded since.
+  // Thread safety: safe to call concurrently.
+  // Throws: std::system_error if a thread cannot be started.
+  // Invalidates: none.
+  void start_background();
+
+  // LazyRegistry::wait_idle()
+  //
+  // Waits until no entry is queued or loading, at most `timeout`. Returns
+  // whether that happened.
+  // Thread safety: safe to call concurrently; do not call it from a loader
+  // (it would wait for itself until the timeout).
+  // Throws: none beyond std::system_error from the locks.
+  // Invalidates: none.
+  template <class Rep, class Period>
+  bool wait_idle(const std::chrono::duration<Rep, Period>& timeout) const;
+
+  // LazyRegistry::snapshot()
+  //
+  // Returns the state of every entry and the totals, as a plain value.
+  // Thread safety: safe to call concurrently, also while loads run.
+  // Throws: std::bad_alloc only.
+  // Invalidates: none.
+  RegistrySnapshot snapshot() const;
+
+  // LazyRegistry::timeline()
+  //
+  // Returns the finished loads recorded, oldest first (at most
+  // RegistryOptions::timeline_capacity of them).
+  // Thread safety: safe to call concurrently.
+  // Throws: std::bad_alloc only. Invalidates: none.
+  std::vector<LoadRecord> timeline() const;
+
+  // LazyRegistry::names()
+  //
+  // Returns the registered names in registration order.
+  // Thread safety: safe to call concurrently.
+  // Throws: std::bad_alloc only. Invalidates: none.
+  std::vector<std::string> names() const;
+
+  // LazyRegistry::size()
+  //
+  // Returns the number of registered entries.
+  // Thread safety: safe to call concurrently. Throws: none beyond
+  // std::system_error from the lock. Invalidates: none.
+  std::size_t size() const;
+
+  // LazyRegistry::options()
+  //
+  // Returns the options the registry was created with.
+  // Thread safety: safe to call concurrently. Throws: none.
+  // Invalidates: none.
+  const RegistryOptions& options() const noexcept { return options_; }
+
+ private:
+  class Entry;
+  class Scheduler;
+
+  Entry& find(std::string_view name) const;
+  Entry& add_entry(std::string name, std::unique_ptr<LazyHandleBase> handle,
+                   EntryOptions options);
+  void check_declared_cycle(const std::string& name,
+                            const std::vector<std::string>& depends_on) const;
+  std::vector<Entry*> load_order() const;
+  bool is_idle() const;
+  void changed(const StatusChange& change) noexcept;
+  void recorded(const LoadRecord& record) noexcept;
+  void before_load(Entry& entry);
+  void after_load(Entry& entry) noexcept;
+  void make_room(const Entry* loading, std::size_t incoming) noexcept;
+  std::size_t loaded_bytes_locked() const;
+  static std::size_t size_of(const Entry& entry);
+
+  const RegistryOptions options_;
+  mutable std::shared_mutex mutex_;
+  std::vector<std::unique_ptr<Entry>> entries_;  // guarded by mutex_
+  std::map<std::string, Entry*, std::less<>> by_name_;  // guarded by mutex_
+
+  mutable std::mutex idle_mutex_;
+  mutable std::condition_variable idle_cv_;  // signalled on status changes
+
+  mutable std::mutex timeline_mutex_;
+  std::deque<LoadRecord> timeline_;  // guarded by timeline_mutex_
+
+  std::mutex budget_mutex_;  // serializes eviction passes
+  std::atomic<std::uint64_t> overshoots_{0};
+
+  std::shared_ptr<Scheduler> scheduler_;
+};
+
+// End of public interfaces.
+// Implementation details follow.
+
+// One registered resource: its handle, its registry-level options, and the
+// observer the handle reports to.
+class LazyRegistry::Entry final : public detail::HandleObserver {
+ public:
+  Entry(LazyRegistry& registry, std::unique_ptr<LazyHandleBase> h,
+        EntryOptions opts, std::size_t index)
+      : registry_(registry),
+        handle(std::move(h)),
+        options(std::move(opts)),
+        order(index) {}
+
+  void before_load(LazyHandleBase& /*handle*/) override {
+    registry_.before_load(*this);
+  }
+  void after_load(LazyHandleBase& /*handle*/) noexcept override {
+    registry_.after_load(*this);
+  }
+  void changed(LazyHandleBase& /*handle*/,
+               const StatusChange& change) noexcept override {
+    registry_.changed(change);
+  }
+  void recorded(const LoadRecord& record) noexcept override {
+    registry_.recorded(record);
+  }
+
+  LazyRegistry& registry_;
+  const std::unique_ptr<LazyHandleBase> handle;
+  const EntryOptions options;
+  const std::size_t order;  // registration index
+  std::atomic<std::uint64_t> evictions{0};
+};
+
+// The background queue and its workers. Shared with executor tasks, which
+// may outlive the registry; `stopping_` tells them to return at once.
+class LazyRegistry::Scheduler {
+ public:
+  explicit Scheduler(const RegistryOptions& options)
+      : executor_(options.executor),
+        workers_wanted_(options.workers != 0
+                            ? options.workers
+                            : std::min(4U, std::max(1U, std::thread::
+                                                            hardware_concurrency()))) {}
+
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+  ~Scheduler() { stop(); }
+
+  // Queues a background load of `entry` (already marked queued).
+  void submit(Entry* entry) { push(Task{entry, nullptr}, false); }
+
+  // Queues an explicit request, served before the background pass.
+  void submit(Entry* entry, std::promise<void> promise) {
+    push(Task{entry, std::make_unique<std::promise<void>>(std::move(promise))},
+         true);
+  }
+
+  // Stops: queued tasks are dropped, running ones are joined.
+  void stop() noexcept {
+    std::vector<std::thread> workers;
+    std::deque<Task> dropped;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      stopping_ = true;
+      workers.swap(workers_);
+      dropped.swap(requests_);
+      for (auto& t : background_) dropped.push_back(std::move(t));
+      background_.clear();
+      cv_.notify_all();
+    }
+    for (auto& w : workers) w.join();
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [this] { return running_ == 0; });
+    // `dropped` goes out of scope here: its promises become broken.
+  }
+
+  // Runs the next queued task, if any; what executor tasks and workers do.
+  // Returns false once stopping.
+  bool run_one(bool block) {
+    Task task;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (block) {
+        cv_.wait(lock, [this] {
+          return stopping_ || !requests_.empty() || !background_.empty();
+        });
+      }
+      if (stopping_) return false;
+      std::deque<Task>& queue = requests_.empty() ? background_ : requests_;
+      if (queue.empty()) return true;
+      task = std::move(queue.front());
+      queue.pop_front();
+      ++running_;
+    }
+    run(task);
+    std::lock_guard<std::mutex> lock(mutex_);
+    --running_;
+    cv_.notify_all();
+    return true;
+  }
+
+ private:
+  struct Task {
+    Entry* entry = nullptr;
+    std::unique_ptr<std::promise<void>> promise;  // explicit requests only
+  };
+
+  static void run(Task& task) {
+    if (task.promise) {
+      try {
+        task.entry->handle->load();
+        task.promise->set_value();
+      } catch (...) {
+        task.promise->set_exception(std::current_exception());
+      }
+      return;
+    }
+    try {
+      task.entry->handle->load_if_queued();
+    } catch (...) {
+      // Recorded in the entry's status and error; nobody waits on it here.
+    }
+  }
+
+  void push(Task task, bool request) {
+    std::function<void()> job;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+      (request ? requests_ : background_).push_back(std::move(task));
+      if (!executor_) {
+        while (workers_.size() < workers_wanted_) {
+          workers_.emplace_back([this] {
+            while (run_one(true)) {
+            }
+          });
+        }
+        cv_.notify_one();
+        return;
+      }
+    }
+    // Each executor task runs the next task in queue order, whichever that
+    // is, so that priority holds even on a FIFO executor.
+    std::weak_ptr<Scheduler> self = self_;
+    executor_([self] {
+      if (auto s = self.lock()) s->run_one(false);
+    });
+  }
+
+  friend class LazyRegistry;
+
+  const std::function<void(std::function<void()>)> executor_;
+  const unsigned workers_wanted_;
+  std::weak_ptr<Scheduler> self_;  // set by the registry after creation
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Task> requests_;    // guarded by mutex_
+  std::deque<Task> background_;  // guarded by mutex_
+  std::vector<std::thread> workers_;  // guarded by mutex_
+  unsigned running_ = 0;              // guarded by mutex_
+  bool stopping_ = false;             // guarded by mutex_
+};
+
+inline LazyRegistry::LazyRegistry(RegistryOptions options)
+    : options_(std::move(options)),
+      scheduler_(std::make_shared<Scheduler>(options_)) {
+  scheduler_->self_ = scheduler_;
+}
+
+inline LazyRegistry::~LazyRegistry() { scheduler_->stop(); }
+
+template <class T, class F>
+auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
+    -> LazyHandle<std::conditional_t<std::is_void_v<T>,
+                                     detail::loaded_type_t<F>, T>>& {
+  using Value =
+      std::conditional_t<std::is_void_v<T>, detail::loaded_type_t<F>, T>;
+  HandleOptions handle_options;
+  handle_options.warmup = options.warmup;
+  handle_options.failure_cooldown = options.failure_cooldown;
+  auto handle = std::make_unique<LazyHandle<Value>>(
+      name, std::move(loader), std::move(handle_options));
+  LazyHandle<Value>& typed = *handle;
+  add_entry(std::move(name), std::move(handle), std::move(options));
+  return typed;
+}
+
+inline LazyRegistry::Entry& LazyRegistry::add_entry(
+    std::string name, std::unique_ptr<LazyHandleBase> handle,
+    EntryOptions options) {
+  if (name.empty()) {
+    detail::throw_error<LazyError>(
+        "lazyload: a resource name must not be empty");
+  }
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  if (by_name_.find(name) != by_name_.end()) {
+    detail::throw_error<LazyError>("lazyload: resource " +
+                                   detail::quoted(name) +
+                                   " is already registered");
+  }
+  check_declared_cycle(name, options.depends_on);
+  LazyHandleBase* raw = handle.get();
+  auto entry = std::make_unique<Entry>(*this, std::move(handle),
+                                       std::move(options), entries_.size());
+  raw->observer_ = entry.get();
+  Entry& ref = *entry;
+  entries_.push_back(std::move(entry));
+  by_name_.emplace(std::move(name), &ref);
+  return ref;
+}
+
+// Refuses a dependency list that leads back to `name` through the declared
+// dependencies of registered entries.
+inline void LazyRegistry::check_declared_cycle(
+    const std::string& name, const std::vector<std::string>& depends_on) const {
+  // Depth-first search keeping the path, so that the message shows it.
+  std::vector<std::string> path{name};
+  std::vector<std::string> done;
+  std::function<bool(const std::string&)> reaches = [&](const std::string& at) {
+    if (at == name) return true;
+    if (std::find(done.begin(), done.end(), at) != done.end()) return false;
+    const auto it = by_name_.find(at);
+    if (it != by_name_.end()) {
+      path.push_back(at);
+      for (const std::string& next : it->second->options.depends_on) {
+        if (reaches(next)) return true;
+      }
+      path.pop_back();
+    }
+    done.push_back(at);
+    return false;
+  };
+  for (const std::string& dep : depends_on) {
+    if (reaches(dep)) {
+      std::string chain;
+      for (const std::string& step : path) chain += detail::quoted(step) + " -> ";
+      chain += detail::quoted(name);
+      detail::throw_error<CycleError>("lazyload: adding " +
+                                      detail::quoted(name) +
+                                      " closes a dependency cycle: " + chain);
+    }
+  }
+}
+
+inline LazyRegistry::Entry& LazyRegistry::find(std::string_view name) const {
+  {
+    std::shared_lock<std::shared_mutex> lock(mutex_);
+    const auto it = by_name_.find(name);
+    if (LAZYLOAD_PREDICT_TRUE(it != by_name_.end())) return *it->second;
+  }
+  detail::throw_error<LazyError>("lazyload: resource " +
+                                 detail::quoted(std::string(name)) +
+                                 " is not registered");
+}
+
+template <class T>
+LazyHandle<T>& LazyRegistry::handle(std::string_view name) {
+  Entry& entry = find(name);
+  if (LAZYLOAD_PREDICT_FALSE(entry.handle->type() != typeid(T))) {
+    detail::throw_error<LazyError>(
+        "lazyload: resource " + detail::quoted(std::string(name)) +
+        " holds " + detail::type_name(entry.handle->type()) + ", not " +
+        detail::type_name(typeid(T)));
+  }
+  return static_cast<LazyHandle<T>&>(*entry.handle);
+}
+
+inline LazyHandleBase& LazyRegistry::entry(std::string_view name) {
+  return *find(name).handle;
+}
+
+inline const LazyHandleBase& LazyRegistry::entry(std::string_view name) const {
+  return *find(name).handle;
+}
+
+inline void LazyRegistry::load(std::string_view name) {
+  find(name).handle->load();
+}
+
+inline void LazyRegistry::unload(std::string_view name) {
+  find(name).handle->unload();
+}
+
+inline bool LazyRegistry::contains(std::string_view name) const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  return by_name_.find(name) != by_name_.end();
+}
+
+inline std::size_t LazyRegistry::size() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  return entries_.size();
+}
+
+inline std::vector<std::string> LazyRegistry::names() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::vector<std::string> out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_) out.push_back(e->handle->name());
+  return out;
+}
+
+// Priority order (ties in registration order), each entry preceded by its
+// registered dependencies.
+inline std::vector<LazyRegistry::Entry*> LazyRegistry::load_order() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  std::vector<Entry*> by_priority;
+  by_priority.reserve(entries_.size());
+  for (const auto& e : entries_) by_priority.push_back(e.get());
+  std::stable_sort(by_priority.begin(), by_priority.end(),
+                   [](const Entry* a, const Entry* b) {
+                     return a->options.priority < b->options.priority;
+                   });
+  std::vector<Entry*> order;
+  order.reserve(by_priority.size());
+  std::vector<bool> placed(entries_.size(), false);
+  // Declared cycles are refused by add(), so this terminates.
+  std::function<void(Entry*)> place = [&](Entry* e) {
+    if (placed[e->order]) return;
+    placed[e->order] = true;
+    for (const std::string& dep : e->options.depends_on) {
+      const auto it = by_name_.find(dep);
+      if (it != by_name_.end()) place(it->second);
+    }
+    order.push_back(e);
+  };
+  for (Entry* e : by_priority) place(e);
+  return order;
+}
+
+inline std::future<void> LazyRegistry::load_async(std::string_view name) {
+  Entry& entry = find(name);
+  std::promise<void> promise;
+  std::future<void> future = promise.get_future();
+  if (entry.handle->is_loaded()) {
+    promise.set_value();
+    return future;
+  }
+  entry.handle->mark_queued();
+  scheduler_->submit(&entry, std::move(promise));
+  return future;
+}
+
+inline std::size_t LazyRegistry::load_all() {
+  std::size_t failures = 0;
+  for (Entry* e : load_order()) {
+    try {
+      e->handle->load();
+    } catch (const std::exception&) {
+      ++failures;
+    }
+  }
+  return failures;
+}
+
+inline void LazyRegistry::start_background() {
+  for (Entry* e : load_order()) {
+    if (e->handle->mark_queued()) scheduler_->submit(e);
+  }
+}
+
+inline bool LazyRegistry::is_idle() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  for (const auto& e : entries_) {
+    const Status s = e->handle->status();
+    if (s == Status::queued || s == Status::loading) return false;
+  }
+  return true;
+}
+
+template <class Rep, class Period>
+bool LazyRegistry::wait_idle(
+    const std::chrono::duration<Rep, Period>& timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock<std::mutex> lock(idle_mutex_);
+  for (;;) {
+    if (is_idle()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    // Woken on every status change; the slice is a safety net only.
+    idle_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
+                                                     std::chrono::milliseconds(50)));
+  }
+}
+
+inline std::size_t LazyRegistry::size_of(const Entry& entry) {
+  const std::size_t reported = entry.handle->progress_.size_bytes();
+  return reported != 0 ? reported : entry.options.size_bytes;
+}
+
+inline RegistrySnapshot LazyRegistry::snapshot() const {
+  RegistrySnapshot out;
+  out.memory_budget = options_.memory_budget;
+  out.budget_overshoots = overshoots_.load(std::memory_order_relaxed);
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  out.entries.reserve(entries_.size());
+  for (const auto& e : entries_) {
+    HandleStats stats = e->handle->stats();
+    EntrySnapshot s;
+    s.name = std::move(stats.name);
+    s.type = detail::type_name(e->handle->type());
+    s.status = stats.status;
+    s.priority = e->options.priority;
+    s.load_time =
+        std::chrono::duration<double>(stats.last_load_time).count();
+    s.error = std::move(stats.last_error);
+    s.loads = stats.loads;
+    s.failures = stats.failures;
+    s.evictions = e->evictions.load(std::memory_order_relaxed);
+    s.progress = stats.progress;
+    s.stage = std::move(stats.stage);
+    s.depends_on = e->options.depends_on;
+    s.size_bytes =
+        stats.reported_size != 0 ? stats.reported_size : e->options.size_bytes;
+    s.evictable = e->options.evictable;
+    s.required = e->options.required;
+    s.last_loaded_at = stats.last_loaded_at;
+    switch (s.status) {
+      case Status::unloaded: ++out.unloaded; break;
+      case Status::queued: ++out.queued; break;
+      case Status::loading: ++out.loading; break;
+      case Status::loaded:
+        ++out.loaded;
+        out.bytes_loaded += s.size_bytes;
+        break;
+      case Status::failed: ++out.failed; break;
+    }
+    if (s.required && s.status != Status::loaded) out.not_ready.push_back(s.name);
+    out.entries.push_back(std::move(s));
+  }
+  out.total = out.entries.size();
+  out.is_loading = out.queued + out.loading > 0;
+  out.progress_percentage =
+      out.total == 0 ? 0.0 : 100.0 * static_cast<double>(out.loaded) /
+                                 static_cast<double>(out.total);
+  return out;
+}
+
+inline std::vector<LoadRecord> LazyRegistry::timeline() const {
+  std::lock_guard<std::mutex> lock(timeline_mutex_);
+  return {timeline_.begin(), timeline_.end()};
+}
+
+inline void LazyRegistry::changed(const StatusChange& change) noexcept {
+  if (options_.on_change) {
+    try {
+      options_.on_change(change);
+    } catch (...) {
+      // A monitoring callback must not break loading.
+    }
+  }
+  { std::lock_guard<std::mutex> lock(idle_mutex_); }
+  idle_cv_.notify_all();
+}
+
+inline void LazyRegistry::recorded(const LoadRecord& record) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(timeline_mutex_);
+    if (options_.timeline_capacity == 0) return;
+    if (timeline_.size() >= options_.timeline_capacity) timeline_.pop_front();
+    timeline_.push_back(record);
+  } catch (...) {
+    // Out of memory for a record: the timeline misses one load.
+  }
+}
+
+inline void LazyRegistry::before_load(Entry& entry) {
+  for (const std::string& dep : entry.options.depends_on) {
+    Entry* target = nullptr;
+    {
+      std::shared_lock<std::shared_mutex> lock(mutex_);
+      const auto it = by_name_.find(dep);
+      if (it != by_name_.end()) target = it->second;
+    }
+    if (target == nullptr) {
+      detail::throw_error<LoadError>("lazyload: dependency " +
+                                     detail::quoted(dep) +
+                                     " is not registered");
+    }
+    target->handle->load();
+  }
+  if (options_.memory_budget != 0 && entry.options.size_bytes != 0) {
+    make_room(&entry, entry.options.size_bytes);
+  }
+}
+
+inline void LazyRegistry::after_load(Entry& entry) noexcept {
+  if (options_.memory_budget != 0) make_room(&entry, 0);
+}
+
+inline std::size_t LazyRegistry::loaded_bytes_locked() const {
+  std::size_t total = 0;
+  for (const auto& e : entries_) {
+    if (e->handle->is_loaded()) total += size_of(*e);
+  }
+  return total;
+}
+
+// Evicts evictable, loaded entries that nobody leases, least recently leased
+// first, until `incoming` more bytes fit in the budget. `loading` is never
+// evicted. Counts an overshoot when it cannot make enough room.
+inline void LazyRegistry::make_room(const Entry* loading,
+                                    std::size_t incoming) noexcept {
+  try {
+    std::unique_lock<std::mutex> pass(budget_mutex_);
+    std::vector<Entry*> candidates;
+    std::vector<Entry*> evicted;
+    std::size_t loaded = 0;
+    {
+      std::shared_lock<std::shared_mutex> lock(mutex_);
+      loaded = loaded_bytes_locked();
+      for (const auto& e : entries_) {
+        if (e.get() != loading && e->options.evictable &&
+            e->handle->is_loaded()) {
+          candidates.push_back(e.get());
+        }
+      }
+    }
+    const std::size_t budget = options_.memory_budget;
+    if (loaded + incoming <= budget) return;
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Entry* a, const Entry* b) {
+                return a->handle->last_used_.load(std::memory_order_relaxed) <
+                       b->handle->last_used_.load(std::memory_order_relaxed);
+              });
+    for (Entry* e : candidates) {
+      if (loaded + incoming <= budget) break;
+      const std::size_t size = size_of(*e);
+      if (e->handle->unload_impl(/*only_if_unused=*/true, /*report=*/false)) {
+        e->evictions.fetch_add(1, std::memory_order_relaxed);
+        loaded -= std::min(loaded, size);
+        evicted.push_back(e);
+      }
+    }
+    if (loaded + incoming > budget) {
+      overshoots_.fetch_add(1, std::memory_order_relaxed);
+    }
+    pass.unlock();
+    // Reported after the pass, so that no callback runs under budget_mutex_.
+    for (Entry* e : evicted) {
+      e->handle->notify(Status::loaded, Status::unloaded);
+    }
+  } catch (...) {
+    // Out of memory while making room: the budget is a target, not a rule.
+  }
+}
+
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_REGISTRY_HPP_

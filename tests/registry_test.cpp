@@ -1,0 +1,647 @@
+// Tests for lazyload/registry.hpp: LazyRegistry.
+
+#include "lazyload/registry.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <type_traits>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/barrier.hpp"
+#include "support/catch.hpp"
+
+using lazyload::CycleError;
+using lazyload::EntryOptions;
+using lazyload::LazyError;
+using lazyload::LazyRegistry;
+using lazyload::LoadError;
+using lazyload::RegistryOptions;
+using lazyload::Status;
+using namespace std::chrono_literals;
+
+// Counts this thread's allocations while enabled, to prove a path allocates
+// nothing. The sanitizers bring their own operator new, so the count (and
+// the test that reads it) is built only without them.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define LAZYLOAD_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#    define LAZYLOAD_TEST_SANITIZED 1
+#  endif
+#endif
+
+#ifndef LAZYLOAD_TEST_SANITIZED
+namespace {
+thread_local bool g_counting = false;
+thread_local std::size_t g_allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (g_counting) ++g_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
+
+namespace {
+
+struct Base {
+  virtual ~Base() = default;
+  virtual int id() const = 0;
+};
+struct Derived : Base {
+  int id() const override { return 7; }
+};
+
+// Records the order in which loaders run.
+class Journal {
+ public:
+  void add(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    order_.push_back(name);
+  }
+  std::vector<std::string> order() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return order_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> order_;
+};
+
+EntryOptions priority(int p) {
+  EntryOptions o;
+  o.priority = p;
+  return o;
+}
+
+EntryOptions depends(std::vector<std::string> deps) {
+  EntryOptions o;
+  o.depends_on = std::move(deps);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("add returns a handle that lives as long as the registry",
+          "[registry]") {
+  LazyRegistry r;
+  auto& h = r.add("answer", [] { return 42; });
+  STATIC_REQUIRE(std::is_same_v<decltype(h), lazyload::LazyHandle<int>&>);
+  for (int i = 0; i < 100; ++i) {
+    r.add("filler" + std::to_string(i), [] { return 0; });
+  }
+  CHECK(&r.handle<int>("answer") == &h);
+  CHECK(r.get<int>("answer") == 42);
+  CHECK(h.is_loaded());
+}
+
+TEST_CASE("add takes an explicit value type", "[registry]") {
+  LazyRegistry r;
+  r.add<Base>("impl", [] { return std::make_unique<Derived>(); });
+  CHECK(r.get<Base>("impl").id() == 7);
+}
+
+TEST_CASE("an empty or duplicate name is refused, naming it", "[registry]") {
+  LazyRegistry r;
+  r.add("db", [] { return 1; });
+  CHECK_THROWS_WITH_AS(r.add("", [] { return 1; }),
+                       "lazyload: a resource name must not be empty",
+                       LazyError);
+  CHECK_THROWS_WITH_AS(r.add("db", [] { return 2; }),
+                       "lazyload: resource 'db' is already registered",
+                       LazyError);
+  CHECK(r.size() == 1);
+  CHECK(r.get<int>("db") == 1);
+}
+
+TEST_CASE("an unknown name throws an exception naming it", "[registry]") {
+  LazyRegistry r;
+  const char* msg = "lazyload: resource 'nope' is not registered";
+  CHECK_THROWS_WITH_AS(r.get<int>("nope"), msg, LazyError);
+  CHECK_THROWS_WITH_AS(r.handle<int>("nope"), msg, LazyError);
+  CHECK_THROWS_WITH_AS(r.entry("nope"), msg, LazyError);
+  CHECK_THROWS_WITH_AS(r.load("nope"), msg, LazyError);
+  CHECK_THROWS_WITH_AS(r.unload("nope"), msg, LazyError);
+  CHECK_THROWS_WITH_AS(r.load_async("nope"), msg, LazyError);
+  CHECK_FALSE(r.contains("nope"));
+}
+
+TEST_CASE("asking for the wrong type names the entry and both types",
+          "[registry]") {
+  LazyRegistry r;
+  r.add("name", [] { return std::string("x"); });
+  CHECK_THROWS_WITH_AS(
+      r.get<int>("name"),
+      "lazyload: resource 'name' holds std::string, not int", LazyError);
+  CHECK_FALSE(r.entry("name").is_loaded());
+}
+
+#ifndef LAZYLOAD_TEST_SANITIZED
+TEST_CASE("looking a name up allocates nothing", "[registry]") {
+  LazyRegistry r;
+  for (int i = 0; i < 50; ++i) {
+    r.add("resource-with-a-long-name-" + std::to_string(i), [i] { return i; });
+  }
+  r.load_all();
+  const std::string name = "resource-with-a-long-name-37";
+  const std::string_view view = name;
+  g_allocations = 0;
+  g_counting = true;
+  const int v = r.get<int>(view);
+  auto& h = r.handle<int>(view);
+  const bool found = r.contains(view);
+  g_counting = false;
+  CHECK(v == 37);
+  CHECK(h.is_loaded());
+  CHECK(found);
+  CHECK(g_allocations == 0);
+}
+#endif
+
+TEST_CASE("contains, size and names reflect registration", "[registry]") {
+  LazyRegistry r;
+  r.add("b", [] { return 1; });
+  r.add("a", [] { return 2; });
+  CHECK(r.contains("a"));
+  CHECK(r.size() == 2);
+  CHECK(r.names() == std::vector<std::string>{"b", "a"});
+}
+
+TEST_CASE("load loads synchronously and throws what get would throw",
+          "[registry]") {
+  LazyRegistry r;
+  r.add("ok", [] { return 1; });
+  r.add("bad", []() -> int { throw std::runtime_error("no weights"); });
+  r.load("ok");
+  CHECK(r.entry("ok").status() == Status::loaded);
+  CHECK_THROWS_WITH_AS(r.load("bad"),
+                       "lazyload: loading 'bad' failed: no weights",
+                       LoadError);
+  CHECK(r.entry("bad").status() == Status::failed);
+}
+
+TEST_CASE("unload by name drops the value and the next use reloads",
+          "[registry]") {
+  LazyRegistry r;
+  int runs = 0;
+  r.add("m", [&] { return ++runs; });
+  CHECK(r.get<int>("m") == 1);
+  r.unload("m");
+  CHECK(r.entry("m").status() == Status::unloaded);
+  CHECK(r.get<int>("m") == 2);
+}
+
+TEST_CASE("load_all loads in priority order and continues past failures",
+          "[registry]") {
+  LazyRegistry r;
+  Journal journal;
+  r.add("low", [&] { journal.add("low"); return 1; }, priority(3));
+  r.add("high", [&] { journal.add("high"); return 1; }, priority(1));
+  r.add("broken", [&]() -> int {
+    journal.add("broken");
+    throw std::runtime_error("x");
+  }, priority(2));
+  r.add("high2", [&] { journal.add("high2"); return 1; }, priority(1));
+  CHECK(r.load_all() == 1);
+  CHECK(journal.order() ==
+        std::vector<std::string>{"high", "high2", "broken", "low"});
+  const auto s = r.snapshot();
+  CHECK(s.loaded == 3);
+  CHECK(s.failed == 1);
+}
+
+TEST_CASE("loading an entry loads its dependencies first", "[registry]") {
+  LazyRegistry r;
+  Journal journal;
+  // The dependent is registered before the dependency: accepted.
+  r.add("model", [&] { journal.add("model"); return 1; },
+        depends({"orchestrator"}));
+  r.add("orchestrator", [&] { journal.add("orchestrator"); return 1; });
+  r.get<int>("model");
+  CHECK(journal.order() == std::vector<std::string>{"orchestrator", "model"});
+  CHECK(r.entry("orchestrator").is_loaded());
+}
+
+TEST_CASE("a missing dependency fails the load, naming it", "[registry]") {
+  LazyRegistry r;
+  r.add("model", [] { return 1; }, depends({"ghost"}));
+  CHECK_THROWS_WITH_AS(
+      r.load("model"),
+      "lazyload: loading 'model' failed: dependency 'ghost' is not registered",
+      LoadError);
+  CHECK(r.entry("model").status() == Status::failed);
+}
+
+TEST_CASE("a failed dependency fails the dependent, naming it", "[registry]") {
+  LazyRegistry r;
+  r.add("gpu", []() -> int { throw std::runtime_error("no device"); });
+  r.add("model", [] { return 1; }, depends({"gpu"}));
+  CHECK_THROWS_WITH_AS(
+      r.get<int>("model"),
+      "lazyload: loading 'model' failed: loading 'gpu' failed: no device",
+      LoadError);
+}
+
+TEST_CASE("a declared dependency cycle is refused when it closes",
+          "[registry]") {
+  LazyRegistry r;
+  r.add("a", [] { return 1; }, depends({"b"}));
+  r.add("b", [] { return 1; }, depends({"c"}));
+  CHECK_THROWS_WITH_AS(
+      r.add("c", [] { return 1; }, depends({"a"})),
+      "lazyload: adding 'c' closes a dependency cycle: 'c' -> 'a' -> 'b' -> 'c'",
+      CycleError);
+  CHECK_FALSE(r.contains("c"));
+  CHECK_THROWS_WITH_AS(
+      r.add("self", [] { return 1; }, depends({"self"})),
+      "lazyload: adding 'self' closes a dependency cycle: 'self' -> 'self'",
+      CycleError);
+  r.add("c", [] { return 1; });  // without the cycle it is fine
+  CHECK(r.get<int>("a") == 1);
+}
+
+TEST_CASE("loaders that get each other end in CycleError on one thread",
+          "[registry]") {
+  LazyRegistry r;
+  r.add("a", [&] { return r.get<int>("b") + 1; });
+  r.add("b", [&] { return r.get<int>("a") + 1; });
+  CHECK_THROWS_WITH_AS(r.get<int>("a"),
+                       "lazyload: loading 'a' failed: loading 'b' failed: "
+                       "cycle detected: 'a' -> 'b' -> 'a'",
+                       CycleError);
+}
+
+TEST_CASE("loaders that get each other across background workers end in "
+          "CycleError, not a deadlock",
+          "[registry]") {
+  RegistryOptions options;
+  options.workers = 2;
+  LazyRegistry r(options);
+  std::atomic<int> started{0};
+  auto both_started = [&] {
+    ++started;
+    while (started.load() < 2) std::this_thread::yield();
+  };
+  r.add("x", [&] {
+    both_started();
+    return r.get<int>("y") + 1;
+  });
+  r.add("y", [&] {
+    both_started();
+    return r.get<int>("x") + 1;
+  });
+  r.start_background();
+  REQUIRE(r.wait_idle(30s));
+  const auto s = r.snapshot();
+  CHECK(s.failed == 2);
+  for (const auto& e : s.entries) {
+    CHECK(e.error.find("cycle detected") != std::string::npos);
+  }
+  // Run again on one thread, the same cycle is found there too.
+  CHECK_THROWS_AS(r.load("x"), CycleError);
+}
+
+TEST_CASE("start_background loads by priority, dependencies first",
+          "[registry]") {
+  RegistryOptions options;
+  options.workers = 1;  // one worker: the order is observable
+  LazyRegistry r(options);
+  Journal journal;
+  auto loader = [&](std::string name) {
+    return [&journal, name] {
+      journal.add(name);
+      return 1;
+    };
+  };
+  r.add("c3", loader("c3"), priority(3));
+  r.add("a1", loader("a1"), priority(1));
+  EntryOptions needs_dep = priority(2);
+  needs_dep.depends_on = {"d9"};
+  r.add("b2", loader("b2"), needs_dep);
+  r.add("d9", loader("d9"), priority(9));
+  r.add("a1-second", loader("a1-second"), priority(1));
+  r.start_background();
+  REQUIRE(r.wait_idle(10s));
+  CHECK(journal.order() ==
+        std::vector<std::string>{"a1", "a1-second", "d9", "b2", "c3"});
+  CHECK(r.snapshot().loaded == 5);
+}
+
+TEST_CASE("queued entries show queued, and progress never goes backwards",
+          "[registry]") {
+  RegistryOptions options;
+  options.workers = 1;
+  LazyRegistry r(options);
+  std::atomic<bool> release{false};
+  r.add("gate", [&] {
+    while (!release) std::this_thread::yield();
+    return 0;
+  }, priority(1));
+  for (int i = 0; i < 20; ++i) {
+    r.add("item" + std::to_string(i), [] {
+      std::this_thread::sleep_for(1ms);
+      return 1;
+    }, priority(2));
+  }
+  r.start_background();
+  while (r.entry("gate").status() != Status::loading) std::this_thread::yield();
+  auto s = r.snapshot();
+  CHECK(s.queued == 20);
+  CHECK(s.loading == 1);
+  CHECK(s.is_loading);
+  CHECK(r.entry("item5").status() == Status::queued);
+  release = true;
+  double last = -1;
+  bool monotonic = true;
+  while (r.snapshot().is_loading) {
+    s = r.snapshot();
+    monotonic = monotonic && s.progress_percentage >= last;
+    last = s.progress_percentage;
+    CHECK(s.loaded + s.failed + s.loading + s.queued + s.unloaded == s.total);
+  }
+  CHECK(monotonic);
+  CHECK(r.wait_idle(10s));
+  CHECK(r.snapshot().progress_percentage == Approx(100.0));
+}
+
+TEST_CASE("get on a queued entry loads it at once on the caller's thread",
+          "[registry]") {
+  RegistryOptions options;
+  options.workers = 1;
+  LazyRegistry r(options);
+  std::atomic<bool> release{false};
+  std::thread::id loaded_on;
+  r.add("gate", [&] {
+    while (!release) std::this_thread::yield();
+    return 0;
+  }, priority(1));
+  r.add("wanted", [&] {
+    loaded_on = std::this_thread::get_id();
+    return 5;
+  }, priority(2));
+  r.start_background();
+  while (r.entry("gate").status() != Status::loading) std::this_thread::yield();
+  CHECK(r.entry("wanted").status() == Status::queued);
+  CHECK(r.get<int>("wanted") == 5);
+  CHECK(loaded_on == std::this_thread::get_id());
+  release = true;
+  CHECK(r.wait_idle(10s));
+  CHECK(r.entry("wanted").stats().loads == 1);  // the worker skipped it
+}
+
+TEST_CASE("an executor option runs the loads instead of the workers",
+          "[registry]") {
+  std::mutex mutex;
+  std::vector<std::function<void()>> tasks;
+  RegistryOptions options;
+  options.executor = [&](std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mutex);
+    tasks.push_back(std::move(task));
+  };
+  LazyRegistry r(options);
+  Journal journal;
+  r.add("second", [&] { journal.add("second"); return 2; }, priority(2));
+  r.add("first", [&] { journal.add("first"); return 1; }, priority(1));
+  r.start_background();
+  CHECK(r.snapshot().queued == 2);
+  CHECK(tasks.size() == 2);
+  for (auto& task : tasks) task();  // the program's pool runs them
+  CHECK(journal.order() == std::vector<std::string>{"first", "second"});
+  CHECK(r.wait_idle(1s));
+}
+
+TEST_CASE("executor tasks that run after the registry is gone do nothing",
+          "[registry]") {
+  std::vector<std::function<void()>> tasks;
+  std::atomic<int> runs{0};
+  {
+    RegistryOptions options;
+    options.executor = [&](std::function<void()> t) {
+      tasks.push_back(std::move(t));
+    };
+    LazyRegistry r(options);
+    r.add("x", [&] { return ++runs; });
+    r.start_background();
+  }
+  for (auto& task : tasks) task();
+  CHECK(runs == 0);
+}
+
+TEST_CASE("destroying the registry drops queued loads and joins running ones",
+          "[registry]") {
+  std::atomic<int> started{0};
+  std::atomic<int> finished{0};
+  const auto begin = std::chrono::steady_clock::now();
+  {
+    RegistryOptions options;
+    options.workers = 1;
+    LazyRegistry r(options);
+    for (int i = 0; i < 50; ++i) {
+      r.add("slow" + std::to_string(i), [&] {
+        ++started;
+        std::this_thread::sleep_for(100ms);
+        ++finished;
+        return 1;
+      });
+    }
+    r.start_background();
+    while (started == 0) std::this_thread::yield();
+  }
+  const auto took = std::chrono::steady_clock::now() - begin;
+  CHECK(started == 1);
+  CHECK(finished == 1);  // joined, not abandoned
+  CHECK(took < 5s);      // 50 loads would take 5 s
+}
+
+TEST_CASE("load_async returns a future of the load", "[registry]") {
+  LazyRegistry r;
+  r.add("ok", [] {
+    std::this_thread::sleep_for(10ms);
+    return 1;
+  });
+  r.add("bad", []() -> int { throw std::runtime_error("nope"); });
+  std::future<void> ok = r.load_async("ok");
+  std::future<void> bad = r.load_async("bad");
+  ok.get();
+  CHECK(r.entry("ok").is_loaded());
+  CHECK_THROWS_WITH_AS(bad.get(), "lazyload: loading 'bad' failed: nope",
+                       LoadError);
+  std::future<void> again = r.load_async("ok");
+  CHECK(again.wait_for(0s) == std::future_status::ready);
+}
+
+TEST_CASE("snapshot reports every entry and totals that add up",
+          "[registry]") {
+  LazyRegistry r;
+  EntryOptions opts = priority(1);
+  opts.depends_on = {"b"};
+  opts.size_bytes = 1000;
+  opts.required = true;
+  r.add("a", [] {
+    std::this_thread::sleep_for(5ms);
+    return 1;
+  }, opts);
+  r.add("b", [](lazyload::Progress& p) {
+    p.report(1.0, "done");
+    p.set_size(24);
+    return std::string("b");
+  });
+  r.add("c", []() -> int { throw std::runtime_error("broken"); });
+  r.add("d", [] { return 0.5; });
+  r.load("a");
+  CHECK_THROWS(r.load("c"));
+  const lazyload::RegistrySnapshot s = r.snapshot();
+  CHECK(s.total == 4);
+  CHECK(s.loaded == 2);
+  CHECK(s.failed == 1);
+  CHECK(s.unloaded == 1);
+  CHECK(s.loading == 0);
+  CHECK(s.queued == 0);
+  CHECK_FALSE(s.is_loading);
+  CHECK(s.progress_percentage == Approx(50.0));
+  CHECK(s.bytes_loaded == 1024);
+  CHECK(s.not_ready.empty());
+  REQUIRE(s.entries.size() == 4);
+  const auto& a = s.entries[0];
+  CHECK(a.name == "a");
+  CHECK(a.type == "int");
+  CHECK(a.status == Status::loaded);
+  CHECK(a.priority == 1);
+  CHECK(a.load_time >= 0.005);
+  CHECK(a.depends_on == std::vector<std::string>{"b"});
+  CHECK(a.size_bytes == 1000);
+  CHECK(a.loads == 1);
+  CHECK(a.required);
+  CHECK(s.entries[1].stage == "done");
+  CHECK(s.entries[1].size_bytes == 24);
+  CHECK(s.entries[1].type == "std::string");
+  CHECK(s.entries[2].error == "lazyload: loading 'c' failed: broken");
+  CHECK(s.entries[2].failures == 1);
+  CHECK(s.entries[3].priority == lazyload::kDefaultPriority);
+  r.unload("a");
+  CHECK(r.snapshot().not_ready == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("the status callback sees every change, without a lock held",
+          "[registry]") {
+  std::mutex mutex;
+  std::vector<std::string> changes;
+  LazyRegistry* self = nullptr;
+  RegistryOptions options;
+  options.on_change = [&](const lazyload::StatusChange& c) {
+    // Calling back into the registry would deadlock if a lock were held.
+    const auto total = self->snapshot().total;
+    std::lock_guard<std::mutex> lock(mutex);
+    changes.push_back(std::string(c.name) + ":" +
+                      std::string(lazyload::to_string(c.from)) + "->" +
+                      std::string(lazyload::to_string(c.to)) +
+                      (c.error.empty() ? "" : " " + std::string(c.error)) +
+                      " of " + std::to_string(total));
+  };
+  LazyRegistry r(options);
+  self = &r;
+  r.add("m", [] { return 1; });
+  r.add("x", []() -> int { throw std::runtime_error("oops"); });
+  r.load("m");
+  CHECK_THROWS(r.load("x"));
+  r.unload("m");
+  CHECK(changes == std::vector<std::string>{
+                       "m:unloaded->loading of 2", "m:loading->loaded of 2",
+                       "x:unloaded->loading of 2",
+                       "x:loading->failed lazyload: loading 'x' failed: oops of 2",
+                       "m:loaded->unloaded of 2"});
+}
+
+TEST_CASE("a throwing status callback does not break loading", "[registry]") {
+  RegistryOptions options;
+  options.on_change = [](const lazyload::StatusChange&) {
+    throw std::runtime_error("callback bug");
+  };
+  LazyRegistry r(options);
+  r.add("m", [] { return 1; });
+  CHECK(r.get<int>("m") == 1);
+}
+
+TEST_CASE("timeline records each finished load with its queue time",
+          "[registry]") {
+  RegistryOptions options;
+  options.workers = 1;
+  LazyRegistry r(options);
+  r.add("a", [] { return 1; });
+  r.add("b", [] {
+    std::this_thread::sleep_for(2ms);
+    return 1;
+  });
+  r.start_background();
+  REQUIRE(r.wait_idle(10s));
+  const auto t = r.timeline();
+  REQUIRE(t.size() == 2);
+  CHECK(t[0].name == "a");
+  CHECK(t[1].name == "b");
+  CHECK(t[1].ok);
+  CHECK(t[1].queued_at.time_since_epoch().count() != 0);
+  CHECK(t[1].queued_at <= t[1].started_at);
+  CHECK(t[1].finished_at - t[1].started_at >= 2ms);
+}
+
+TEST_CASE("get, load, unload and snapshot racing keep snapshots consistent",
+          "[registry]") {
+  RegistryOptions options;
+  options.workers = 2;
+  LazyRegistry r(options);
+  constexpr int kEntries = 12;
+  for (int i = 0; i < kEntries; ++i) {
+    EntryOptions o = priority(i % 3);
+    if (i > 0) o.depends_on = {"e" + std::to_string(i - 1)};
+    r.add("e" + std::to_string(i), [i, calls = 0]() mutable -> int {
+      if (i % 5 == 4 && ++calls % 2 == 0) throw std::runtime_error("flaky");
+      return i;
+    }, o);
+  }
+  std::atomic<int> inconsistent{0};
+  std::atomic<int> wrong_value{0};
+  r.start_background();
+  lazyload_test::race(8, [&](std::size_t t) {
+    for (int n = 0; n < 200; ++n) {
+      const std::string name = "e" + std::to_string((n * 7 + t) % kEntries);
+      try {
+        switch ((n + t) % 5) {
+          case 0: {
+            auto lease = r.handle<int>(name).lease();
+            if (std::to_string(*lease) != name.substr(1)) ++wrong_value;
+            break;
+          }
+          case 1: r.load(name); break;
+          case 2: r.unload(name); break;
+          case 3: (void)r.load_async(name); break;
+          default: {
+            const auto s = r.snapshot();
+            if (s.loaded + s.failed + s.loading + s.queued + s.unloaded !=
+                s.total) {
+              ++inconsistent;
+            }
+          }
+        }
+      } catch (const LoadError&) {
+        // flaky loaders and their dependents fail sometimes
+      }
+    }
+  });
+  CHECK(r.wait_idle(30s));
+  CHECK(inconsistent == 0);
+  CHECK(wrong_value == 0);
+}
