@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build git python3
   catch2 libfmt-dev nlohmann-json3-dev libbenchmark-dev libabsl-dev
-  libcpp-httplib-dev valgrind gnuplot-nox
+  libcpp-httplib-dev pkg-config valgrind gnuplot-nox python3-jsonschema
+  python3-websocket binutils
 )
 # The browser test opens the status page in headless Chromium.
 packages+=(chromium)
