@@ -161,6 +161,9 @@ struct StatusChange {
   std::chrono::steady_clock::duration duration{};
   // For `failed`: the error message.
   std::string_view error;
+  // For `unloaded`: whether a registry evicted it (memory budget, pressure or
+  // idle timeout) rather than someone calling unload().
+  bool eviction = false;
 };
 
 // LoadRecord
@@ -306,8 +309,7 @@ class LazyHandleBase {
   std::shared_ptr<void> share() {
     std::unique_lock<std::mutex> lock(mutex_);
     acquire(lock);
-    last_used_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
-                     std::memory_order_relaxed);
+    touch();
     return owner_;
   }
 
@@ -327,7 +329,8 @@ class LazyHandleBase {
   bool unload_impl(bool only_if_unused, bool report = true) noexcept;
   void notify(Status from, Status to,
               std::chrono::steady_clock::duration duration = {},
-              std::string_view error = {}) noexcept;
+              std::string_view error = {}, bool eviction = false) noexcept;
+  void touch() noexcept;
 
   // For a registry: queue for background loading, load if still queued.
   bool mark_queued();
@@ -338,8 +341,11 @@ class LazyHandleBase {
   mutable std::condition_variable cv_;  // signalled when a load ends
   detail::LoadSite site_;               // the name, and who loads now
   std::atomic<Status> status_{Status::unloaded};  // written under mutex_
-  // The lease time of the last lease(), steady_clock ticks; for LRU.
-  std::atomic<std::int64_t> last_used_{0};
+  // When the value was last leased (or loaded): a process-wide sequence
+  // number, for exact least-recently-used order, and steady_clock ticks, for
+  // idle timeouts.
+  std::atomic<std::uint64_t> last_used_seq_{0};
+  std::atomic<std::int64_t> last_used_at_{0};
   Progress progress_;
   const HandleOptions options_;
   detail::HandleObserver* observer_ = nullptr;  // set once, before any load
@@ -606,6 +612,7 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
     status_.store(Status::loaded, std::memory_order_release);
     ++loads_;
     loaded_at_ = std::chrono::system_clock::now();
+    touch();
     last_error_.clear();
     failure_ = nullptr;
   } else {
@@ -685,9 +692,19 @@ inline bool LazyHandleBase::unload_impl(bool only_if_unused,
   return true;
 }
 
+inline void LazyHandleBase::touch() noexcept {
+  static std::atomic<std::uint64_t> sequence{0};
+  last_used_seq_.store(sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);
+  last_used_at_.store(
+      std::chrono::steady_clock::now().time_since_epoch().count(),
+      std::memory_order_relaxed);
+}
+
 inline void LazyHandleBase::notify(Status from, Status to,
                                    std::chrono::steady_clock::duration duration,
-                                   std::string_view error) noexcept {
+                                   std::string_view error,
+                                   bool eviction) noexcept {
   if (observer_ == nullptr) return;
   StatusChange change;
   change.name = site_.name;
@@ -695,6 +712,7 @@ inline void LazyHandleBase::notify(Status from, Status to,
   change.to = to;
   change.duration = duration;
   change.error = error;
+  change.eviction = eviction;
   observer_->changed(*this, change);
 }
 

@@ -10,6 +10,7 @@
 
 #include "error.hpp"     // LazyError, LoadError, CycleError
 #include "handle.hpp"    // LazyHandle<T>
+#include "memory.hpp"    // PressureLevels, process_rss_bytes
 #include "progress.hpp"  // Progress
 #include "registry.hpp"  // LazyRegistry
 #include "status.hpp"    // Status, to_string

@@ -44,6 +44,7 @@
 #include <functional>          // std::function, std::less
 #include <future>              // std::future, std::promise
 #include <map>                 // std::map
+#include <optional>            // std::optional
 #include <memory>              // std::unique_ptr, std::shared_ptr
 #include <mutex>               // std::mutex, std::lock_guard, std::unique_lock
 #include <shared_mutex>        // std::shared_mutex, std::shared_lock
@@ -60,6 +61,7 @@
 #include "detail/type_name.hpp"
 #include "error.hpp"
 #include "handle.hpp"
+#include "memory.hpp"
 #include "status.hpp"
 
 namespace lazyload {
@@ -112,8 +114,14 @@ struct RegistryOptions {
   std::function<void(const StatusChange&)> on_change;
   // Target for the sum of the sizes of the loaded entries, in bytes (0: no
   // budget). Evictable entries not in use are unloaded, least recently leased
-  // first, to keep under it; a load never fails for it.
+  // first, to make a load fit; a load never fails for it.
   std::size_t memory_budget = 0;
+  // Optional thresholds, as fractions of memory_budget (PressureLevels{} gives
+  // 85 % and 95 %). Off unless set; needs a memory_budget.
+  std::optional<PressureLevels> pressure;
+  // Called once each time the loaded total crosses a threshold upward,
+  // without any lazyload lock held. Exceptions it throws are swallowed.
+  std::function<void(const PressureEvent&)> on_pressure;
   // Keep at most this many load records for timeline() (oldest dropped).
   std::size_t timeline_capacity = 10000;
 };
@@ -166,6 +174,10 @@ struct RegistrySnapshot {
   std::size_t memory_budget = 0;
   // Loads that left the loaded total over the budget with nothing to evict.
   std::uint64_t budget_overshoots = 0;
+  // The pressure level now (normal when no levels are set).
+  PressureLevel pressure = PressureLevel::normal;
+  // The process's resident set size when the snapshot was taken.
+  std::size_t rss_bytes = 0;
   // Required entries that are not loaded (names).
   std::vector<std::string> not_ready;
 };
@@ -180,7 +192,9 @@ class LazyRegistry {
   // LazyRegistry::LazyRegistry()
   //
   // Creates an empty registry. No thread starts here.
-  // Thread safety: none needed. Throws: std::bad_alloc only.
+  // Thread safety: none needed.
+  // Throws: LazyError if options.pressure is set without a memory_budget or
+  // its levels are not 0 < warning <= critical <= 1.
   // Invalidates: none.
   LazyRegistry() : LazyRegistry(RegistryOptions{}) {}
   explicit LazyRegistry(RegistryOptions options);
@@ -202,8 +216,9 @@ class LazyRegistry {
   // stable for the registry's lifetime. `T` is deduced from the loader as for
   // LazyHandle, or given: `add<Base>(name, loader)`. Nothing loads here.
   // Thread safety: safe to call concurrently with every member.
-  // Throws: LazyError if `name` is empty or already registered, or the
-  // warm-up does not take `T`; CycleError if `options.depends_on` closes a
+  // Throws: LazyError if `name` is empty or already registered, the warm-up
+  // does not take `T`, or an idle_timeout is set on an entry that is not
+  // evictable; CycleError if `options.depends_on` closes a
   // cycle of declared dependencies. Nothing is registered when it throws.
   // Invalidates: none.
   template <class T = void, class F>
@@ -365,9 +380,13 @@ class LazyRegistry {
   void recorded(const LoadRecord& record) noexcept;
   void before_load(Entry& entry);
   void after_load(Entry& entry) noexcept;
-  void make_room(const Entry* loading, std::size_t incoming) noexcept;
-  std::size_t loaded_bytes_locked() const;
+  std::size_t evict_until(const Entry* keep, std::size_t target) noexcept;
+  void check_pressure(const Entry* keep) noexcept;
+  void evict_idle() noexcept;
+  void janitor_loop();
+  std::size_t loaded_bytes() const;
   static std::size_t size_of(const Entry& entry);
+  PressureLevel level_of(std::size_t bytes) const noexcept;
 
   const RegistryOptions options_;
   mutable std::shared_mutex mutex_;
@@ -382,6 +401,15 @@ class LazyRegistry {
 
   std::mutex budget_mutex_;  // serializes eviction passes
   std::atomic<std::uint64_t> overshoots_{0};
+  mutable std::mutex pressure_mutex_;
+  PressureLevel level_ = PressureLevel::normal;  // guarded by pressure_mutex_
+
+  // Evicts idle entries; started by the first add() with an idle_timeout.
+  std::mutex janitor_mutex_;
+  std::condition_variable janitor_cv_;
+  std::thread janitor_;                            // guarded by janitor_mutex_
+  bool janitor_stop_ = false;                      // guarded by janitor_mutex_
+  std::chrono::steady_clock::duration janitor_period_{};  // guarded by janitor_mutex_
 
   std::shared_ptr<Scheduler> scheduler_;
 };
@@ -556,9 +584,31 @@ inline LazyRegistry::LazyRegistry(RegistryOptions options)
     : options_(std::move(options)),
       scheduler_(std::make_shared<Scheduler>(options_)) {
   scheduler_->self_ = scheduler_;
+  if (options_.pressure) {
+    const PressureLevels& p = *options_.pressure;
+    if (options_.memory_budget == 0) {
+      detail::throw_error<LazyError>(
+          "lazyload: pressure levels need a memory_budget");
+    }
+    if (!(p.warning > 0.0 && p.warning <= p.critical && p.critical <= 1.0)) {
+      detail::throw_error<LazyError>(
+          "lazyload: pressure levels must satisfy 0 < warning <= critical <= "
+          "1, got warning " +
+          std::to_string(p.warning) + " and critical " +
+          std::to_string(p.critical));
+    }
+  }
 }
 
-inline LazyRegistry::~LazyRegistry() { scheduler_->stop(); }
+inline LazyRegistry::~LazyRegistry() {
+  {
+    std::lock_guard<std::mutex> lock(janitor_mutex_);
+    janitor_stop_ = true;
+  }
+  janitor_cv_.notify_all();
+  if (janitor_.joinable()) janitor_.join();
+  scheduler_->stop();
+}
 
 template <class T, class F>
 auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
@@ -590,6 +640,23 @@ inline LazyRegistry::Entry& LazyRegistry::add_entry(
                                    " is already registered");
   }
   check_declared_cycle(name, options.depends_on);
+  const auto idle = options.idle_timeout;
+  if (idle > std::chrono::steady_clock::duration{} && !options.evictable) {
+    detail::throw_error<LazyError>("lazyload: resource " +
+                                   detail::quoted(name) +
+                                   " has an idle_timeout but is not evictable");
+  }
+  if (idle > std::chrono::steady_clock::duration{}) {
+    // Checks four times per shortest timeout, between 1 ms and 1 s.
+    const auto period = std::clamp<std::chrono::steady_clock::duration>(
+        idle / 4, std::chrono::milliseconds(1), std::chrono::seconds(1));
+    std::lock_guard<std::mutex> janitor(janitor_mutex_);
+    if (janitor_period_ == std::chrono::steady_clock::duration{} ||
+        period < janitor_period_) {
+      janitor_period_ = period;
+    }
+    if (!janitor_.joinable()) janitor_ = std::thread([this] { janitor_loop(); });
+  }
   LazyHandleBase* raw = handle.get();
   auto entry = std::make_unique<Entry>(*this, std::move(handle),
                                        std::move(options), entries_.size());
@@ -781,6 +848,11 @@ inline RegistrySnapshot LazyRegistry::snapshot() const {
   RegistrySnapshot out;
   out.memory_budget = options_.memory_budget;
   out.budget_overshoots = overshoots_.load(std::memory_order_relaxed);
+  out.rss_bytes = process_rss_bytes();
+  {
+    std::lock_guard<std::mutex> lock(pressure_mutex_);
+    out.pressure = level_;
+  }
   std::shared_lock<std::shared_mutex> lock(mutex_);
   out.entries.reserve(entries_.size());
   for (const auto& e : entries_) {
@@ -868,16 +940,26 @@ inline void LazyRegistry::before_load(Entry& entry) {
     }
     target->handle->load();
   }
-  if (options_.memory_budget != 0 && entry.options.size_bytes != 0) {
-    make_room(&entry, entry.options.size_bytes);
+  // A declared size lets the registry make room before the loader runs.
+  const std::size_t budget = options_.memory_budget;
+  const std::size_t incoming = entry.options.size_bytes;
+  if (budget != 0 && incoming != 0) {
+    evict_until(&entry, incoming >= budget ? 0 : budget - incoming);
   }
 }
 
 inline void LazyRegistry::after_load(Entry& entry) noexcept {
-  if (options_.memory_budget != 0) make_room(&entry, 0);
+  const std::size_t budget = options_.memory_budget;
+  if (budget == 0) return;
+  // The size may be known only now; the new entry itself is never evicted.
+  if (evict_until(&entry, budget) > budget) {
+    overshoots_.fetch_add(1, std::memory_order_relaxed);
+  }
+  check_pressure(&entry);
 }
 
-inline std::size_t LazyRegistry::loaded_bytes_locked() const {
+inline std::size_t LazyRegistry::loaded_bytes() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
   std::size_t total = 0;
   for (const auto& e : entries_) {
     if (e->handle->is_loaded()) total += size_of(*e);
@@ -886,34 +968,34 @@ inline std::size_t LazyRegistry::loaded_bytes_locked() const {
 }
 
 // Evicts evictable, loaded entries that nobody leases, least recently leased
-// first, until `incoming` more bytes fit in the budget. `loading` is never
-// evicted. Counts an overshoot when it cannot make enough room.
-inline void LazyRegistry::make_room(const Entry* loading,
-                                    std::size_t incoming) noexcept {
+// first, until the loaded total is at most `target`; `keep` is never
+// evicted. Returns the loaded total it leaves. Evictions are reported after
+// the pass, so that no callback runs under budget_mutex_.
+inline std::size_t LazyRegistry::evict_until(const Entry* keep,
+                                             std::size_t target) noexcept {
+  std::vector<Entry*> evicted;
+  std::size_t loaded = 0;
   try {
-    std::unique_lock<std::mutex> pass(budget_mutex_);
-    std::vector<Entry*> candidates;
-    std::vector<Entry*> evicted;
-    std::size_t loaded = 0;
+    std::lock_guard<std::mutex> pass(budget_mutex_);
+    // (last use, entry): the use is read once, because leases keep changing
+    // it and std::sort needs keys that hold still.
+    std::vector<std::pair<std::uint64_t, Entry*>> candidates;
     {
       std::shared_lock<std::shared_mutex> lock(mutex_);
-      loaded = loaded_bytes_locked();
       for (const auto& e : entries_) {
-        if (e.get() != loading && e->options.evictable &&
-            e->handle->is_loaded()) {
-          candidates.push_back(e.get());
+        if (!e->handle->is_loaded()) continue;
+        loaded += size_of(*e);
+        if (e.get() != keep && e->options.evictable) {
+          candidates.emplace_back(
+              e->handle->last_used_seq_.load(std::memory_order_relaxed),
+              e.get());
         }
       }
     }
-    const std::size_t budget = options_.memory_budget;
-    if (loaded + incoming <= budget) return;
-    std::sort(candidates.begin(), candidates.end(),
-              [](const Entry* a, const Entry* b) {
-                return a->handle->last_used_.load(std::memory_order_relaxed) <
-                       b->handle->last_used_.load(std::memory_order_relaxed);
-              });
-    for (Entry* e : candidates) {
-      if (loaded + incoming <= budget) break;
+    if (loaded <= target) return loaded;
+    std::sort(candidates.begin(), candidates.end());
+    for (const auto& [last_use, e] : candidates) {
+      if (loaded <= target) break;
       const std::size_t size = size_of(*e);
       if (e->handle->unload_impl(/*only_if_unused=*/true, /*report=*/false)) {
         e->evictions.fetch_add(1, std::memory_order_relaxed);
@@ -921,16 +1003,94 @@ inline void LazyRegistry::make_room(const Entry* loading,
         evicted.push_back(e);
       }
     }
-    if (loaded + incoming > budget) {
-      overshoots_.fetch_add(1, std::memory_order_relaxed);
-    }
-    pass.unlock();
-    // Reported after the pass, so that no callback runs under budget_mutex_.
-    for (Entry* e : evicted) {
-      e->handle->notify(Status::loaded, Status::unloaded);
-    }
   } catch (...) {
     // Out of memory while making room: the budget is a target, not a rule.
+  }
+  for (Entry* e : evicted) {
+    e->handle->notify(Status::loaded, Status::unloaded, {}, {},
+                      /*eviction=*/true);
+  }
+  return loaded;
+}
+
+inline PressureLevel LazyRegistry::level_of(std::size_t bytes) const noexcept {
+  if (!options_.pressure) return PressureLevel::normal;
+  const double used = static_cast<double>(bytes) /
+                      static_cast<double>(options_.memory_budget);
+  if (used >= options_.pressure->critical) return PressureLevel::critical;
+  if (used >= options_.pressure->warning) return PressureLevel::warning;
+  return PressureLevel::normal;
+}
+
+// Raises an event when a threshold was crossed upward since the last check,
+// and at critical evicts down to the warning level (never `keep`, the entry
+// just loaded, which its caller is about to use).
+inline void LazyRegistry::check_pressure(const Entry* keep) noexcept {
+  if (!options_.pressure) return;
+  const std::size_t budget = options_.memory_budget;
+  std::size_t bytes = loaded_bytes();
+  PressureLevel now = level_of(bytes);
+  PressureLevel before;
+  {
+    std::lock_guard<std::mutex> lock(pressure_mutex_);
+    before = level_;
+    level_ = now;
+  }
+  if (now > before && options_.on_pressure) {
+    try {
+      options_.on_pressure(PressureEvent{now, bytes, budget});
+    } catch (...) {
+      // A monitoring callback must not break loading.
+    }
+  }
+  if (now == PressureLevel::critical) {
+    const auto warning = static_cast<std::size_t>(
+        options_.pressure->warning * static_cast<double>(budget));
+    bytes = evict_until(keep, warning);
+    std::lock_guard<std::mutex> lock(pressure_mutex_);
+    level_ = level_of(bytes);
+  }
+}
+
+inline void LazyRegistry::evict_idle() noexcept {
+  std::vector<Entry*> evicted;
+  try {
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    std::vector<Entry*> idle;
+    {
+      std::shared_lock<std::shared_mutex> lock(mutex_);
+      for (const auto& e : entries_) {
+        const auto timeout = e->options.idle_timeout.count();
+        if (timeout <= 0 || !e->handle->is_loaded()) continue;
+        const auto used =
+            e->handle->last_used_at_.load(std::memory_order_relaxed);
+        if (now - used >= timeout) idle.push_back(e.get());
+      }
+    }
+    for (Entry* e : idle) {
+      if (e->handle->unload_impl(/*only_if_unused=*/true, /*report=*/false)) {
+        e->evictions.fetch_add(1, std::memory_order_relaxed);
+        evicted.push_back(e);
+      }
+    }
+  } catch (...) {
+    // Out of memory: try again on the next tick.
+  }
+  for (Entry* e : evicted) {
+    e->handle->notify(Status::loaded, Status::unloaded, {}, {},
+                      /*eviction=*/true);
+  }
+  if (!evicted.empty()) check_pressure(nullptr);
+}
+
+inline void LazyRegistry::janitor_loop() {
+  std::unique_lock<std::mutex> lock(janitor_mutex_);
+  while (!janitor_stop_) {
+    janitor_cv_.wait_for(lock, janitor_period_);
+    if (janitor_stop_) break;
+    lock.unlock();
+    evict_idle();
+    lock.lock();
   }
 }
 
