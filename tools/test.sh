@@ -47,7 +47,8 @@ configs=("$@")
 for config in "${configs[@]}"; do
   echo "=== $config"
   configure_args "$config"
-  cmake -S . -B "build/$config" "${generator[@]}" "${args[@]}" >/dev/null
+  cmake -S . -B "build/$config" "${generator[@]}" "${args[@]}" \
+    -DCMAKE_CXX_EXTENSIONS=OFF >/dev/null
   cmake --build "build/$config" -j "$jobs"
   # Sanitizer runtimes of clang 14 need the classic address-space layout on
   # kernels with high mmap randomization; setarch -R gives it to them.

@@ -95,15 +95,18 @@ class Warmup {
                          !std::is_same_v<std::decay_t<F>, Warmup>>>
   Warmup(F fn) {  // NOLINT(google-explicit-constructor): set by assignment
     using Arg = detail::first_arg_t<F>;
-    static_assert(!std::is_void_v<Arg>,
-                  "Warmup: the warm-up must take the value by reference, "
-                  "such as [](Model& m) { ... }; a generic lambda cannot be "
-                  "checked against the handle's type");
-    using Value = std::remove_cv_t<std::remove_reference_t<Arg>>;
-    type_ = &typeid(Value);
-    fn_ = [fn = std::move(fn)](void* value) mutable {
-      fn(*static_cast<Value*>(value));
-    };
+    if constexpr (std::is_void_v<Arg>) {
+      static_assert(detail::kDependentFalse<F>,
+                    "Warmup: the warm-up must take the value by reference, "
+                    "such as [](Model& m) { ... }; a generic lambda cannot be "
+                    "checked against the handle's type");
+    } else {
+      using Value = std::remove_cv_t<std::remove_reference_t<Arg>>;
+      type_ = &typeid(Value);
+      fn_ = [fn = std::move(fn)](void* value) mutable {
+        fn(*static_cast<Value*>(value));
+      };
+    }
   }
 
   // Warmup::operator bool()
@@ -478,6 +481,17 @@ class LazyHandle final : public LazyHandleBase {
   detail::LoaderFn<T> loader_;
 };
 
+// A handle of a reference is one readable error, not many.
+template <class T>
+class LazyHandle<T&> {
+  static_assert(detail::kDependentFalse<T>,
+                "LazyHandle<T>: T must be an object type (not a reference, "
+                "function, array or void)");
+
+ public:
+  template <class... Args>
+  explicit LazyHandle(Args&&... /*args*/) {}
+};
 // Class template argument deduction: T is what the loader returns, with
 // std::unique_ptr and std::shared_ptr unwrapped.
 template <class F>
