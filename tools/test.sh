@@ -31,7 +31,7 @@ configure_args() {
         -DCMAKE_BUILD_TYPE=Release -DLAZYLOAD_TEST_CONSUMERS=OFF) ;;
     asan-ubsan)
       args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_STANDARD=17
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo "${common[@]}"
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo "${common[@]}" -DLAZYLOAD_BUILD_FUZZERS=ON
         "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer") ;;
     tsan)
       args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_STANDARD=20
