@@ -14,6 +14,10 @@
 //   model_registry -i                   commands typed at a prompt:
 //                                       load NAME, unload NAME, load-all,
 //                                       status, quit
+//
+// It remembers which models were used (a usage profile saved at exit) and
+// loads them in the background at the next start: the seed's wish to
+// "remember the last model". `--no-profile` starts cold.
 
 #include <lazyload/lazyload.hpp>
 
@@ -194,6 +198,18 @@ int main(int argc, char** argv) {
               specs.size());
 
   std::vector<std::string> args(argv + 1, argv + argc);
+  const bool use_profile = args.empty() || args[0] != "--no-profile";
+  if (!use_profile) args.erase(args.begin());
+  const std::string profile = (dir / "profile.json").string();
+  if (use_profile) {
+    // Warm start: what the last run used loads in the background now.
+    const lazyload::ProfileReport warm = registry.preload_profile(profile);
+    if (!warm.error.empty()) std::printf("%s\n", warm.error.c_str());
+    for (const std::string& name : warm.queued) {
+      std::printf("warm start: loading %s in the background (used last time)\n",
+                  name.c_str());
+    }
+  }
   if (!args.empty() && (args[0] == "-i" || args[0] == "--interactive")) {
     std::string line;
     while (std::printf("lazyload> "), std::fflush(stdout),
@@ -203,6 +219,7 @@ int main(int argc, char** argv) {
       words >> verb >> name;
       if (!verb.empty() && !run(registry, verb, name)) break;
     }
+    if (use_profile) registry.save_profile(profile);
     return 0;
   }
   if (args.empty()) {
@@ -216,5 +233,6 @@ int main(int argc, char** argv) {
         takes_name && i + 1 < args.size() ? args[++i] : std::string();
     if (!run(registry, verb, name)) break;
   }
+  if (use_profile) registry.save_profile(profile);
   return 0;
 }

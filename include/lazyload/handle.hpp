@@ -142,6 +142,7 @@ struct HandleStats {
   Status status = Status::unloaded;
   std::uint64_t loads = 0;     // loads that succeeded
   std::uint64_t failures = 0;  // loads that failed
+  std::uint64_t uses = 0;      // successful loads plus leases
   // The last load's loader plus warm-up, success or failure.
   std::chrono::steady_clock::duration last_load_time{};
   // When the last successful load finished; the epoch when there was none.
@@ -349,6 +350,7 @@ class LazyHandleBase {
   // idle timeouts.
   std::atomic<std::uint64_t> last_used_seq_{0};
   std::atomic<std::int64_t> last_used_at_{0};
+  std::atomic<std::uint64_t> uses_{0};  // loads plus leases
   Progress progress_;
   const HandleOptions options_;
   detail::HandleObserver* observer_ = nullptr;  // set once, before any load
@@ -538,6 +540,7 @@ inline HandleStats LazyHandleBase::stats() const {
     out.status = status_.load(std::memory_order_relaxed);
     out.loads = loads_;
     out.failures = failures_;
+    out.uses = uses_.load(std::memory_order_relaxed);
     out.last_load_time = last_duration_;
     out.last_loaded_at = loaded_at_;
     out.last_error = last_error_;
@@ -708,6 +711,7 @@ inline bool LazyHandleBase::unload_impl(bool only_if_unused,
 
 inline void LazyHandleBase::touch() noexcept {
   static std::atomic<std::uint64_t> sequence{0};
+  uses_.fetch_add(1, std::memory_order_relaxed);
   last_used_seq_.store(sequence.fetch_add(1, std::memory_order_relaxed) + 1,
                        std::memory_order_relaxed);
   last_used_at_.store(

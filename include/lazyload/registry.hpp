@@ -40,7 +40,10 @@
 #include <condition_variable>  // std::condition_variable
 #include <cstddef>             // std::size_t
 #include <cstdint>             // std::uint64_t
+#include <cstdio>              // std::rename, std::remove
 #include <deque>               // std::deque
+#include <fstream>             // std::ifstream, std::ofstream
+#include <sstream>             // std::ostringstream
 #include <functional>          // std::function, std::less
 #include <future>              // std::future, std::promise
 #include <map>                 // std::map
@@ -57,7 +60,9 @@
 #include <vector>              // std::vector
 
 #include "detail/config.hpp"
+#include "detail/json_reader.hpp"
 #include "detail/loader.hpp"
+#include "detail/text.hpp"
 #include "detail/type_name.hpp"
 #include "error.hpp"
 #include "handle.hpp"
@@ -126,6 +131,22 @@ struct RegistryOptions {
   std::size_t timeline_capacity = 10000;
 };
 
+// ProfileReport
+//
+// What LazyRegistry::preload_profile() did.
+struct ProfileReport {
+  // Whether the profile file existed. A missing file is not an error: the
+  // first run of a program has no profile yet.
+  bool found = false;
+  // The entries queued, in the order they will load (most used first).
+  std::vector<std::string> queued;
+  // Names in the profile that are not registered; skipped.
+  std::vector<std::string> unknown;
+  // Why nothing was queued, for a file that could not be read or parsed;
+  // empty otherwise.
+  std::string error;
+};
+
 // EntrySnapshot
 //
 // One entry of a RegistrySnapshot.
@@ -140,6 +161,7 @@ struct EntrySnapshot {
   std::uint64_t loads = 0;
   std::uint64_t failures = 0;
   std::uint64_t evictions = 0;
+  std::uint64_t uses = 0;  // successful loads plus leases
   double progress = 0.0;
   std::string stage;
   std::vector<std::string> depends_on;
@@ -328,6 +350,31 @@ class LazyRegistry {
   template <class Rep, class Period>
   bool wait_idle(const std::chrono::duration<Rep, Period>& timeout) const;
 
+  // LazyRegistry::save_profile()
+  //
+  // Writes a usage profile to `path`: the entries loaded during this run,
+  // in the order they first loaded, with their load counts, uses (loads plus
+  // leases) and last load time, as a small JSON file. The file is written to
+  // a temporary name and renamed, so a crash never leaves half a profile.
+  // Thread safety: safe to call concurrently with every member.
+  // Throws: LazyError naming the path and the OS error if it cannot be
+  // written.
+  // Invalidates: none.
+  void save_profile(const std::string& path) const;
+
+  // LazyRegistry::preload_profile()
+  //
+  // Reads a profile written by save_profile() (an earlier run) and queues
+  // its entries for loading in the background, the most used first, ahead of
+  // any background pass: a warm start. Names not registered are skipped and
+  // listed in the report. A missing file is a no-op (`found` is false); a
+  // file that cannot be read or parsed queues nothing and says why in
+  // `error`. It never throws for the file's sake.
+  // Thread safety: safe to call concurrently with every member.
+  // Throws: std::bad_alloc, std::system_error if a thread cannot start.
+  // Invalidates: none.
+  ProfileReport preload_profile(const std::string& path);
+
   // LazyRegistry::snapshot()
   //
   // Returns the state of every entry and the totals, as a plain value.
@@ -401,6 +448,7 @@ class LazyRegistry {
 
   std::mutex budget_mutex_;  // serializes eviction passes
   std::atomic<std::uint64_t> overshoots_{0};
+  std::atomic<std::uint64_t> first_loads_{0};  // entries loaded so far
   mutable std::mutex pressure_mutex_;
   PressureLevel level_ = PressureLevel::normal;  // guarded by pressure_mutex_
 
@@ -439,6 +487,10 @@ class LazyRegistry::Entry final : public detail::HandleObserver {
     registry_.changed(change);
   }
   void recorded(const LoadRecord& record) noexcept override {
+    if (record.ok && first_load.load(std::memory_order_relaxed) == 0) {
+      first_load.store(registry_.first_loads_.fetch_add(1) + 1,
+                       std::memory_order_relaxed);
+    }
     registry_.recorded(record);
   }
 
@@ -447,6 +499,9 @@ class LazyRegistry::Entry final : public detail::HandleObserver {
   const EntryOptions options;
   const std::size_t order;  // registration index
   std::atomic<std::uint64_t> evictions{0};
+  // When this entry first loaded in this run, as a registry-wide count (0:
+  // not yet); the order save_profile() writes.
+  std::atomic<std::uint64_t> first_load{0};
 };
 
 // The background queue and its workers. Shared with executor tasks, which
@@ -466,6 +521,9 @@ class LazyRegistry::Scheduler {
 
   // Queues a background load of `entry` (already marked queued).
   void submit(Entry* entry) { push(Task{entry, nullptr}, false); }
+
+  // Queues a warm-start load, served before the background pass.
+  void submit_first(Entry* entry) { push(Task{entry, nullptr}, true); }
 
   // Queues an explicit request, served before the background pass.
   void submit(Entry* entry, std::promise<void> promise) {
@@ -868,6 +926,7 @@ inline RegistrySnapshot LazyRegistry::snapshot() const {
     s.loads = stats.loads;
     s.failures = stats.failures;
     s.evictions = e->evictions.load(std::memory_order_relaxed);
+    s.uses = stats.uses;
     s.progress = stats.progress;
     s.stage = std::move(stats.stage);
     s.depends_on = e->options.depends_on;
@@ -895,6 +954,119 @@ inline RegistrySnapshot LazyRegistry::snapshot() const {
       out.total == 0 ? 0.0 : 100.0 * static_cast<double>(out.loaded) /
                                  static_cast<double>(out.total);
   return out;
+}
+
+inline void LazyRegistry::save_profile(const std::string& path) const {
+  struct Used {
+    std::uint64_t first;
+    const Entry* entry;
+  };
+  std::vector<Used> used;
+  {
+    std::shared_lock<std::shared_mutex> lock(mutex_);
+    for (const auto& e : entries_) {
+      const std::uint64_t first = e->first_load.load(std::memory_order_relaxed);
+      if (first != 0) used.push_back({first, e.get()});
+    }
+  }
+  std::sort(used.begin(), used.end(),
+            [](const Used& a, const Used& b) { return a.first < b.first; });
+  std::string out = "{\"format\": \"lazyload-profile\", \"version\": 1, "
+                    "\"entries\": [";
+  for (std::size_t i = 0; i < used.size(); ++i) {
+    const HandleStats stats = used[i].entry->handle->stats();
+    out += i == 0 ? "\n  {\"name\": " : ",\n  {\"name\": ";
+    detail::append_json_string(out, stats.name);
+    out += ", \"order\": ";
+    detail::append_number(out, static_cast<std::uint64_t>(i + 1));
+    out += ", \"loads\": ";
+    detail::append_number(out, stats.loads);
+    out += ", \"uses\": ";
+    detail::append_number(out, stats.uses);
+    out += ", \"load_time\": ";
+    detail::append_number(
+        out, std::chrono::duration<double>(stats.last_load_time).count());
+    out += "}";
+  }
+  out += "\n]}\n";
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    file << out;
+    file.close();
+    if (!file) {
+      std::remove(temporary.c_str());
+      detail::throw_error<LazyError>("lazyload: cannot write profile " +
+                                     detail::quoted(path));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    detail::throw_error<LazyError>("lazyload: cannot write profile " +
+                                   detail::quoted(path));
+  }
+}
+
+inline ProfileReport LazyRegistry::preload_profile(const std::string& path) {
+  ProfileReport report;
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return report;  // no profile yet: nothing to warm
+  report.found = true;
+  std::ostringstream text;
+  text << file.rdbuf();
+  struct Wanted {
+    std::string name;
+    double uses;
+    double order;
+  };
+  std::vector<Wanted> wanted;
+  try {
+    const detail::JsonValue root = detail::JsonReader::parse(text.str());
+    const detail::JsonValue* format = root.find("format");
+    const detail::JsonValue* entries = root.find("entries");
+    if (format == nullptr || format->string != "lazyload-profile" ||
+        entries == nullptr ||
+        entries->kind != detail::JsonValue::Kind::array) {
+      detail::throw_error<LazyError>("not a lazyload profile");
+    }
+    for (const detail::JsonValue& e : entries->items) {
+      const detail::JsonValue* name = e.find("name");
+      if (name == nullptr || name->kind != detail::JsonValue::Kind::string) {
+        detail::throw_error<LazyError>("an entry has no name");
+      }
+      const detail::JsonValue* uses = e.find("uses");
+      const detail::JsonValue* order = e.find("order");
+      wanted.push_back({name->string, uses != nullptr ? uses->number : 0.0,
+                        order != nullptr ? order->number : 0.0});
+    }
+  } catch (const LazyError& e) {
+    report.error = "lazyload: profile " + detail::quoted(path) +
+                   " is corrupt: " + e.what();
+    return report;
+  }
+  // The most used first; among equals, the one that loaded first.
+  std::stable_sort(wanted.begin(), wanted.end(),
+                   [](const Wanted& a, const Wanted& b) {
+                     return a.uses != b.uses ? a.uses > b.uses
+                                             : a.order < b.order;
+                   });
+  for (const Wanted& w : wanted) {
+    Entry* entry = nullptr;
+    {
+      std::shared_lock<std::shared_mutex> lock(mutex_);
+      const auto it = by_name_.find(w.name);
+      if (it != by_name_.end()) entry = it->second;
+    }
+    if (entry == nullptr) {
+      report.unknown.push_back(w.name);
+      continue;
+    }
+    if (entry->handle->mark_queued()) {
+      scheduler_->submit_first(entry);
+      report.queued.push_back(w.name);
+    }
+  }
+  return report;
 }
 
 inline std::vector<LoadRecord> LazyRegistry::timeline() const {
