@@ -5,6 +5,7 @@
 #   clang-cxx20  clang++, C++20, Release
 #   asan-ubsan   clang++, AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan         clang++, ThreadSanitizer
+#   lint         clang-format, and clang-tidy on every header (tools/lint.sh)
 # All with -Wall -Wextra -Wpedantic -Werror. Pass configuration names to run
 # only those: `bash tools/test.sh tsan`.
 set -euo pipefail
@@ -46,6 +47,10 @@ configs=("$@")
 
 for config in "${configs[@]}"; do
   echo "=== $config"
+  if [ "$config" = lint ]; then
+    bash tools/lint.sh
+    continue
+  fi
   configure_args "$config"
   cmake -S . -B "build/$config" "${generator[@]}" "${args[@]}" \
     -DCMAKE_CXX_EXTENSIONS=OFF >/dev/null
