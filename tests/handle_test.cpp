@@ -150,11 +150,11 @@ TEST_CASE("status is loading while the loader runs", "[handle]") {
 TEST_CASE("a throwing loader gives a LoadError naming the entry", "[handle]") {
   int runs = 0;
   LazyHandle<int> h{"db", [&]() -> int {
-    ++runs;
-    throw CustomError("connection refused");
-  }};
-  CHECK_THROWS_WITH_AS(h.get(), "lazyload: loading 'db' failed: connection refused",
-                       LoadError);
+                      ++runs;
+                      throw CustomError("connection refused");
+                    }};
+  CHECK_THROWS_WITH_AS(
+      h.get(), "lazyload: loading 'db' failed: connection refused", LoadError);
   CHECK(h.status() == Status::failed);
   CHECK(h.stats().last_error ==
         "lazyload: loading 'db' failed: connection refused");
@@ -198,8 +198,7 @@ TEST_CASE("a loader throwing a non-exception type still gives a LoadError",
   CHECK(caught_int);
 }
 
-TEST_CASE("the next access after a failure runs the loader again",
-          "[handle]") {
+TEST_CASE("the next access after a failure runs the loader again", "[handle]") {
   int runs = 0;
   LazyHandle<int> h{[&] {
     if (++runs == 1) throw std::runtime_error("not yet");
@@ -259,12 +258,13 @@ TEST_CASE("every thread waiting on a failed load gets that same failure",
   std::atomic<int> runs{0};
   std::atomic<std::size_t> entered{0};
   LazyHandle<int> h{"shared", [&]() -> int {
-    ++runs;
-    // Give every other thread time to block on this load.
-    while (entered.load() < kThreads) std::this_thread::yield();
-    std::this_thread::sleep_for(200ms);
-    throw std::runtime_error("bad weights");
-  }};
+                      ++runs;
+                      // Give every other thread time to block on this load.
+                      while (entered.load() < kThreads)
+                        std::this_thread::yield();
+                      std::this_thread::sleep_for(200ms);
+                      throw std::runtime_error("bad weights");
+                    }};
   std::mutex mutex;
   std::set<const void*> errors;
   std::atomic<int> failures{0};
@@ -283,8 +283,7 @@ TEST_CASE("every thread waiting on a failed load gets that same failure",
   CHECK(errors.size() == 1);  // one exception object, shared by all
 }
 
-TEST_CASE("a loader that asks for its own value gets CycleError",
-          "[handle]") {
+TEST_CASE("a loader that asks for its own value gets CycleError", "[handle]") {
   LazyHandle<int>* self = nullptr;
   LazyHandle<int> h{"self", [&] { return self->get() + 1; }};
   self = &h;
@@ -324,15 +323,15 @@ TEST_CASE("a cycle across two threads ends in CycleError, not a deadlock",
   std::atomic<bool> y_started{false};
   LazyHandle<int>* py = nullptr;
   LazyHandle<int> x{"x", [&] {
-    x_started = true;
-    while (!y_started) std::this_thread::yield();
-    return py->get() + 1;
-  }};
+                      x_started = true;
+                      while (!y_started) std::this_thread::yield();
+                      return py->get() + 1;
+                    }};
   LazyHandle<int> y{"y", [&] {
-    y_started = true;
-    while (!x_started) std::this_thread::yield();
-    return x.get() + 1;
-  }};
+                      y_started = true;
+                      while (!x_started) std::this_thread::yield();
+                      return x.get() + 1;
+                    }};
   py = &y;
   std::atomic<int> cycles{0};
   auto run = [&](LazyHandle<int>& h) {
@@ -351,8 +350,7 @@ TEST_CASE("a cycle across two threads ends in CycleError, not a deadlock",
   CHECK(cycles == 2);
 }
 
-TEST_CASE("the warm-up runs on the value before it is published",
-          "[handle]") {
+TEST_CASE("the warm-up runs on the value before it is published", "[handle]") {
   lazyload::HandleOptions options;
   options.warmup = [](Model& m) { m.warm = true; };
   LazyHandle<Model> h{[] { return std::make_unique<Model>(1); }, options};
@@ -375,8 +373,7 @@ TEST_CASE("a throwing warm-up fails the load", "[handle]") {
   CHECK(warmups == 2);
 }
 
-TEST_CASE("a warm-up for another type is refused at construction",
-          "[handle]") {
+TEST_CASE("a warm-up for another type is refused at construction", "[handle]") {
   lazyload::HandleOptions options;
   options.warmup = [](std::string&) {};
   auto make = [&] { LazyHandle<int> h{"n", [] { return 1; }, options}; };
@@ -386,17 +383,16 @@ TEST_CASE("a warm-up for another type is refused at construction",
                        LazyError);
 }
 
-TEST_CASE("progress and stage are readable while the loader runs",
-          "[handle]") {
+TEST_CASE("progress and stage are readable while the loader runs", "[handle]") {
   std::atomic<bool> reported{false};
   std::atomic<bool> release{false};
   LazyHandle<int> h{"staged", [&](Progress& p) {
-    p.report(0.7, "weights");
-    reported = true;
-    while (!release) std::this_thread::yield();
-    p.report(1.0, "ready");
-    return 1;
-  }};
+                      p.report(0.7, "weights");
+                      reported = true;
+                      while (!release) std::this_thread::yield();
+                      p.report(1.0, "ready");
+                      return 1;
+                    }};
   std::thread loader([&] { h.get(); });
   while (!reported) std::this_thread::yield();
   const lazyload::HandleStats during = h.stats();
@@ -412,7 +408,8 @@ TEST_CASE("progress and stage are readable while the loader runs",
 TEST_CASE("a loader returning a null pointer fails", "[handle]") {
   LazyHandle<Model> h{"empty", [] { return std::unique_ptr<Model>(); }};
   CHECK_THROWS_WITH_AS(
-      h.get(), "lazyload: loading 'empty' failed: the loader returned a null pointer",
+      h.get(),
+      "lazyload: loading 'empty' failed: the loader returned a null pointer",
       LoadError);
 }
 
@@ -474,8 +471,7 @@ TEST_CASE("wait_for times out when nobody loads", "[handle]") {
   CHECK(h.status() == Status::unloaded);
 }
 
-TEST_CASE("wait_for returns once another thread's load finishes",
-          "[handle]") {
+TEST_CASE("wait_for returns once another thread's load finishes", "[handle]") {
   std::atomic<bool> started{false};
   LazyHandle<int> h{[&] {
     started = true;
@@ -491,9 +487,9 @@ TEST_CASE("wait_for returns once another thread's load finishes",
 
 TEST_CASE("stats record load time, counts and time of loading", "[handle]") {
   LazyHandle<int> h{"timed", [] {
-    std::this_thread::sleep_for(20ms);
-    return 1;
-  }};
+                      std::this_thread::sleep_for(20ms);
+                      return 1;
+                    }};
   const auto before = std::chrono::system_clock::now();
   h.get();
   const lazyload::HandleStats s = h.stats();

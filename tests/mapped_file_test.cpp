@@ -68,7 +68,8 @@ long shared_kb(const fs::path& path) {
 
 long touch_all(const std::byte* data, std::size_t size) {
   long sum = 0;
-  for (std::size_t i = 0; i < size; i += 4096) sum += static_cast<long>(data[i]);
+  for (std::size_t i = 0; i < size; i += 4096)
+    sum += static_cast<long>(data[i]);
   return sum;
 }
 
@@ -116,10 +117,10 @@ TEST_CASE("a missing file is a load error naming the path and the OS error",
 
 TEST_CASE("a directory is refused, naming it", "[mapped_file]") {
   const fs::path dir = make_file("x", 1).parent_path();
-  CHECK_THROWS_WITH_AS(lazyload::MappedFile(dir.string()),
-                       "lazyload: cannot map '" + dir.string() +
-                           "': No such device",
-                       std::system_error);
+  CHECK_THROWS_WITH_AS(
+      lazyload::MappedFile(dir.string()),
+      "lazyload: cannot map '" + dir.string() + "': No such device",
+      std::system_error);
 }
 
 TEST_CASE("a moved-from MappedFile owns nothing", "[mapped_file]") {

@@ -2,6 +2,8 @@
 
 #include "lazyload/registry.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -9,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <type_traits>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -17,9 +18,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
-
-#include <unistd.h>
 
 #include "support/barrier.hpp"
 #include "support/catch.hpp"
@@ -148,9 +148,9 @@ TEST_CASE("asking for the wrong type names the entry and both types",
           "[registry]") {
   LazyRegistry r;
   r.add("name", [] { return std::string("x"); });
-  CHECK_THROWS_WITH_AS(
-      r.get<int>("name"),
-      "lazyload: resource 'name' holds std::string, not int", LazyError);
+  CHECK_THROWS_WITH_AS(r.get<int>("name"),
+                       "lazyload: resource 'name' holds std::string, not int",
+                       LazyError);
   CHECK_FALSE(r.entry("name").is_loaded());
 }
 
@@ -193,8 +193,7 @@ TEST_CASE("load loads synchronously and throws what get would throw",
   r.load("ok");
   CHECK(r.entry("ok").status() == Status::loaded);
   CHECK_THROWS_WITH_AS(r.load("bad"),
-                       "lazyload: loading 'bad' failed: no weights",
-                       LoadError);
+                       "lazyload: loading 'bad' failed: no weights", LoadError);
   CHECK(r.entry("bad").status() == Status::failed);
 }
 
@@ -213,13 +212,34 @@ TEST_CASE("load_all loads in priority order and continues past failures",
           "[registry]") {
   LazyRegistry r;
   Journal journal;
-  r.add("low", [&] { journal.add("low"); return 1; }, priority(3));
-  r.add("high", [&] { journal.add("high"); return 1; }, priority(1));
-  r.add("broken", [&]() -> int {
-    journal.add("broken");
-    throw std::runtime_error("x");
-  }, priority(2));
-  r.add("high2", [&] { journal.add("high2"); return 1; }, priority(1));
+  r.add(
+      "low",
+      [&] {
+        journal.add("low");
+        return 1;
+      },
+      priority(3));
+  r.add(
+      "high",
+      [&] {
+        journal.add("high");
+        return 1;
+      },
+      priority(1));
+  r.add(
+      "broken",
+      [&]() -> int {
+        journal.add("broken");
+        throw std::runtime_error("x");
+      },
+      priority(2));
+  r.add(
+      "high2",
+      [&] {
+        journal.add("high2");
+        return 1;
+      },
+      priority(1));
   CHECK(r.load_all() == 1);
   CHECK(journal.order() ==
         std::vector<std::string>{"high", "high2", "broken", "low"});
@@ -232,9 +252,17 @@ TEST_CASE("loading an entry loads its dependencies first", "[registry]") {
   LazyRegistry r;
   Journal journal;
   // The dependent is registered before the dependency: accepted.
-  r.add("model", [&] { journal.add("model"); return 1; },
-        depends({"orchestrator"}));
-  r.add("orchestrator", [&] { journal.add("orchestrator"); return 1; });
+  r.add(
+      "model",
+      [&] {
+        journal.add("model");
+        return 1;
+      },
+      depends({"orchestrator"}));
+  r.add("orchestrator", [&] {
+    journal.add("orchestrator");
+    return 1;
+  });
   r.get<int>("model");
   CHECK(journal.order() == std::vector<std::string>{"orchestrator", "model"});
   CHECK(r.entry("orchestrator").is_loaded());
@@ -242,7 +270,8 @@ TEST_CASE("loading an entry loads its dependencies first", "[registry]") {
 
 TEST_CASE("a missing dependency fails the load, naming it", "[registry]") {
   LazyRegistry r;
-  r.add("model", [] { return 1; }, depends({"ghost"}));
+  r.add(
+      "model", [] { return 1; }, depends({"ghost"}));
   CHECK_THROWS_WITH_AS(
       r.load("model"),
       "lazyload: loading 'model' failed: dependency 'ghost' is not registered",
@@ -253,7 +282,8 @@ TEST_CASE("a missing dependency fails the load, naming it", "[registry]") {
 TEST_CASE("a failed dependency fails the dependent, naming it", "[registry]") {
   LazyRegistry r;
   r.add("gpu", []() -> int { throw std::runtime_error("no device"); });
-  r.add("model", [] { return 1; }, depends({"gpu"}));
+  r.add(
+      "model", [] { return 1; }, depends({"gpu"}));
   CHECK_THROWS_WITH_AS(
       r.get<int>("model"),
       "lazyload: loading 'model' failed: loading 'gpu' failed: no device",
@@ -263,15 +293,19 @@ TEST_CASE("a failed dependency fails the dependent, naming it", "[registry]") {
 TEST_CASE("a declared dependency cycle is refused when it closes",
           "[registry]") {
   LazyRegistry r;
-  r.add("a", [] { return 1; }, depends({"b"}));
-  r.add("b", [] { return 1; }, depends({"c"}));
-  CHECK_THROWS_WITH_AS(
-      r.add("c", [] { return 1; }, depends({"a"})),
-      "lazyload: adding 'c' closes a dependency cycle: 'c' -> 'a' -> 'b' -> 'c'",
-      CycleError);
+  r.add(
+      "a", [] { return 1; }, depends({"b"}));
+  r.add(
+      "b", [] { return 1; }, depends({"c"}));
+  CHECK_THROWS_WITH_AS(r.add(
+                           "c", [] { return 1; }, depends({"a"})),
+                       "lazyload: adding 'c' closes a dependency cycle: 'c' -> "
+                       "'a' -> 'b' -> 'c'",
+                       CycleError);
   CHECK_FALSE(r.contains("c"));
   CHECK_THROWS_WITH_AS(
-      r.add("self", [] { return 1; }, depends({"self"})),
+      r.add(
+          "self", [] { return 1; }, depends({"self"})),
       "lazyload: adding 'self' closes a dependency cycle: 'self' -> 'self'",
       CycleError);
   r.add("c", [] { return 1; });  // without the cycle it is fine
@@ -289,9 +323,10 @@ TEST_CASE("loaders that get each other end in CycleError on one thread",
                        CycleError);
 }
 
-TEST_CASE("loaders that get each other across background workers end in "
-          "CycleError, not a deadlock",
-          "[registry]") {
+TEST_CASE(
+    "loaders that get each other across background workers end in "
+    "CycleError, not a deadlock",
+    "[registry]") {
   RegistryOptions options;
   options.workers = 2;
   LazyRegistry r(options);
@@ -351,15 +386,21 @@ TEST_CASE("queued entries show queued, and progress never goes backwards",
   options.workers = 1;
   LazyRegistry r(options);
   std::atomic<bool> release{false};
-  r.add("gate", [&] {
-    while (!release) std::this_thread::yield();
-    return 0;
-  }, priority(1));
+  r.add(
+      "gate",
+      [&] {
+        while (!release) std::this_thread::yield();
+        return 0;
+      },
+      priority(1));
   for (int i = 0; i < 20; ++i) {
-    r.add("item" + std::to_string(i), [] {
-      std::this_thread::sleep_for(1ms);
-      return 1;
-    }, priority(2));
+    r.add(
+        "item" + std::to_string(i),
+        [] {
+          std::this_thread::sleep_for(1ms);
+          return 1;
+        },
+        priority(2));
   }
   r.start_background();
   while (r.entry("gate").status() != Status::loading) std::this_thread::yield();
@@ -389,14 +430,20 @@ TEST_CASE("get on a queued entry loads it at once on the caller's thread",
   LazyRegistry r(options);
   std::atomic<bool> release{false};
   std::thread::id loaded_on;
-  r.add("gate", [&] {
-    while (!release) std::this_thread::yield();
-    return 0;
-  }, priority(1));
-  r.add("wanted", [&] {
-    loaded_on = std::this_thread::get_id();
-    return 5;
-  }, priority(2));
+  r.add(
+      "gate",
+      [&] {
+        while (!release) std::this_thread::yield();
+        return 0;
+      },
+      priority(1));
+  r.add(
+      "wanted",
+      [&] {
+        loaded_on = std::this_thread::get_id();
+        return 5;
+      },
+      priority(2));
   r.start_background();
   while (r.entry("gate").status() != Status::loading) std::this_thread::yield();
   CHECK(r.entry("wanted").status() == Status::queued);
@@ -418,8 +465,20 @@ TEST_CASE("an executor option runs the loads instead of the workers",
   };
   LazyRegistry r(options);
   Journal journal;
-  r.add("second", [&] { journal.add("second"); return 2; }, priority(2));
-  r.add("first", [&] { journal.add("first"); return 1; }, priority(1));
+  r.add(
+      "second",
+      [&] {
+        journal.add("second");
+        return 2;
+      },
+      priority(2));
+  r.add(
+      "first",
+      [&] {
+        journal.add("first");
+        return 1;
+      },
+      priority(1));
   r.start_background();
   CHECK(r.snapshot().queued == 2);
   CHECK(tasks.size() == 2);
@@ -488,17 +547,19 @@ TEST_CASE("load_async returns a future of the load", "[registry]") {
   CHECK(again.wait_for(0s) == std::future_status::ready);
 }
 
-TEST_CASE("snapshot reports every entry and totals that add up",
-          "[registry]") {
+TEST_CASE("snapshot reports every entry and totals that add up", "[registry]") {
   LazyRegistry r;
   EntryOptions opts = priority(1);
   opts.depends_on = {"b"};
   opts.size_bytes = 1000;
   opts.required = true;
-  r.add("a", [] {
-    std::this_thread::sleep_for(5ms);
-    return 1;
-  }, opts);
+  r.add(
+      "a",
+      [] {
+        std::this_thread::sleep_for(5ms);
+        return 1;
+      },
+      opts);
   r.add("b", [](lazyload::Progress& p) {
     p.report(1.0, "done");
     p.set_size(24);
@@ -563,11 +624,12 @@ TEST_CASE("the status callback sees every change, without a lock held",
   r.load("m");
   CHECK_THROWS(r.load("x"));
   r.unload("m");
-  CHECK(changes == std::vector<std::string>{
-                       "m:unloaded->loading of 2", "m:loading->loaded of 2",
-                       "x:unloaded->loading of 2",
-                       "x:loading->failed lazyload: loading 'x' failed: oops of 2",
-                       "m:loaded->unloaded of 2"});
+  CHECK(changes ==
+        std::vector<std::string>{
+            "m:unloaded->loading of 2", "m:loading->loaded of 2",
+            "x:unloaded->loading of 2",
+            "x:loading->failed lazyload: loading 'x' failed: oops of 2",
+            "m:loaded->unloaded of 2"});
 }
 
 TEST_CASE("a throwing status callback does not break loading", "[registry]") {
@@ -611,10 +673,13 @@ TEST_CASE("get, load, unload and snapshot racing keep snapshots consistent",
   for (int i = 0; i < kEntries; ++i) {
     EntryOptions o = priority(i % 3);
     if (i > 0) o.depends_on = {"e" + std::to_string(i - 1)};
-    r.add("e" + std::to_string(i), [i, calls = 0]() mutable -> int {
-      if (i % 5 == 4 && ++calls % 2 == 0) throw std::runtime_error("flaky");
-      return i;
-    }, o);
+    r.add(
+        "e" + std::to_string(i),
+        [i, calls = 0]() mutable -> int {
+          if (i % 5 == 4 && ++calls % 2 == 0) throw std::runtime_error("flaky");
+          return i;
+        },
+        o);
   }
   std::atomic<int> inconsistent{0};
   std::atomic<int> wrong_value{0};
@@ -624,21 +689,27 @@ TEST_CASE("get, load, unload and snapshot racing keep snapshots consistent",
       const std::string name = "e" + std::to_string((n * 7 + t) % kEntries);
       try {
         switch ((n + t) % 5) {
-          case 0: {
-            auto lease = r.handle<int>(name).lease();
-            if (std::to_string(*lease) != name.substr(1)) ++wrong_value;
-            break;
+        case 0: {
+          auto lease = r.handle<int>(name).lease();
+          if (std::to_string(*lease) != name.substr(1)) ++wrong_value;
+          break;
+        }
+        case 1:
+          r.load(name);
+          break;
+        case 2:
+          r.unload(name);
+          break;
+        case 3:
+          (void)r.load_async(name);
+          break;
+        default: {
+          const auto s = r.snapshot();
+          if (s.loaded + s.failed + s.loading + s.queued + s.unloaded !=
+              s.total) {
+            ++inconsistent;
           }
-          case 1: r.load(name); break;
-          case 2: r.unload(name); break;
-          case 3: (void)r.load_async(name); break;
-          default: {
-            const auto s = r.snapshot();
-            if (s.loaded + s.failed + s.loading + s.queued + s.unloaded !=
-                s.total) {
-              ++inconsistent;
-            }
-          }
+        }
         }
       } catch (const LoadError&) {
         // flaky loaders and their dependents fail sometimes
@@ -685,9 +756,12 @@ TEST_CASE("a load over budget first evicts idle evictable entries",
     if (c.eviction) evicted.push_back(std::string(c.name));
   };
   LazyRegistry r(options);
-  r.add("a", [] { return 1; }, sized(40));
-  r.add("b", [] { return 2; }, sized(40));
-  r.add("c", [] { return 3; }, sized(40));
+  r.add(
+      "a", [] { return 1; }, sized(40));
+  r.add(
+      "b", [] { return 2; }, sized(40));
+  r.add(
+      "c", [] { return 3; }, sized(40));
   r.load("a");
   r.load("b");
   CHECK(r.snapshot().bytes_loaded == 80);
@@ -705,8 +779,10 @@ TEST_CASE("a load over budget first evicts idle evictable entries",
 TEST_CASE("a load that cannot fit still happens and counts an overshoot",
           "[registry][memory]") {
   LazyRegistry r(budget(100));
-  r.add("pinned", [] { return 1; }, sized(60, /*evictable=*/false));
-  r.add("big", [] { return 2; }, sized(60, /*evictable=*/false));
+  r.add(
+      "pinned", [] { return 1; }, sized(60, /*evictable=*/false));
+  r.add(
+      "big", [] { return 2; }, sized(60, /*evictable=*/false));
   r.load("pinned");
   r.load("big");
   const auto s = r.snapshot();
@@ -719,8 +795,10 @@ TEST_CASE("a load that cannot fit still happens and counts an overshoot",
 TEST_CASE("a loaded total within the budget never evicts",
           "[registry][memory]") {
   LazyRegistry r(budget(100));
-  r.add("a", [] { return 1; }, sized(50));
-  r.add("b", [] { return 2; }, sized(50));
+  r.add(
+      "a", [] { return 1; }, sized(50));
+  r.add(
+      "b", [] { return 2; }, sized(50));
   r.load("a");
   r.load("b");
   CHECK(loaded_names(r) == std::vector<std::string>{"a", "b"});
@@ -731,25 +809,28 @@ TEST_CASE("eviction follows lease order, least recently leased first",
           "[registry][memory]") {
   LazyRegistry r(budget(120));
   for (const char* name : {"a", "b", "c", "d", "e"}) {
-    r.add(name, [] { return 0; }, sized(40));
+    r.add(
+        name, [] { return 0; }, sized(40));
   }
   r.load("a");
   r.load("b");
   r.load("c");
   (void)r.handle<int>("a").lease();  // order of use now: b, c, a
-  r.load("d");                        // evicts b
+  r.load("d");                       // evicts b
   CHECK(loaded_names(r) == std::vector<std::string>{"a", "c", "d"});
   (void)r.handle<int>("c").lease();  // order of use now: a, d, c
-  r.load("e");                        // evicts a
+  r.load("e");                       // evicts a
   CHECK(loaded_names(r) == std::vector<std::string>{"c", "d", "e"});
 }
 
 TEST_CASE("a leased value is never evicted and outlives unload",
           "[registry][memory]") {
   LazyRegistry r(budget(100));
-  r.add("held", [] { return std::make_unique<std::string>(1000, 'x'); },
-        sized(60));
-  r.add("other", [] { return 2; }, sized(60));
+  r.add(
+      "held", [] { return std::make_unique<std::string>(1000, 'x'); },
+      sized(60));
+  r.add(
+      "other", [] { return 2; }, sized(60));
   std::shared_ptr<std::string> lease = r.handle<std::string>("held").lease();
   r.load("other");  // nothing evictable is free: overshoot, held stays
   CHECK(r.entry("held").is_loaded());
@@ -762,11 +843,15 @@ TEST_CASE("a leased value is never evicted and outlives unload",
 TEST_CASE("a size reported by the loader wins and is enforced after the load",
           "[registry][memory]") {
   LazyRegistry r(budget(100));
-  r.add("old", [] { return 1; }, sized(50));
-  r.add("surprise", [](lazyload::Progress& p) {
-    p.set_size(80);  // declared nothing; turns out to be big
-    return 2;
-  }, sized(0));
+  r.add(
+      "old", [] { return 1; }, sized(50));
+  r.add(
+      "surprise",
+      [](lazyload::Progress& p) {
+        p.set_size(80);  // declared nothing; turns out to be big
+        return 2;
+      },
+      sized(0));
   r.load("old");
   r.load("surprise");
   CHECK(loaded_names(r) == std::vector<std::string>{"surprise"});
@@ -777,8 +862,10 @@ TEST_CASE("a size reported by the loader wins and is enforced after the load",
 TEST_CASE("loads through a handle from the registry obey its budget",
           "[registry][memory]") {
   LazyRegistry r(budget(50));
-  r.add("a", [] { return 1; }, sized(40));
-  auto& b = r.add("b", [] { return 2; }, sized(40));
+  r.add(
+      "a", [] { return 1; }, sized(40));
+  auto& b = r.add(
+      "b", [] { return 2; }, sized(40));
   r.load("a");
   CHECK(*b.lease() == 2);
   CHECK(loaded_names(r) == std::vector<std::string>{"b"});
@@ -789,8 +876,10 @@ TEST_CASE("an entry nobody leases for its idle timeout is evicted",
   LazyRegistry r;
   EntryOptions idle = sized(10);
   idle.idle_timeout = 50ms;
-  r.add("idle", [] { return 1; }, idle);
-  r.add("held", [] { return 2; }, idle);
+  r.add(
+      "idle", [] { return 1; }, idle);
+  r.add(
+      "held", [] { return 2; }, idle);
   r.add("forever", [] { return 3; });
   r.load("idle");
   r.load("forever");
@@ -819,15 +908,17 @@ TEST_CASE("an idle timeout on an entry that is not evictable is refused",
   EntryOptions o;
   o.idle_timeout = 1s;
   CHECK_THROWS_WITH_AS(
-      r.add("x", [] { return 1; }, o),
+      r.add(
+          "x", [] { return 1; }, o),
       "lazyload: resource 'x' has an idle_timeout but is not evictable",
       LazyError);
   CHECK_FALSE(r.contains("x"));
 }
 
-TEST_CASE("pressure levels fire once per upward crossing and critical evicts "
-          "down to warning",
-          "[registry][memory]") {
+TEST_CASE(
+    "pressure levels fire once per upward crossing and critical evicts "
+    "down to warning",
+    "[registry][memory]") {
   std::vector<std::string> events;
   RegistryOptions options = budget(100);
   options.pressure = lazyload::PressureLevels{0.5, 0.8};
@@ -836,10 +927,14 @@ TEST_CASE("pressure levels fire once per upward crossing and critical evicts "
                      std::to_string(e.bytes_loaded));
   };
   LazyRegistry r(options);
-  r.add("a", [] { return 1; }, sized(30));
-  r.add("b", [] { return 2; }, sized(25));
-  r.add("c", [] { return 3; }, sized(30));
-  r.add("d", [] { return 4; }, sized(10));
+  r.add(
+      "a", [] { return 1; }, sized(30));
+  r.add(
+      "b", [] { return 2; }, sized(25));
+  r.add(
+      "c", [] { return 3; }, sized(30));
+  r.add(
+      "d", [] { return 4; }, sized(10));
   r.load("a");  // 30: normal
   CHECK(events.empty());
   r.load("b");  // 55: warning
@@ -885,8 +980,9 @@ TEST_CASE("eviction racing leases, gets and loads keeps every lease valid",
   for (int i = 0; i < kEntries; ++i) {
     EntryOptions o = sized(60);
     if (i % 3 == 0) o.idle_timeout = 2ms;
-    r.add("m" + std::to_string(i),
-          [i] { return std::make_unique<std::string>(100, char('a' + i)); }, o);
+    r.add(
+        "m" + std::to_string(i),
+        [i] { return std::make_unique<std::string>(100, char('a' + i)); }, o);
   }
   std::atomic<int> bad{0};
   lazyload_test::race(8, [&](std::size_t t) {
@@ -894,15 +990,19 @@ TEST_CASE("eviction racing leases, gets and loads keeps every lease valid",
       const int i = static_cast<int>((n * 3 + t) % kEntries);
       const std::string name = "m" + std::to_string(i);
       switch ((n + t) % 4) {
-        case 0:
-        case 1: {
-          auto lease = r.handle<std::string>(name).lease();
-          std::this_thread::yield();
-          if (lease->size() != 100 || (*lease)[99] != char('a' + i)) ++bad;
-          break;
-        }
-        case 2: (void)r.load_async(name); break;
-        default: (void)r.snapshot(); break;
+      case 0:
+      case 1: {
+        auto lease = r.handle<std::string>(name).lease();
+        std::this_thread::yield();
+        if (lease->size() != 100 || (*lease)[99] != char('a' + i)) ++bad;
+        break;
+      }
+      case 2:
+        (void)r.load_async(name);
+        break;
+      default:
+        (void)r.snapshot();
+        break;
       }
     }
   });
@@ -958,17 +1058,17 @@ TEST_CASE("a saved profile warms the next run, the most used first",
   CHECK(report.found);
   CHECK(report.error.empty());
   CHECK(report.unknown.empty());
-  CHECK(report.queued ==
-        std::vector<std::string>{"a", "c", "d \"quoted\""});
+  CHECK(report.queued == std::vector<std::string>{"a", "c", "d \"quoted\""});
   REQUIRE(next_run.wait_idle(10s));
   CHECK(journal.order() == report.queued);
   CHECK_FALSE(next_run.entry("b").is_loaded());
   std::filesystem::remove(path);
 }
 
-TEST_CASE("names in a profile that are not registered are skipped and "
-          "reported",
-          "[registry][profile]") {
+TEST_CASE(
+    "names in a profile that are not registered are skipped and "
+    "reported",
+    "[registry][profile]") {
   const std::string path = temp_path("unknown.json");
   write_text(path,
              R"({"format": "lazyload-profile", "version": 1, "entries": [
@@ -999,7 +1099,8 @@ TEST_CASE("a corrupt profile queues nothing and says why",
   LazyRegistry r;
   r.add("x", [] { return 1; });
   const std::string broken = temp_path("broken.json");
-  write_text(broken, R"({"format": "lazyload-profile", "entries": [{"name" 1}]})");
+  write_text(broken,
+             R"({"format": "lazyload-profile", "entries": [{"name" 1}]})");
   auto report = r.preload_profile(broken);
   CHECK(report.found);
   CHECK(report.error == "lazyload: profile '" + broken +

@@ -11,14 +11,13 @@
 //
 //   memory_budget [IMAGES]      default 300 images of 128x128 RGB (48 KiB)
 
-#include <lazyload/lazyload.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <lazyload/lazyload.hpp>
 #include <memory>
 #include <numeric>
 #include <stdexcept>
@@ -108,10 +107,11 @@ int main(int argc, char** argv) {
     if (!fs::exists(path)) write_image(path, kSide, kSide, unsigned(i));
   }
   std::printf("%d images of %zu KiB in %s: %s of pixels\n", images,
-              kPixelBytes / 1024, dir.c_str(), mb(images * kPixelBytes).c_str());
+              kPixelBytes / 1024, dir.c_str(),
+              mb(images * kPixelBytes).c_str());
 
   lazyload::RegistryOptions options;
-  options.memory_budget = 40 * kPixelBytes;  // room for 40 images
+  options.memory_budget = 40 * kPixelBytes;       // room for 40 images
   options.pressure = lazyload::PressureLevels{};  // 85 % and 95 %
   int warnings = 0;
   int criticals = 0;
@@ -128,12 +128,12 @@ int main(int argc, char** argv) {
     pixels.depends_on = {name + "/meta"};
     pixels.size_bytes = kPixelBytes;
     pixels.evictable = true;
-    registry.add(name + "/pixels",
-                 [&registry, name, path](lazyload::Progress& p) {
-                   return read_pixels(path,
-                                      registry.get<Meta>(name + "/meta"), p);
-                 },
-                 pixels);
+    registry.add(
+        name + "/pixels",
+        [&registry, name, path](lazyload::Progress& p) {
+          return read_pixels(path, registry.get<Meta>(name + "/meta"), p);
+        },
+        pixels);
   }
   std::printf("budget: %s (40 images), pressure at 85 %% and 95 %%\n",
               mb(options.memory_budget).c_str());

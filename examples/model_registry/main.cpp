@@ -19,8 +19,6 @@
 // loads them in the background at the next start: the seed's wish to
 // "remember the last model". `--no-profile` starts cold.
 
-#include <lazyload/lazyload.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -28,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <lazyload/lazyload.hpp>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -136,11 +135,11 @@ bool run(lazyload::LazyRegistry& registry, const std::string& verb,
       if (verb == "load") {
         const bool was_loaded = registry.entry(name).is_loaded();
         registry.load(name);
-        std::printf("> load %s: %s in %.1f ms\n", name.c_str(),
-                    was_loaded ? "already loaded, answered" : "loaded",
-                    std::chrono::duration<double, std::milli>(Clock::now() -
-                                                              start)
-                        .count());
+        std::printf(
+            "> load %s: %s in %.1f ms\n", name.c_str(),
+            was_loaded ? "already loaded, answered" : "loaded",
+            std::chrono::duration<double, std::milli>(Clock::now() - start)
+                .count());
       } else {
         registry.unload(name);
         std::printf("> unload %s: memory freed\n", name.c_str());
@@ -151,8 +150,10 @@ bool run(lazyload::LazyRegistry& registry, const std::string& verb,
   } else if (verb == "quit" || verb == "exit") {
     return false;
   } else {
-    std::printf("> unknown command '%s' (load NAME, unload NAME, load-all, "
-                "status, quit)\n", verb.c_str());
+    std::printf(
+        "> unknown command '%s' (load NAME, unload NAME, load-all, "
+        "status, quit)\n",
+        verb.c_str());
   }
   return true;
 }
@@ -185,11 +186,12 @@ int main(int argc, char** argv) {
     const fs::path path = dir / (std::string(spec.name) + ".weights");
     lazyload::EntryOptions options;
     options.depends_on = {"orchestrator"};
-    registry.add(spec.name,
-                 [name = std::string(spec.name), path](lazyload::Progress& p) {
-                   return read_model(name, path, p);
-                 },
-                 options);
+    registry.add(
+        spec.name,
+        [name = std::string(spec.name), path](lazyload::Progress& p) {
+          return read_model(name, path, p);
+        },
+        options);
   }
   std::printf("ready in %.1f ms; %zu models available, none loaded\n",
               std::chrono::duration<double, std::milli>(
@@ -223,7 +225,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.empty()) {
-    args = {"status", "load", "CNN", "load", "CNN",    "load",
+    args = {"status", "load", "CNN", "load",   "CNN", "load",
             "LSTM",   "load", "DQN", "unload", "CNN", "status"};
   }
   for (std::size_t i = 0; i < args.size(); ++i) {

@@ -7,15 +7,14 @@
 // loads and warms the model (exactly once, however many threads ask), and
 // every later use costs one atomic load and a branch.
 
-#include <lazyload/lazyload.hpp>
-
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
+#include <lazyload/lazyload.hpp>
 #include <memory>
 #include <numeric>
 #include <thread>
@@ -100,7 +99,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(stats.loads),
       std::chrono::duration<double, std::milli>(stats.last_load_time).count(),
       (seen[0] == seen[1] && seen[1] == seen[2] && seen[2] == seen[3]) ? "yes"
-                                                                      : "no");
+                                                                       : "no");
 
   // Later uses: the loaded fast path.
   const Model* sink = nullptr;
@@ -110,9 +109,10 @@ int main(int argc, char** argv) {
     std::atomic_signal_fence(std::memory_order_seq_cst);  // keep the loop
   }
   const double ns = ms_since(loop) * 1e6 / double(calls);
-  std::printf("later uses: %ld get() calls, %.2f ns each (status %s, %.1f MB)\n",
-              calls, ns, std::string(lazyload::to_string(handle.status())).c_str(),
-              double(stats.reported_size) / (1 << 20));
+  std::printf(
+      "later uses: %ld get() calls, %.2f ns each (status %s, %.1f MB)\n", calls,
+      ns, std::string(lazyload::to_string(handle.status())).c_str(),
+      double(stats.reported_size) / (1 << 20));
   std::printf("prediction: %.3f\n", static_cast<double>(sink->predict(0.5F)));
   return stats.loads == 1 ? 0 : 1;
 }

@@ -13,18 +13,17 @@
 //
 //   startup [RESOURCES]
 
-#include <lazyload/lazyload.hpp>
+#include <unistd.h>  // readlink
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <lazyload/lazyload.hpp>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>  // readlink
 
 namespace {
 
@@ -52,8 +51,9 @@ int run_mode(const std::string& mode, int count) {
   for (int i = 0; i < count; ++i) {
     lazyload::EntryOptions o;
     o.priority = i;  // the order the application expects to need them
-    registry.add("r" + std::to_string(i),
-                 [] { return std::make_unique<Resource>(); }, o);
+    registry.add(
+        "r" + std::to_string(i), [] { return std::make_unique<Resource>(); },
+        o);
   }
   if (mode == "eager") registry.load_all();
   if (mode == "background") registry.start_background();
@@ -73,8 +73,8 @@ int run_mode(const std::string& mode, int count) {
   }
   const std::size_t peak_rss = lazyload::process_rss_bytes();
   std::printf("%s %.3f %.3f %.3f %zu %zu %zu %d\n", mode.c_str(),
-              ms(ready - start), ms(first_result - start), all_loaded,
-              idle_rss, peak_rss, registry.snapshot().loaded, first);
+              ms(ready - start), ms(first_result - start), all_loaded, idle_rss,
+              peak_rss, registry.snapshot().loaded, first);
   return 0;
 }
 
@@ -102,11 +102,11 @@ int main(int argc, char** argv) {
     double ready = 0, first = 0, all = 0;
     std::size_t idle = 0, peak = 0, loaded = 0;
     int ignored = 0;
-    const int fields = child == nullptr
-                           ? 0
-                           : std::fscanf(child, "%31s %lf %lf %lf %zu %zu %zu %d",
-                                         name, &ready, &first, &all, &idle,
-                                         &peak, &loaded, &ignored);
+    const int fields =
+        child == nullptr ? 0
+                         : std::fscanf(child, "%31s %lf %lf %lf %zu %zu %zu %d",
+                                       name, &ready, &first, &all, &idle, &peak,
+                                       &loaded, &ignored);
     if (child != nullptr) ::pclose(child);
     if (fields != 8) {
       std::fprintf(stderr, "startup: mode %s failed\n", mode);

@@ -91,8 +91,8 @@ class Warmup {
   // Wraps `fn`, which takes the value by reference.
   // Thread safety: none needed.
   // Throws: std::bad_alloc only. Invalidates: none.
-  template <class F, class = std::enable_if_t<
-                         !std::is_same_v<std::decay_t<F>, Warmup>>>
+  template <class F,
+            class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Warmup>>>
   Warmup(F fn) {  // NOLINT(google-explicit-constructor): set by assignment
     using Arg = detail::first_arg_t<F>;
     if constexpr (std::is_void_v<Arg>) {
@@ -342,8 +342,8 @@ class LazyHandleBase {
   bool unqueue() noexcept;
 
   mutable std::mutex mutex_;
-  mutable std::condition_variable cv_;  // signalled when a load ends
-  detail::LoadSite site_;               // the name, and who loads now
+  mutable std::condition_variable cv_;            // signalled when a load ends
+  detail::LoadSite site_;                         // the name, and who loads now
   std::atomic<Status> status_{Status::unloaded};  // written under mutex_
   // When the value was last leased (or loaded): a process-wide sequence
   // number, for exact least-recently-used order, and steady_clock ticks, for
@@ -355,17 +355,17 @@ class LazyHandleBase {
   const HandleOptions options_;
   detail::HandleObserver* observer_ = nullptr;  // set once, before any load
 
-  std::shared_ptr<void> owner_;  // guarded by mutex_
-  std::exception_ptr failure_;   // guarded by mutex_
-  std::string last_error_;       // guarded by mutex_
+  std::shared_ptr<void> owner_;   // guarded by mutex_
+  std::exception_ptr failure_;    // guarded by mutex_
+  std::string last_error_;        // guarded by mutex_
   std::uint64_t generation_ = 0;  // guarded by mutex_; loads finished
   std::uint64_t loads_ = 0;       // guarded by mutex_
   std::uint64_t failures_ = 0;    // guarded by mutex_
-  std::chrono::steady_clock::duration last_duration_{};     // guarded by mutex_
-  std::chrono::system_clock::time_point loaded_at_{};       // guarded by mutex_
-  std::chrono::steady_clock::time_point failed_at_{};       // guarded by mutex_
-  std::chrono::steady_clock::time_point queued_at_{};       // guarded by mutex_
-  LoadRecord last_record_;                                  // guarded by mutex_
+  std::chrono::steady_clock::duration last_duration_{};  // guarded by mutex_
+  std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
+  std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
+  std::chrono::steady_clock::time_point queued_at_{};    // guarded by mutex_
+  LoadRecord last_record_;                               // guarded by mutex_
 };
 
 // LazyHandle<T>
@@ -376,8 +376,7 @@ class LazyHandleBase {
 //   lazyload::LazyHandle<Config> config{"config", [] { return parse(path); }};
 //   if (Config* c = config.try_get()) ...       // never starts a load
 //   std::shared_ptr<Config> keep = config.lease();  // survives unload()
-template <class T>
-class LazyHandle final : public LazyHandleBase {
+template <class T> class LazyHandle final : public LazyHandleBase {
   static_assert(std::is_object_v<T> && !std::is_array_v<T>,
                 "LazyHandle<T>: T must be an object type (not a reference, "
                 "function, array or void)");
@@ -470,9 +469,7 @@ class LazyHandle final : public LazyHandleBase {
   //
   // Returns typeid(T).
   // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
-  const std::type_info& type() const noexcept override {
-    return typeid(T);
-  }
+  const std::type_info& type() const noexcept override { return typeid(T); }
 
  private:
   std::shared_ptr<void> produce(Progress& progress) override {
@@ -484,20 +481,17 @@ class LazyHandle final : public LazyHandleBase {
 };
 
 // A handle of a reference is one readable error, not many.
-template <class T>
-class LazyHandle<T&> {
+template <class T> class LazyHandle<T&> {
   static_assert(detail::kDependentFalse<T>,
                 "LazyHandle<T>: T must be an object type (not a reference, "
                 "function, array or void)");
 
  public:
-  template <class... Args>
-  explicit LazyHandle(Args&&... /*args*/) {}
+  template <class... Args> explicit LazyHandle(Args&&... /*args*/) {}
 };
 // Class template argument deduction: T is what the loader returns, with
 // std::unique_ptr and std::shared_ptr unwrapped.
-template <class F>
-LazyHandle(F) -> LazyHandle<detail::loaded_type_t<F>>;
+template <class F> LazyHandle(F) -> LazyHandle<detail::loaded_type_t<F>>;
 template <class F>
 LazyHandle(F, HandleOptions) -> LazyHandle<detail::loaded_type_t<F>>;
 template <class F>
@@ -657,9 +651,9 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
 inline std::exception_ptr LazyHandleBase::wrap_failure(
     std::string& message) const {
   const std::string prefix =
-      site_.name.empty() ? "lazyload: loading failed: "
-                         : "lazyload: loading " + detail::quoted(site_.name) +
-                               " failed: ";
+      site_.name.empty()
+          ? "lazyload: loading failed: "
+          : "lazyload: loading " + detail::quoted(site_.name) + " failed: ";
   constexpr std::string_view kOwnPrefix = "lazyload: ";
   auto strip = [&](const char* what) {
     std::string_view text(what);

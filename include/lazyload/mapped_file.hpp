@@ -5,7 +5,8 @@
 //
 // Example Usage:
 //
-//   lazyload::LazyHandle weights{"weights", lazyload::mapped_file("model.bin")};
+//   lazyload::LazyHandle weights{"weights",
+//   lazyload::mapped_file("model.bin")};
 //   // LazyHandle<lazyload::MappedFile>; nothing is opened yet
 //   const std::byte* p = weights->data();  // mapped now
 //   std::size_t n = weights->size();
@@ -21,17 +22,17 @@
 #ifndef LAZYLOAD_MAPPED_FILE_HPP_
 #define LAZYLOAD_MAPPED_FILE_HPP_
 
+#include <fcntl.h>     // open
+#include <sys/mman.h>  // mmap, munmap
+#include <sys/stat.h>  // fstat
+#include <unistd.h>    // close
+
 #include <cerrno>        // errno
 #include <cstddef>       // std::byte, std::size_t
 #include <memory>        // std::unique_ptr
 #include <string>        // std::string
 #include <system_error>  // std::system_error, std::generic_category
 #include <utility>       // std::exchange, std::move
-
-#include <fcntl.h>     // open
-#include <sys/mman.h>  // mmap, munmap
-#include <sys/stat.h>  // fstat
-#include <unistd.h>    // close
 
 #include "progress.hpp"
 

@@ -7,8 +7,8 @@
 //
 //   lazyload::RegistryOptions options;
 //   options.memory_budget = 512 << 20;         // bytes
-//   options.pressure = lazyload::PressureLevels{};  // warn at 85 %, act at 95 %
-//   options.on_pressure = [](const lazyload::PressureEvent& e) {
+//   options.pressure = lazyload::PressureLevels{};  // warn at 85 %, act at 95
+//   % options.on_pressure = [](const lazyload::PressureEvent& e) {
 //     log("memory %s: %zu of %zu bytes", to_string(e.level), e.bytes_loaded,
 //         e.budget);
 //   };
@@ -46,12 +46,12 @@ enum class PressureLevel : std::uint8_t { normal, warning, critical };
 // Invalidates: none; the view refers to static storage.
 constexpr std::string_view to_string(PressureLevel level) noexcept {
   switch (level) {
-    case PressureLevel::normal:
-      return "normal";
-    case PressureLevel::warning:
-      return "warning";
-    case PressureLevel::critical:
-      return "critical";
+  case PressureLevel::normal:
+    return "normal";
+  case PressureLevel::warning:
+    return "warning";
+  case PressureLevel::critical:
+    return "critical";
   }
   return "unknown";
 }

@@ -7,8 +7,9 @@
 // Example Usage:
 //
 //   lazyload::LazyRegistry registry;
-//   registry.add("orchestrator", [] { return std::make_unique<Orchestrator>(); });
-//   registry.add("dqn", [&] { return load_dqn(registry.get<Orchestrator>("orchestrator")); },
+//   registry.add("orchestrator", [] { return std::make_unique<Orchestrator>();
+//   }); registry.add("dqn", [&] { return
+//   load_dqn(registry.get<Orchestrator>("orchestrator")); },
 //                {.priority = 1, .depends_on = {"orchestrator"}});
 //   registry.start_background();          // loads by priority, 1 first
 //   Model& m = registry.get<Model>("dqn");  // or now, on this thread
@@ -43,14 +44,14 @@
 #include <cstdio>              // std::rename, std::remove
 #include <deque>               // std::deque
 #include <fstream>             // std::ifstream, std::ofstream
-#include <sstream>             // std::ostringstream
 #include <functional>          // std::function, std::less
 #include <future>              // std::future, std::promise
 #include <map>                 // std::map
-#include <optional>            // std::optional
 #include <memory>              // std::unique_ptr, std::shared_ptr
 #include <mutex>               // std::mutex, std::lock_guard, std::unique_lock
+#include <optional>            // std::optional
 #include <shared_mutex>        // std::shared_mutex, std::shared_lock
+#include <sstream>             // std::ostringstream
 #include <string>              // std::string
 #include <string_view>         // std::string_view
 #include <thread>              // std::thread
@@ -244,9 +245,8 @@ class LazyRegistry {
   // cycle of declared dependencies. Nothing is registered when it throws.
   // Invalidates: none.
   template <class T = void, class F>
-  auto add(std::string name, F loader, EntryOptions options = {})
-      -> LazyHandle<std::conditional_t<std::is_void_v<T>,
-                                       detail::loaded_type_t<F>, T>>&;
+  auto add(std::string name, F loader, EntryOptions options = {}) -> LazyHandle<
+      std::conditional_t<std::is_void_v<T>, detail::loaded_type_t<F>, T>>&;
 
   // LazyRegistry::contains()
   //
@@ -264,8 +264,7 @@ class LazyRegistry {
   // Throws: LazyError if `name` is not registered or `T` is not its type
   // (naming both types); what LazyHandle::get() throws.
   // Invalidates: nothing; the reference lives until the entry is unloaded.
-  template <class T>
-  T& get(std::string_view name) {
+  template <class T> T& get(std::string_view name) {
     return handle<T>(name).get();
   }
 
@@ -275,8 +274,7 @@ class LazyRegistry {
   // Thread safety: safe to call concurrently.
   // Throws: LazyError if `name` is not registered or `T` is not its type.
   // Invalidates: none; the handle lives as long as the registry.
-  template <class T>
-  LazyHandle<T>& handle(std::string_view name);
+  template <class T> LazyHandle<T>& handle(std::string_view name);
 
   // LazyRegistry::entry()
   //
@@ -437,7 +435,7 @@ class LazyRegistry {
 
   const RegistryOptions options_;
   mutable std::shared_mutex mutex_;
-  std::vector<std::unique_ptr<Entry>> entries_;  // guarded by mutex_
+  std::vector<std::unique_ptr<Entry>> entries_;         // guarded by mutex_
   std::map<std::string, Entry*, std::less<>> by_name_;  // guarded by mutex_
 
   mutable std::mutex idle_mutex_;
@@ -455,9 +453,10 @@ class LazyRegistry {
   // Evicts idle entries; started by the first add() with an idle_timeout.
   std::mutex janitor_mutex_;
   std::condition_variable janitor_cv_;
-  std::thread janitor_;                            // guarded by janitor_mutex_
-  bool janitor_stop_ = false;                      // guarded by janitor_mutex_
-  std::chrono::steady_clock::duration janitor_period_{};  // guarded by janitor_mutex_
+  std::thread janitor_;        // guarded by janitor_mutex_
+  bool janitor_stop_ = false;  // guarded by janitor_mutex_
+  std::chrono::steady_clock::duration
+      janitor_period_{};  // guarded by janitor_mutex_
 
   std::shared_ptr<Scheduler> scheduler_;
 };
@@ -510,10 +509,11 @@ class LazyRegistry::Scheduler {
  public:
   explicit Scheduler(const RegistryOptions& options)
       : executor_(options.executor),
-        workers_wanted_(options.workers != 0
-                            ? options.workers
-                            : std::min(4U, std::max(1U, std::thread::
-                                                            hardware_concurrency()))) {}
+        workers_wanted_(
+            options.workers != 0
+                ? options.workers
+                : std::min(
+                      4U, std::max(1U, std::thread::hardware_concurrency()))) {}
 
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -631,8 +631,8 @@ class LazyRegistry::Scheduler {
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Task> requests_;    // guarded by mutex_
-  std::deque<Task> background_;  // guarded by mutex_
+  std::deque<Task> requests_;         // guarded by mutex_
+  std::deque<Task> background_;       // guarded by mutex_
   std::vector<std::thread> workers_;  // guarded by mutex_
   unsigned running_ = 0;              // guarded by mutex_
   bool stopping_ = false;             // guarded by mutex_
@@ -670,15 +670,15 @@ inline LazyRegistry::~LazyRegistry() {
 
 template <class T, class F>
 auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
-    -> LazyHandle<std::conditional_t<std::is_void_v<T>,
-                                     detail::loaded_type_t<F>, T>>& {
+    -> LazyHandle<
+        std::conditional_t<std::is_void_v<T>, detail::loaded_type_t<F>, T>>& {
   using Value =
       std::conditional_t<std::is_void_v<T>, detail::loaded_type_t<F>, T>;
   HandleOptions handle_options;
   handle_options.warmup = options.warmup;
   handle_options.failure_cooldown = options.failure_cooldown;
-  auto handle = std::make_unique<LazyHandle<Value>>(
-      name, std::move(loader), std::move(handle_options));
+  auto handle = std::make_unique<LazyHandle<Value>>(name, std::move(loader),
+                                                    std::move(handle_options));
   LazyHandle<Value>& typed = *handle;
   add_entry(std::move(name), std::move(handle), std::move(options));
   return typed;
@@ -713,7 +713,8 @@ inline LazyRegistry::Entry& LazyRegistry::add_entry(
         period < janitor_period_) {
       janitor_period_ = period;
     }
-    if (!janitor_.joinable()) janitor_ = std::thread([this] { janitor_loop(); });
+    if (!janitor_.joinable())
+      janitor_ = std::thread([this] { janitor_loop(); });
   }
   LazyHandleBase* raw = handle.get();
   auto entry = std::make_unique<Entry>(*this, std::move(handle),
@@ -749,7 +750,8 @@ inline void LazyRegistry::check_declared_cycle(
   for (const std::string& dep : depends_on) {
     if (reaches(dep)) {
       std::string chain;
-      for (const std::string& step : path) chain += detail::quoted(step) + " -> ";
+      for (const std::string& step : path)
+        chain += detail::quoted(step) + " -> ";
       chain += detail::quoted(name);
       detail::throw_error<CycleError>("lazyload: adding " +
                                       detail::quoted(name) +
@@ -769,13 +771,12 @@ inline LazyRegistry::Entry& LazyRegistry::find(std::string_view name) const {
                                  " is not registered");
 }
 
-template <class T>
-LazyHandle<T>& LazyRegistry::handle(std::string_view name) {
+template <class T> LazyHandle<T>& LazyRegistry::handle(std::string_view name) {
   Entry& entry = find(name);
   if (LAZYLOAD_PREDICT_FALSE(entry.handle->type() != typeid(T))) {
     detail::throw_error<LazyError>(
-        "lazyload: resource " + detail::quoted(std::string(name)) +
-        " holds " + detail::type_name(entry.handle->type()) + ", not " +
+        "lazyload: resource " + detail::quoted(std::string(name)) + " holds " +
+        detail::type_name(entry.handle->type()) + ", not " +
         detail::type_name(typeid(T)));
   }
   return static_cast<LazyHandle<T>&>(*entry.handle);
@@ -892,8 +893,9 @@ bool LazyRegistry::wait_idle(
     if (is_idle()) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
     // Woken on every status change; the slice is a safety net only.
-    idle_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
-                                                     std::chrono::milliseconds(50)));
+    idle_cv_.wait_until(lock,
+                        std::min(deadline, std::chrono::steady_clock::now() +
+                                               std::chrono::milliseconds(50)));
   }
 }
 
@@ -920,8 +922,7 @@ inline RegistrySnapshot LazyRegistry::snapshot() const {
     s.type = detail::type_name(e->handle->type());
     s.status = stats.status;
     s.priority = e->options.priority;
-    s.load_time =
-        std::chrono::duration<double>(stats.last_load_time).count();
+    s.load_time = std::chrono::duration<double>(stats.last_load_time).count();
     s.error = std::move(stats.last_error);
     s.loads = stats.loads;
     s.failures = stats.failures;
@@ -936,23 +937,33 @@ inline RegistrySnapshot LazyRegistry::snapshot() const {
     s.required = e->options.required;
     s.last_loaded_at = stats.last_loaded_at;
     switch (s.status) {
-      case Status::unloaded: ++out.unloaded; break;
-      case Status::queued: ++out.queued; break;
-      case Status::loading: ++out.loading; break;
-      case Status::loaded:
-        ++out.loaded;
-        out.bytes_loaded += s.size_bytes;
-        break;
-      case Status::failed: ++out.failed; break;
+    case Status::unloaded:
+      ++out.unloaded;
+      break;
+    case Status::queued:
+      ++out.queued;
+      break;
+    case Status::loading:
+      ++out.loading;
+      break;
+    case Status::loaded:
+      ++out.loaded;
+      out.bytes_loaded += s.size_bytes;
+      break;
+    case Status::failed:
+      ++out.failed;
+      break;
     }
-    if (s.required && s.status != Status::loaded) out.not_ready.push_back(s.name);
+    if (s.required && s.status != Status::loaded)
+      out.not_ready.push_back(s.name);
     out.entries.push_back(std::move(s));
   }
   out.total = out.entries.size();
   out.is_loading = out.queued + out.loading > 0;
-  out.progress_percentage =
-      out.total == 0 ? 0.0 : 100.0 * static_cast<double>(out.loaded) /
-                                 static_cast<double>(out.total);
+  out.progress_percentage = out.total == 0
+                                ? 0.0
+                                : 100.0 * static_cast<double>(out.loaded) /
+                                      static_cast<double>(out.total);
   return out;
 }
 
@@ -971,8 +982,9 @@ inline void LazyRegistry::save_profile(const std::string& path) const {
   }
   std::sort(used.begin(), used.end(),
             [](const Used& a, const Used& b) { return a.first < b.first; });
-  std::string out = "{\"format\": \"lazyload-profile\", \"version\": 1, "
-                    "\"entries\": [";
+  std::string out =
+      "{\"format\": \"lazyload-profile\", \"version\": 1, "
+      "\"entries\": [";
   for (std::size_t i = 0; i < used.size(); ++i) {
     const HandleStats stats = used[i].entry->handle->stats();
     out += i == 0 ? "\n  {\"name\": " : ",\n  {\"name\": ";
@@ -1025,8 +1037,7 @@ inline ProfileReport LazyRegistry::preload_profile(const std::string& path) {
     const detail::JsonValue* format = root.find("format");
     const detail::JsonValue* entries = root.find("entries");
     if (format == nullptr || format->string != "lazyload-profile" ||
-        entries == nullptr ||
-        entries->kind != detail::JsonValue::Kind::array) {
+        entries == nullptr || entries->kind != detail::JsonValue::Kind::array) {
       detail::throw_error<LazyError>("not a lazyload profile");
     }
     for (const detail::JsonValue& e : entries->items) {
@@ -1045,11 +1056,10 @@ inline ProfileReport LazyRegistry::preload_profile(const std::string& path) {
     return report;
   }
   // The most used first; among equals, the one that loaded first.
-  std::stable_sort(wanted.begin(), wanted.end(),
-                   [](const Wanted& a, const Wanted& b) {
-                     return a.uses != b.uses ? a.uses > b.uses
-                                             : a.order < b.order;
-                   });
+  std::stable_sort(
+      wanted.begin(), wanted.end(), [](const Wanted& a, const Wanted& b) {
+        return a.uses != b.uses ? a.uses > b.uses : a.order < b.order;
+      });
   for (const Wanted& w : wanted) {
     Entry* entry = nullptr;
     {
@@ -1106,9 +1116,8 @@ inline void LazyRegistry::before_load(Entry& entry) {
       if (it != by_name_.end()) target = it->second;
     }
     if (target == nullptr) {
-      detail::throw_error<LoadError>("lazyload: dependency " +
-                                     detail::quoted(dep) +
-                                     " is not registered");
+      detail::throw_error<LoadError>(
+          "lazyload: dependency " + detail::quoted(dep) + " is not registered");
     }
     target->handle->load();
   }
@@ -1187,8 +1196,8 @@ inline std::size_t LazyRegistry::evict_until(const Entry* keep,
 
 inline PressureLevel LazyRegistry::level_of(std::size_t bytes) const noexcept {
   if (!options_.pressure) return PressureLevel::normal;
-  const double used = static_cast<double>(bytes) /
-                      static_cast<double>(options_.memory_budget);
+  const double used =
+      static_cast<double>(bytes) / static_cast<double>(options_.memory_budget);
   if (used >= options_.pressure->critical) return PressureLevel::critical;
   if (used >= options_.pressure->warning) return PressureLevel::warning;
   return PressureLevel::normal;
@@ -1216,8 +1225,8 @@ inline void LazyRegistry::check_pressure(const Entry* keep) noexcept {
     }
   }
   if (now == PressureLevel::critical) {
-    const auto warning = static_cast<std::size_t>(
-        options_.pressure->warning * static_cast<double>(budget));
+    const auto warning = static_cast<std::size_t>(options_.pressure->warning *
+                                                  static_cast<double>(budget));
     bytes = evict_until(keep, warning);
     std::lock_guard<std::mutex> lock(pressure_mutex_);
     level_ = level_of(bytes);
@@ -1227,7 +1236,8 @@ inline void LazyRegistry::check_pressure(const Entry* keep) noexcept {
 inline void LazyRegistry::evict_idle() noexcept {
   std::vector<Entry*> evicted;
   try {
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const auto now =
+        std::chrono::steady_clock::now().time_since_epoch().count();
     std::vector<Entry*> idle;
     {
       std::shared_lock<std::shared_mutex> lock(mutex_);

@@ -38,16 +38,16 @@ inline constexpr std::array<Status, 5> kAllStatuses = {
 // Invalidates: none; the view refers to static storage.
 constexpr std::string_view to_string(Status status) noexcept {
   switch (status) {
-    case Status::unloaded:
-      return "unloaded";
-    case Status::queued:
-      return "queued";
-    case Status::loading:
-      return "loading";
-    case Status::loaded:
-      return "loaded";
-    case Status::failed:
-      return "failed";
+  case Status::unloaded:
+    return "unloaded";
+  case Status::queued:
+    return "queued";
+  case Status::loading:
+    return "loading";
+  case Status::loaded:
+    return "loaded";
+  case Status::failed:
+    return "failed";
   }
   return "unknown";
 }

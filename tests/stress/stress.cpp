@@ -19,8 +19,6 @@
 // Exit status 0 when every invariant held. The long runs (10 minutes at 16
 // threads, plain and under ThreadSanitizer) are documented in the README.
 
-#include <lazyload/lazyload.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -28,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <lazyload/lazyload.hpp>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -87,76 +86,77 @@ void operate(lazyload::LazyRegistry& registry, std::mt19937& rng) {
   const std::string name = name_of(i);
   try {
     switch (rng() % 12) {
-      case 0:
-      case 1: {
-        std::shared_ptr<Value> lease = registry.handle<Value>(name).lease();
-        if (lease->magic != kMagic || lease->id != i) violation("bad lease");
-        std::this_thread::yield();
-        if (lease->magic != kMagic || lease->id != i) {
-          violation("lease invalidated while held");
-        }
-        break;
+    case 0:
+    case 1: {
+      std::shared_ptr<Value> lease = registry.handle<Value>(name).lease();
+      if (lease->magic != kMagic || lease->id != i) violation("bad lease");
+      std::this_thread::yield();
+      if (lease->magic != kMagic || lease->id != i) {
+        violation("lease invalidated while held");
       }
-      case 2: {
-        // Not evictable entries only: get() is not safe against eviction.
-        if (i % 2 == 1) {
-          Value& v = registry.get<Value>(name);
-          if (v.id != i) violation("get returned another value");
-        }
-        break;
+      break;
+    }
+    case 2: {
+      // Not evictable entries only: get() is not safe against eviction.
+      if (i % 2 == 1) {
+        Value& v = registry.get<Value>(name);
+        if (v.id != i) violation("get returned another value");
       }
-      case 3:
-        if (Value* v = registry.handle<Value>(name).try_get();
-            v != nullptr && i % 2 == 1 && v->id != i) {
-          violation("try_get returned another value");
-        }
-        break;
-      case 4:
-        registry.unload(name);
-        break;
-      case 5:
-        registry.load(name);
-        break;
-      case 6: {
-        std::future<void> f = registry.load_async(name);
-        if (rng() % 2 == 0) {
-          try {
-            f.get();
-          } catch (const lazyload::LoadError&) {
-          }
-        }
-        break;
+      break;
+    }
+    case 3:
+      if (Value* v = registry.handle<Value>(name).try_get();
+          v != nullptr && i % 2 == 1 && v->id != i) {
+        violation("try_get returned another value");
       }
-      case 7:
-        if (rng() % 20 == 0) registry.start_background();
-        break;
-      case 8:
-        if (rng() % 50 == 0) registry.load_all();
-        break;
-      case 9:
-        check_counts(registry.snapshot());
-        break;
-      case 10: {
+      break;
+    case 4:
+      registry.unload(name);
+      break;
+    case 5:
+      registry.load(name);
+      break;
+    case 6: {
+      std::future<void> f = registry.load_async(name);
+      if (rng() % 2 == 0) {
+        try {
+          f.get();
+        } catch (const lazyload::LoadError&) {
+        }
+      }
+      break;
+    }
+    case 7:
+      if (rng() % 20 == 0) registry.start_background();
+      break;
+    case 8:
+      if (rng() % 50 == 0) registry.load_all();
+      break;
+    case 9:
+      check_counts(registry.snapshot());
+      break;
+    case 10: {
 #if defined(LAZYLOAD_STRESS_WITH_JSON)
-        const nlohmann::json j =
-            nlohmann::json::parse(lazyload::dump_status(registry));
-        const auto& p = j.at("progress");
-        if (p.at("loaded").get<std::size_t>() + p.at("failed").get<std::size_t>() +
-                p.at("loading").get<std::size_t>() +
-                p.at("queued").get<std::size_t>() +
-                p.at("unloaded").get<std::size_t>() !=
-            p.at("total").get<std::size_t>()) {
-          violation("dump_status counts do not add up");
-        }
-#else
-        check_counts(registry.snapshot());
-#endif
-        break;
+      const nlohmann::json j =
+          nlohmann::json::parse(lazyload::dump_status(registry));
+      const auto& p = j.at("progress");
+      if (p.at("loaded").get<std::size_t>() +
+              p.at("failed").get<std::size_t>() +
+              p.at("loading").get<std::size_t>() +
+              p.at("queued").get<std::size_t>() +
+              p.at("unloaded").get<std::size_t>() !=
+          p.at("total").get<std::size_t>()) {
+        violation("dump_status counts do not add up");
       }
-      default:
-        (void)registry.entry(name).stats();
-        (void)registry.timeline();
-        break;
+#else
+      check_counts(registry.snapshot());
+#endif
+      break;
+    }
+    default:
+      (void)registry.entry(name).stats();
+      (void)registry.timeline();
+      break;
     }
   } catch (const lazyload::LoadError&) {
     // Loaders throw on purpose; dependents fail with them.
@@ -171,8 +171,10 @@ int main(int argc, char** argv) {
   int threads = 8;
   unsigned seed = std::random_device{}();
   for (int a = 1; a + 1 < argc; a += 2) {
-    if (std::strcmp(argv[a], "--seconds") == 0) seconds = std::atof(argv[a + 1]);
-    if (std::strcmp(argv[a], "--threads") == 0) threads = std::atoi(argv[a + 1]);
+    if (std::strcmp(argv[a], "--seconds") == 0)
+      seconds = std::atof(argv[a + 1]);
+    if (std::strcmp(argv[a], "--threads") == 0)
+      threads = std::atoi(argv[a + 1]);
     if (std::strcmp(argv[a], "--seed") == 0) {
       seed = static_cast<unsigned>(std::strtoul(argv[a + 1], nullptr, 10));
     }
@@ -201,22 +203,23 @@ int main(int argc, char** argv) {
     o.evictable = i % 2 == 0;
     o.size_bytes = 1000;
     if (i % 8 == 0) o.idle_timeout = 5ms;
-    registry.add(name_of(i),
-                 [i, &c = counters[i], calls = std::uint64_t{0}](
-                     lazyload::Progress& p) mutable {
-                   c.runs++;
-                   const std::uint64_t n = ++calls;
-                   p.report(0.5, "half");
-                   if (n % 7 == 0) std::this_thread::sleep_for(1ms);
-                   if (i % 4 == 1 && n % 3 == 0) {
-                     c.own_failures++;
-                     throw std::runtime_error("injected failure");
-                   }
-                   p.report(1.0, "done");
-                   c.successes++;
-                   return std::make_unique<Value>(i);
-                 },
-                 o);
+    registry.add(
+        name_of(i),
+        [i, &c = counters[i],
+         calls = std::uint64_t{0}](lazyload::Progress& p) mutable {
+          c.runs++;
+          const std::uint64_t n = ++calls;
+          p.report(0.5, "half");
+          if (n % 7 == 0) std::this_thread::sleep_for(1ms);
+          if (i % 4 == 1 && n % 3 == 0) {
+            c.own_failures++;
+            throw std::runtime_error("injected failure");
+          }
+          p.report(1.0, "done");
+          c.successes++;
+          return std::make_unique<Value>(i);
+        },
+        o);
   }
 
   std::atomic<bool> stop{false};

@@ -36,7 +36,8 @@ class StartLine {
 };
 
 // Runs body(i) on `count` threads released together, and joins them.
-inline void race(std::size_t count, const std::function<void(std::size_t)>& body) {
+inline void race(std::size_t count,
+                 const std::function<void(std::size_t)>& body) {
   StartLine start(count);
   std::vector<std::thread> threads;
   threads.reserve(count);

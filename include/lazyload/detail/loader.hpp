@@ -20,29 +20,24 @@ namespace detail {
 // fails with one static_assert that says what is wrong.
 struct BadLoader {};
 
-template <class>
-inline constexpr bool kDependentFalse = false;
+template <class> inline constexpr bool kDependentFalse = false;
 
 // unwrap<R>: the value type behind R, and whether R owns it through a pointer.
-template <class R>
-struct unwrap {
+template <class R> struct unwrap {
   using type = R;
   static constexpr bool kPointer = false;
 };
-template <class U, class D>
-struct unwrap<std::unique_ptr<U, D>> {
+template <class U, class D> struct unwrap<std::unique_ptr<U, D>> {
   using type = U;
   static constexpr bool kPointer = true;
 };
-template <class U>
-struct unwrap<std::shared_ptr<U>> {
+template <class U> struct unwrap<std::shared_ptr<U>> {
   using type = U;
   static constexpr bool kPointer = true;
 };
 
 // loader_traits<F>: how F is called and what it returns.
-template <class F, class = void>
-struct loader_traits {
+template <class F, class = void> struct loader_traits {
   static constexpr bool kCallable = false;
   static constexpr bool kTakesProgress = false;
   using result = void;
@@ -63,15 +58,12 @@ struct loader_traits<F, std::enable_if_t<!std::is_invocable_v<F&, Progress&> &&
 
 // loaded_type_t<F>: the T of LazyHandle<T> that a loader F deduces.
 template <class F, class Traits = loader_traits<std::decay_t<F>>>
-using loaded_type_t =
-    std::conditional_t<Traits::kCallable &&
-                           !std::is_void_v<typename Traits::result>,
-                       typename unwrap<typename Traits::result>::type,
-                       BadLoader>;
+using loaded_type_t = std::conditional_t<
+    Traits::kCallable && !std::is_void_v<typename Traits::result>,
+    typename unwrap<typename Traits::result>::type, BadLoader>;
 
 // Whether a loader returning R can produce a LazyHandle<T>.
-template <class T, class R>
-constexpr bool returns_usable() {
+template <class T, class R> constexpr bool returns_usable() {
   if constexpr (unwrap<R>::kPointer) {
     return std::is_constructible_v<std::shared_ptr<T>, R&&>;
   } else {
@@ -80,8 +72,7 @@ constexpr bool returns_usable() {
 }
 
 // Turns a loader's result into the shared_ptr a handle owns.
-template <class T, class R>
-std::shared_ptr<T> to_shared(R&& result) {
+template <class T, class R> std::shared_ptr<T> to_shared(R&& result) {
   if constexpr (unwrap<std::decay_t<R>>::kPointer) {
     return std::shared_ptr<T>(std::forward<R>(result));
   } else {
@@ -92,8 +83,7 @@ std::shared_ptr<T> to_shared(R&& result) {
 // LoaderFn<T>: a move-only `std::shared_ptr<T>(Progress&)`. A loader may
 // capture move-only state (a unique_ptr, a socket), which std::function
 // would refuse.
-template <class T>
-class LoaderFn {
+template <class T> class LoaderFn {
  public:
   LoaderFn() = default;
 
@@ -109,8 +99,7 @@ class LoaderFn {
     virtual ~Base() = default;
     virtual std::shared_ptr<T> call(Progress& progress) = 0;
   };
-  template <class F>
-  struct Impl final : Base {
+  template <class F> struct Impl final : Base {
     explicit Impl(F f) : fn(std::move(f)) {}
     std::shared_ptr<T> call(Progress& progress) override {
       if constexpr (loader_traits<F>::kTakesProgress) {
@@ -127,12 +116,8 @@ class LoaderFn {
 
 // first_arg_t<F>: the parameter type of a one-parameter callable, void when
 // it cannot be named (a generic lambda, an overload set).
-template <class M>
-struct member_first_arg {
-  using type = void;
-};
-template <class R, class C, class A>
-struct member_first_arg<R (C::*)(A)> {
+template <class M> struct member_first_arg { using type = void; };
+template <class R, class C, class A> struct member_first_arg<R (C::*)(A)> {
   using type = A;
 };
 template <class R, class C, class A>
@@ -148,19 +133,14 @@ struct member_first_arg<R (C::*)(A) const noexcept> {
   using type = A;
 };
 
-template <class F, class = void>
-struct first_arg {
-  using type = void;
-};
+template <class F, class = void> struct first_arg { using type = void; };
 template <class F>
 struct first_arg<F, std::void_t<decltype(&F::operator())>>
     : member_first_arg<decltype(&F::operator())> {};
-template <class R, class A>
-struct first_arg<R (*)(A), void> {
+template <class R, class A> struct first_arg<R (*)(A), void> {
   using type = A;
 };
-template <class R, class A>
-struct first_arg<R (*)(A) noexcept, void> {
+template <class R, class A> struct first_arg<R (*)(A) noexcept, void> {
   using type = A;
 };
 

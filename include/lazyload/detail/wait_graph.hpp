@@ -93,14 +93,16 @@ class WaitGraph {
     const auto& stack = load_stack();
     auto it = std::find(stack.begin(), stack.end(), chain.back());
     if (it != stack.end()) {
-      for (++it; it != stack.end(); ++it) out += quoted((*it)->label()) + " -> ";
+      for (++it; it != stack.end(); ++it)
+        out += quoted((*it)->label()) + " -> ";
     }
     out += quoted(chain.front()->label());
     return out;
   }
 
   std::mutex mutex_;
-  std::unordered_map<std::thread::id, const LoadSite*> waiting_;  // guarded by mutex_
+  std::unordered_map<std::thread::id, const LoadSite*>
+      waiting_;  // guarded by mutex_
 };
 
 // Holds an edge of the wait graph for a scope.
