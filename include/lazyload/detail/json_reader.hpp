@@ -11,7 +11,6 @@
 #include <cstdlib>      // std::strtod
 #include <string>       // std::string
 #include <string_view>  // std::string_view
-#include <utility>      // std::pair
 #include <vector>       // std::vector
 
 #include "../error.hpp"
@@ -26,17 +25,21 @@ struct JsonValue {
   bool boolean = false;
   double number = 0;
   std::string string;
+  // An array's items, or an object's member values (named by `keys`).
   std::vector<JsonValue> items;
-  std::vector<std::pair<std::string, JsonValue>> members;
+  std::vector<std::string> keys;
 
   // The member named `key`, or nullptr (also when this is not an object).
-  const JsonValue* find(std::string_view key) const {
-    for (const auto& [k, v] : members) {
-      if (k == key) return &v;
-    }
-    return nullptr;
-  }
+  const JsonValue* find(std::string_view key) const;
 };
+
+inline const JsonValue* JsonValue::find(std::string_view key) const {
+  if (kind != Kind::object) return nullptr;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] == key) return &items[i];
+  }
+  return nullptr;
+}
 
 // Parses `text` as one JSON value; throws LazyError("... at byte N").
 class JsonReader {
@@ -98,9 +101,9 @@ class JsonReader {
       if (take('}')) return v;
       do {
         skip_space();
-        std::string key = string();
+        v.keys.push_back(string());
         expect(':');
-        v.members.emplace_back(std::move(key), value(depth + 1));
+        v.items.push_back(value(depth + 1));
       } while (take(','));
       expect('}');
     } else if (c == '[') {
