@@ -297,13 +297,16 @@ h1 { font-size: 1.3rem; margin: 0 0 .4rem; }
              transition: width .3s; }
 #message { color: var(--bad); min-height: 1.3em; margin: .6rem 0; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .4rem .7rem; vertical-align: top;
+th, td { text-align: left; padding: .4rem .7rem; vertical-align: middle;
          border-bottom: 1px solid var(--line); }
-th { font-size: 12px; text-transform: uppercase; color: var(--muted); }
+th { font-size: 12px; text-transform: uppercase; color: var(--muted);
+     white-space: nowrap; }
+td { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.name, td.error { font-family: ui-monospace, Menlo, Consolas, monospace;
-                    white-space: pre-wrap; word-break: break-word; }
-td.error { color: var(--bad); font-size: 12px; max-width: 32rem; }
+td.name, td.error { font-family: ui-monospace, Menlo, Consolas, monospace; }
+td.name { white-space: pre; }
+td.error { color: var(--bad); font-size: 12px; white-space: pre-wrap;
+           overflow-wrap: anywhere; width: 100%; }
 td.status { font-weight: 600; }
 .s-loaded { color: var(--ok); }
 .s-failed { color: var(--bad); }
