@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from serverctl import Server, request, wait_until
 
 RESUME = "r\u00e9sum\u00e9 ranker"
