@@ -25,6 +25,12 @@ namespace {
 
 json body_of(const HttpResponse& r) { return json::parse(r.body); }
 
+int events_named(const json& trace, const std::string& name) {
+  int n = 0;
+  for (const json& e : trace.at("traceEvents")) n += e.at("name") == name;
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("GET /api/status answers the status JSON", "[http]") {
@@ -43,6 +49,17 @@ TEST_CASE("GET /metrics answers the Prometheus exposition", "[http]") {
   CHECK(r.status == 200);
   CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
   CHECK(r.body == lazyload::to_prometheus(scenario.registry()));
+}
+
+TEST_CASE("GET /api/trace answers the load timeline", "[http]") {
+  LazyRegistry registry;
+  registry.add("model", [] { return 1; });
+  registry.load("model");
+  const HttpResponse r = respond(registry, "GET", "/api/trace");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  CHECK(r.body == lazyload::to_trace_json(registry));
+  CHECK(events_named(body_of(r), "model") == 1);
 }
 
 TEST_CASE("GET /healthz answers 200 while the process serves", "[http]") {
@@ -209,7 +226,8 @@ TEST_CASE("other methods answer 405 with the allowed ones", "[http]") {
   CHECK(r.status == 405);
   CHECK(r.allow == "POST");
   CHECK_FALSE(registry.entry("model").is_loaded());
-  for (const char* path : {"/", "/metrics", "/healthz", "/readyz"}) {
+  for (const char* path :
+       {"/", "/metrics", "/api/trace", "/healthz", "/readyz"}) {
     CHECK(respond(registry, "POST", path).status == 405);
   }
   CHECK(respond(registry, "PUT", "/api/unload/model").status == 405);

@@ -78,6 +78,9 @@ def on_demand(program):
         check(entry["stage"] == "ready" and entry["progress"] == 1.0, repr(entry))
         ready = get_json(base + "readyz")
         check(ready == {"ready": True, "not_ready": []}, "ready %r" % ready)
+        trace = get_json(base + "api/trace")
+        loads = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+        check([e["name"] for e in loads] == ["config", "torch"], "trace %r" % loads)
 
         # A failing load: 500 with the message; the slash is sent as %2F.
         failed = get_json(base + "api/load/plugin%2Focr", 500, method="POST")

@@ -10,6 +10,8 @@
 //                           and has a LOAD or UNLOAD button per entry
 //   GET  /api/status        the status JSON (docs/status-json.md)
 //   GET  /metrics           Prometheus text format 0.0.4
+//   GET  /api/trace         the load timeline as trace-event JSON, for
+//                           ui.perfetto.dev (trace.hpp)
 //   GET  /healthz           liveness: 200 while the process serves
 //   GET  /readyz            readiness: 200 once every required entry is
 //                           loaded, else 503 with what is missing or failed
@@ -69,6 +71,7 @@
 #include "json.hpp"
 #include "prometheus.hpp"
 #include "registry.hpp"
+#include "trace.hpp"
 
 namespace lazyload {
 
@@ -226,6 +229,9 @@ inline HttpResponse get_route(LazyRegistry& registry, std::string_view path) {
   } else if (path == "/metrics") {
     r.content_type = std::string(kPrometheusContentType);
     r.body = to_prometheus(registry);
+  } else if (path == "/api/trace") {
+    r.content_type = kJsonType;
+    r.body = to_trace_json(registry);
   } else if (path == "/healthz") {
     r.content_type = "text/plain; charset=utf-8";
     r.body = "ok\n";
@@ -264,7 +270,7 @@ inline HttpResponse respond(LazyRegistry& registry, std::string_view method,
         registry, load, path.substr(load ? kLoad.size() : kUnload.size()));
   }
   if (path == "/" || path == "/api/status" || path == "/metrics" ||
-      path == "/healthz" || path == "/readyz") {
+      path == "/api/trace" || path == "/healthz" || path == "/readyz") {
     if (method != "GET" && method != "HEAD") {
       return detail::method_not_allowed(method, path, "GET, HEAD");
     }
