@@ -38,9 +38,17 @@
 #include <thread>
 #include <vector>
 
+// A stand-in for a heavy resource; named, because the status shows its type.
+namespace demo {
+struct Resource {
+  std::string what;
+};
+}  // namespace demo
+
 namespace {
 
 using namespace std::chrono_literals;
+using demo::Resource;
 
 struct Options {
   std::string bind = "127.0.0.1";
@@ -87,11 +95,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// A stand-in for a heavy resource.
-struct Resource {
-  std::string what;
-};
-
 // A loader that takes `seconds` (scaled) through `stages`, reporting
 // progress, and declares `bytes` as the value's size.
 auto slow_loader(double seconds, std::vector<std::string> stages,
@@ -100,8 +103,8 @@ auto slow_loader(double seconds, std::vector<std::string> stages,
     const auto step = std::chrono::duration<double>(
         seconds * scale / static_cast<double>(stages.size()));
     for (std::size_t i = 0; i < stages.size(); ++i) {
-      progress.report(static_cast<double>(i) / static_cast<double>(stages.size()),
-                      stages[i]);
+      const double done = static_cast<double>(i);
+      progress.report(done / static_cast<double>(stages.size()), stages[i]);
       std::this_thread::sleep_for(step);
     }
     progress.report(1.0, "ready");
@@ -144,15 +147,14 @@ void add_entries(lazyload::LazyRegistry& registry, double scale) {
 
   lazyload::EntryOptions plugin;
   plugin.priority = 3;
-  registry.add("plugin/ocr",
-               [scale](lazyload::Progress& progress) -> std::unique_ptr<Resource> {
-                 progress.report(0.3, "dlopen");
-                 std::this_thread::sleep_for(
-                     std::chrono::duration<double>(0.3 * scale));
-                 throw std::runtime_error(
-                     "libtesseract.so.5: cannot open shared object file");
-               },
-               plugin);
+  const auto fails = [scale](lazyload::Progress& progress)
+      -> std::unique_ptr<Resource> {
+    progress.report(0.3, "dlopen");
+    std::this_thread::sleep_for(std::chrono::duration<double>(0.3 * scale));
+    throw std::runtime_error(
+        "libtesseract.so.5: cannot open shared object file");
+  };
+  registry.add("plugin/ocr", fails, plugin);
 
   lazyload::EntryOptions ranker;
   ranker.priority = 4;
@@ -167,9 +169,9 @@ lazyload::RegistryOptions registry_options() {
   o.memory_budget = 2048ULL * 1024 * 1024;
   o.on_change = [](const lazyload::StatusChange& c) {
     if (c.to == lazyload::Status::loaded || c.to == lazyload::Status::failed) {
+      const double seconds = std::chrono::duration<double>(c.duration).count();
       fmt::print("status_server: '{}' {} -> {} in {:.2f} s{}{}\n", c.name,
-                 c.from, c.to, std::chrono::duration<double>(c.duration).count(),
-                 c.error.empty() ? "" : ": ", c.error);
+                 c.from, c.to, seconds, c.error.empty() ? "" : ": ", c.error);
     } else {
       fmt::print("status_server: '{}' {} -> {}\n", c.name, c.from, c.to);
     }
