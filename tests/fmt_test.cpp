@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "support/catch.hpp"
 #include "support/scenario.hpp"
 

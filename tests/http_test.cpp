@@ -9,8 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "support/catch.hpp"
 #include "support/scenario.hpp"
 

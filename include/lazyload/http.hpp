@@ -64,11 +64,9 @@
 #include <string_view>  // std::string_view
 #include <utility>      // std::move
 
-#include <nlohmann/json.hpp>  // nlohmann::ordered_json
-
 #include "detail/config.hpp"
 #include "error.hpp"
-#include "json.hpp"
+#include "json.hpp"  // dump_status, and nlohmann through the one header
 #include "prometheus.hpp"
 #include "registry.hpp"
 #include "trace.hpp"
@@ -361,7 +359,9 @@ function progress(e) {
   else return "-";
   return e.stage ? text + " " + e.stage : text;
 }
-function message(text) { document.getElementById("message").textContent = text; }
+function message(text) {
+  document.getElementById("message").textContent = text;
+}
 
 function row(name) {
   let r = rows.get(name);
