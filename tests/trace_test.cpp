@@ -128,7 +128,9 @@ TEST_CASE("a registry's timeline parses and its events match the records",
   Clock::time_point origin = records[0].started_at;
   for (const LoadRecord& r : records) {
     origin = std::min(origin, r.started_at);
-    if (r.queued_at != Clock::time_point{}) origin = std::min(origin, r.queued_at);
+    if (r.queued_at != Clock::time_point{}) {
+      origin = std::min(origin, r.queued_at);
+    }
   }
   for (std::size_t i = 0; i < records.size(); ++i) {
     const LoadRecord& r = records[i];
@@ -158,7 +160,9 @@ TEST_CASE("a registry's timeline parses and its events match the records",
   for (const std::int64_t tid : tids) CHECK(tid == expected++);
   std::set<std::int64_t> named;
   for (const json& m : events_with(trace, "M")) {
-    if (m.at("name") == "thread_name") named.insert(m.at("tid").get<std::int64_t>());
+    if (m.at("name") == "thread_name") {
+      named.insert(m.at("tid").get<std::int64_t>());
+    }
   }
   CHECK(named == tids);
 
@@ -174,7 +178,9 @@ TEST_CASE("a registry's timeline parses and its events match the records",
     CHECK(begins[i].at("ts").get<double>() <= ends[i].at("ts").get<double>());
     earliest = std::min(earliest, begins[i].at("ts").get<double>());
   }
-  for (const json& e : loads) earliest = std::min(earliest, e.at("ts").get<double>());
+  for (const json& e : loads) {
+    earliest = std::min(earliest, e.at("ts").get<double>());
+  }
   CHECK(earliest == 0.0);  // relative to the earliest record
 }
 
