@@ -262,7 +262,9 @@ TEST_CASE("label escaping round-trips awkward names", "[prometheus]") {
   CHECK(text.find("{name=\"new\\nline\ttab\x01\"}") != std::string::npos);
   std::set<std::string> names;
   for (const Sample& s : parse_exposition(text)) {
-    if (s.name == "lazyload_entry_loads_total") names.insert(s.labels.at("name"));
+    if (s.name == "lazyload_entry_loads_total") {
+      names.insert(s.labels.at("name"));
+    }
   }
   CHECK(names == std::set<std::string>{Scenario::kTorch, Scenario::kQuoted,
                                        Scenario::kFailed, Scenario::kLoading,

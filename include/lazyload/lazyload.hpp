@@ -1,10 +1,10 @@
 // lazyload/lazyload.hpp
 //
 // The umbrella header: everything in lazyload that needs only the standard
-// library, the Prometheus exposition included. The adapters for other
-// libraries (json.hpp and http.hpp for nlohmann_json, fmt.hpp for fmt,
-// library.hpp for dlopen) are included on their own, which is how a program
-// opts in to their dependency.
+// library, the Prometheus exposition and the trace timeline included. The
+// adapters for other libraries (json.hpp and http.hpp for nlohmann_json,
+// fmt.hpp for fmt, library.hpp for dlopen) are included on their own, which
+// is how a program opts in to their dependency.
 
 #ifndef LAZYLOAD_LAZYLOAD_HPP_
 #define LAZYLOAD_LAZYLOAD_HPP_
@@ -16,5 +16,6 @@
 #include "prometheus.hpp"  // to_prometheus
 #include "registry.hpp"    // LazyRegistry
 #include "status.hpp"      // Status, to_string
+#include "trace.hpp"       // to_trace_json
 
 #endif  // LAZYLOAD_LAZYLOAD_HPP_

@@ -49,11 +49,11 @@ class Gate {
   bool open_ = false;
 };
 
-// Waits at most 10 s for `done()`; throws if it never happens.
+// Waits at most 30 s for `done()`; throws if it never happens.
 template <class F>
 void wait_until(F done, const char* what) {
   const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) {
       throw std::runtime_error(std::string("timed out waiting for ") + what);

@@ -1,0 +1,165 @@
+"""Drives status_server with real HTTP requests: every route and error.
+
+Usage: /usr/bin/python3 http_check.py STATUS_SERVER
+
+Starts the server on a free 127.0.0.1 port twice: with --no-background, to
+check each answer from a known state, and with background loading, to check
+that readiness comes and that SIGINT stops it cleanly.
+"""
+
+import json
+import signal
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from serverctl import Server, request, wait_until
+
+RESUME = "r\u00e9sum\u00e9 ranker"
+NAMES = ["config", "torch", "tokenizer", "bert", "plugin/ocr", RESUME]
+FAILURE = ("lazyload: loading 'plugin/ocr' failed: "
+           "libtesseract.so.5: cannot open shared object file")
+
+checks = 0
+
+
+def check(condition, what):
+    global checks
+    checks += 1
+    if not condition:
+        raise AssertionError(what)
+
+
+def expect(response, status, content_type):
+    check(response.status == status,
+          "status %d, expected %d: %r" % (response.status, status, response.body))
+    got = response.headers.get("Content-Type", "")
+    check(got == content_type, "content type %r, expected %r" % (got, content_type))
+
+
+def get_json(url, status=200, method="GET", body=None):
+    r = request(url, method=method, body=body)
+    expect(r, status, "application/json")
+    return json.loads(r.text())
+
+
+def on_demand(program):
+    with Server(program, "--no-background", "--time-scale", "0.2") as server:
+        base = server.url
+
+        r = request(base + "healthz")
+        expect(r, 200, "text/plain; charset=utf-8")
+        check(r.text() == "ok\n", "healthz body %r" % r.body)
+
+        ready = get_json(base + "readyz", 503)
+        check(ready["ready"] is False, "ready before loading")
+        check(ready["not_ready"] == ["config", "torch"], "not_ready %r" % ready)
+        check(ready["entries"]["torch"]["status"] == "unloaded", "torch entry")
+
+        status = get_json(base + "api/status")
+        check(list(status["entries"]) == NAMES, "names %r" % list(status["entries"]))
+        check(status["progress"]["unloaded"] == 6, "all unloaded")
+        check(status["progress"]["memory_budget"] == 2048 * 1024 * 1024, "budget")
+
+        r = request(base + "metrics")
+        expect(r, 200, "text/plain; version=0.0.4; charset=utf-8")
+        check('lazyload_entry_state{name="torch",status="unloaded"} 1\n' in r.text(),
+              "state gauge")
+        check('lazyload_entries{status="unloaded"} 6\n' in r.text(), "totals")
+
+        r = request(base)
+        expect(r, 200, "text/html; charset=utf-8")
+        check("<title>lazyload status</title>" in r.text(), "page title")
+
+        # Loads run synchronously: the answer is the loaded entry.
+        entry = get_json(base + "api/load/config", method="POST")
+        check(entry["name"] == "config" and entry["status"] == "loaded", repr(entry))
+        entry = get_json(base + "api/load/torch", method="POST", body=b"ignored body")
+        check(entry["status"] == "loaded" and entry["loads"] == 1, repr(entry))
+        check(entry["stage"] == "ready" and entry["progress"] == 1.0, repr(entry))
+        ready = get_json(base + "readyz")
+        check(ready == {"ready": True, "not_ready": []}, "ready %r" % ready)
+        trace = get_json(base + "api/trace")
+        loads = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+        check([e["name"] for e in loads] == ["config", "torch"], "trace %r" % loads)
+
+        # A failing load: 500 with the message; the slash is sent as %2F.
+        failed = get_json(base + "api/load/plugin%2Focr", 500, method="POST")
+        check(failed["error"] == FAILURE, "error %r" % failed["error"])
+        check(failed["entry"]["status"] == "failed", repr(failed))
+
+        # A UTF-8 name with a space, percent-encoded.
+        encoded = "r%C3%A9sum%C3%A9%20ranker"
+        entry = get_json(base + "api/load/" + encoded, method="POST")
+        check(entry["name"] == RESUME and entry["status"] == "loaded", repr(entry))
+        entry = get_json(base + "api/unload/" + encoded, method="POST")
+        check(entry["status"] == "unloaded" and entry["loads"] == 1, repr(entry))
+
+        # Errors.
+        missing = get_json(base + "api/load/ghost", 404, method="POST")
+        check(missing == {"error": "lazyload: resource 'ghost' is not registered"},
+              repr(missing))
+        missing = get_json(base + "api/unload/no%20such", 404, method="POST")
+        check(missing["error"] == "lazyload: resource 'no such' is not registered",
+              repr(missing))
+        nope = get_json(base + "nope", 404)
+        check(nope == {"error": "lazyload: no route for '/nope'"}, repr(nope))
+        r = request(base + "api/status", method="DELETE")
+        expect(r, 405, "application/json")
+        check(r.headers.get("Allow") == "GET, HEAD", "Allow %r" % r.headers.get("Allow"))
+        check(json.loads(r.text())["error"] ==
+              "lazyload: method 'DELETE' is not allowed for '/api/status'", r.text())
+        r = request(base + "api/load/torch")
+        expect(r, 405, "application/json")
+        check(r.headers.get("Allow") == "POST", "Allow %r" % r.headers.get("Allow"))
+        bad = get_json(base + "api/load/%zz", 400, method="POST")
+        check(bad["error"] == "lazyload: bad percent-encoding in '%zz'", repr(bad))
+
+        r = request(base + "api/status?pretty=1", method="HEAD")
+        check(r.status == 200 and r.body == b"", "HEAD %d %r" % (r.status, r.body))
+
+        status = get_json(base + "api/status")
+        got = {name: e["status"] for name, e in status["entries"].items()}
+        check(got == {"config": "loaded", "torch": "loaded", "tokenizer": "unloaded",
+                      "bert": "unloaded", "plugin/ocr": "failed", RESUME: "unloaded"},
+              "statuses %r" % got)
+        metrics = request(base + "metrics").text()
+        check('lazyload_entry_state{name="plugin/ocr",status="failed"} 1\n' in metrics,
+              "failed gauge")
+        check('lazyload_entry_failures_total{name="plugin/ocr"} 1\n' in metrics,
+              "failure counter")
+
+        code = server.stop(signal.SIGTERM)
+        check(code == 0, "exit code %d on SIGTERM" % code)
+        check("status_server: stopped (SIGTERM)" in server.output(), server.output())
+
+
+def background(program):
+    with Server(program, "--time-scale", "0.2") as server:
+        base = server.url
+        wait_until("readiness", lambda: request(base + "readyz").status == 200)
+
+        def idle():
+            s = get_json(base + "api/status")
+            return s if not s["progress"]["is_loading"] else None
+        status = wait_until("the background pass to finish", idle)
+        got = {name: e["status"] for name, e in status["entries"].items()}
+        check(got == {n: "failed" if n == "plugin/ocr" else "loaded" for n in NAMES},
+              "statuses %r" % got)
+        check(status["entries"]["plugin/ocr"]["error"] == FAILURE, "background error")
+
+        code = server.stop(signal.SIGINT)
+        check(code == 0, "exit code %d on SIGINT" % code)
+        out = server.output()
+        check("status_server: stopped (SIGINT)" in out, out)
+        check("6 entries: 5 loaded, 0 loading, 0 queued, 1 failed, 0 unloaded" in out, out)
+
+
+def main():
+    program = sys.argv[1]
+    on_demand(program)
+    background(program)
+    print("ok: %d checks passed" % checks)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,466 @@
+// lazyload/http.hpp
+//
+// A status endpoint for any HTTP server: `respond()` maps a request (method,
+// target, body) to a response (status code, content type, body) for the
+// routes below, so a program wires it into the server it already has with a
+// few lines. Needs nlohmann_json (link `lazyload::json`); no HTTP library.
+//
+//   GET  /                  a self-contained HTML status page (no external
+//                           scripts or fonts) that refreshes every second
+//                           and has a LOAD or UNLOAD button per entry
+//   GET  /api/status        the status JSON (docs/status-json.md)
+//   GET  /metrics           Prometheus text format 0.0.4
+//   GET  /api/trace         the load timeline as trace-event JSON, for
+//                           ui.perfetto.dev (trace.hpp)
+//   GET  /healthz           liveness: 200 while the process serves
+//   GET  /readyz            readiness: 200 once every required entry is
+//                           loaded, else 503 with what is missing or failed
+//   POST /api/load/<name>   loads the entry now; 200 with its JSON, or 500
+//   POST /api/unload/<name> unloads it; 200 with its JSON
+//
+// Example Usage (cpp-httplib; examples/status_server has the whole program):
+//
+//   #include <lazyload/http.hpp>
+//
+//   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
+//     const lazyload::HttpResponse r =
+//         lazyload::respond(registry, req.method, req.target, req.body);
+//     res.status = r.status;
+//     if (!r.allow.empty()) res.set_header("Allow", r.allow);
+//     res.set_content(r.body, r.content_type.c_str());
+//   };
+//   server.Get(".*", handler);
+//   server.Post(".*", handler);
+//
+// Errors answer JSON `{"error": "lazyload: ..."}`: 404 for an unknown path or
+// entry name, 405 (with `allow` set) for a method the path does not take,
+// 400 for a malformed percent-escape, 500 when a load fails. A body the route
+// does not need is ignored. HEAD is answered as GET; the server sends the
+// headers only, as HTTP servers do for HEAD.
+//
+// Rationale:
+//
+// * A function from request to response, not a server: every C++ HTTP
+//   server (cpp-httplib, Boost.Beast, Drogon, Crow, a hand-written one) can
+//   call it, and tests call it without sockets.
+// * It takes the raw request target, because the name is the rest of the
+//   path after /api/load/, percent-decoded here exactly once: `%2F` is a
+//   slash in the name, `%20` a space, `%C3%BC` a UTF-8 `ü`, `%FF` the byte
+//   0xFF. (cpp-httplib's `req.path` is already decoded; pass `req.target`.)
+// * POST /api/load runs the load on the calling thread and answers when it
+//   is done, so a script can load and check in one request; slow loads hold
+//   one server thread for their duration.
+// * /healthz and /readyz follow the Kubernetes convention: a process that
+//   answers is alive, and it is ready once the entries marked `required` in
+//   their EntryOptions are loaded (`snapshot().not_ready` is empty).
+// * The page uses relative URLs, so it also works behind a reverse proxy
+//   that serves it under a path prefix.
+
+#ifndef LAZYLOAD_HTTP_HPP_
+#define LAZYLOAD_HTTP_HPP_
+
+#include <exception>    // std::exception
+#include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <utility>      // std::move
+
+#include "detail/config.hpp"
+#include "error.hpp"
+#include "json.hpp"  // dump_status, and nlohmann through the one header
+#include "prometheus.hpp"
+#include "registry.hpp"
+#include "trace.hpp"
+
+namespace lazyload {
+
+// HttpResponse
+//
+// What respond() answers: give these to the HTTP server.
+struct HttpResponse {
+  int status = 200;          // the HTTP status code
+  std::string content_type;  // the Content-Type header value
+  std::string body;
+  // For 405: the methods the path takes ("GET, HEAD"), for the Allow header.
+  // Empty otherwise.
+  std::string allow;
+};
+
+// respond()
+//
+// Answers an HTTP request to the status routes of `registry` (see the
+// header comment): `method` as sent ("GET"), `target` the request target as
+// sent, path and optional query, not decoded ("/api/load/my%20model?x=1";
+// the query is ignored), `body` the request body (ignored by every route).
+// POST /api/load/<name> loads on the calling thread and returns when the
+// load is done.
+// Thread safety: safe to call concurrently, as the registry is.
+// Throws: std::bad_alloc only; every other failure is an error response.
+// Invalidates: POST /api/unload/<name> invalidates references and pointers
+// from get() on that entry, as LazyRegistry::unload() does.
+HttpResponse respond(LazyRegistry& registry, std::string_view method,
+                     std::string_view target, std::string_view body = {});
+
+// status_page_html()
+//
+// Returns the page GET / serves, one self-contained HTML document, for
+// programs that serve it under another path. It fetches `api/status` and
+// posts to `api/load/<name>` and `api/unload/<name>` relative to its own URL.
+// Thread safety: safe to call concurrently. Throws: none.
+// Invalidates: none; the view refers to static storage.
+std::string_view status_page_html() noexcept;
+
+// End of public interfaces.
+// Implementation details follow.
+
+namespace detail {
+
+inline constexpr const char* kJsonType = "application/json";
+
+// Returns `j` as compact JSON text, valid UTF-8 whatever the names hold.
+inline std::string dump_json(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+inline HttpResponse json_response(int status, const nlohmann::ordered_json& j) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = kJsonType;
+  r.body = dump_json(j);
+  r.body += '\n';
+  return r;
+}
+
+inline HttpResponse error_response(int status, const std::string& message) {
+  nlohmann::ordered_json j;
+  j["error"] = message;
+  return json_response(status, j);
+}
+
+// Decodes %XX escapes in `in` into `out`; returns false on a malformed one.
+inline bool percent_decode(std::string_view in, std::string& out) {
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  out.clear();
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (in.size() - i < 3) return false;
+    const int high = hex(in[i + 1]);
+    const int low = hex(in[i + 2]);
+    if (high < 0 || low < 0) return false;
+    out += static_cast<char>(high * 16 + low);
+    i += 2;
+  }
+  return true;
+}
+
+// Returns the entry's JSON from a snapshot taken now.
+inline nlohmann::ordered_json entry_json(const LazyRegistry& registry,
+                                         const std::string& name) {
+  const RegistrySnapshot snapshot = registry.snapshot();
+  for (const EntrySnapshot& e : snapshot.entries) {
+    if (e.name == name) return e;
+  }
+  return nullptr;  // unreachable: entries are never removed
+}
+
+// POST /api/load/<name> and /api/unload/<name>.
+inline HttpResponse load_or_unload(LazyRegistry& registry, bool load,
+                                   std::string_view encoded) {
+  std::string name;
+  if (!percent_decode(encoded, name)) {
+    return error_response(400, "lazyload: bad percent-encoding in " +
+                                   quoted(std::string(encoded)));
+  }
+  try {
+    registry.entry(name);
+  } catch (const LazyError& e) {
+    return error_response(404, e.what());  // "resource '...' is not registered"
+  }
+  try {
+    if (load) {
+      registry.load(name);
+    } else {
+      registry.unload(name);
+    }
+  } catch (const std::exception& e) {
+    nlohmann::ordered_json j;
+    j["error"] = e.what();
+    j["entry"] = entry_json(registry, name);
+    return json_response(500, j);
+  }
+  return json_response(200, entry_json(registry, name));
+}
+
+// GET /readyz.
+inline HttpResponse readiness(const LazyRegistry& registry) {
+  const RegistrySnapshot snapshot = registry.snapshot();
+  nlohmann::ordered_json j;
+  j["ready"] = snapshot.not_ready.empty();
+  j["not_ready"] = snapshot.not_ready;
+  if (snapshot.not_ready.empty()) return json_response(200, j);
+  nlohmann::ordered_json missing = nlohmann::ordered_json::object();
+  for (const EntrySnapshot& e : snapshot.entries) {
+    if (e.required && e.status != Status::loaded) missing[e.name] = e;
+  }
+  j["entries"] = std::move(missing);
+  return json_response(503, j);
+}
+
+// GET routes; `path` is one of them.
+inline HttpResponse get_route(LazyRegistry& registry, std::string_view path) {
+  HttpResponse r;
+  if (path == "/") {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = status_page_html();
+  } else if (path == "/api/status") {
+    r.content_type = kJsonType;
+    r.body = dump_status(registry);
+    r.body += '\n';
+  } else if (path == "/metrics") {
+    r.content_type = std::string(kPrometheusContentType);
+    r.body = to_prometheus(registry);
+  } else if (path == "/api/trace") {
+    r.content_type = kJsonType;
+    r.body = to_trace_json(registry);
+  } else if (path == "/healthz") {
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "ok\n";
+  } else {
+    r = readiness(registry);
+  }
+  return r;
+}
+
+inline HttpResponse method_not_allowed(std::string_view method,
+                                       std::string_view path,
+                                       const char* allow) {
+  HttpResponse r = error_response(
+      405, "lazyload: method " + quoted(std::string(method)) +
+               " is not allowed for " + quoted(std::string(path)));
+  r.allow = allow;
+  return r;
+}
+
+}  // namespace detail
+
+inline HttpResponse respond(LazyRegistry& registry, std::string_view method,
+                            std::string_view target,
+                            std::string_view /*body*/) {
+  using detail::quoted;
+  std::string_view path = target.substr(0, target.find_first_of("?#"));
+  constexpr std::string_view kLoad = "/api/load/";
+  constexpr std::string_view kUnload = "/api/unload/";
+  const bool load = path.substr(0, kLoad.size()) == kLoad;
+  const bool unload = path.substr(0, kUnload.size()) == kUnload;
+  if (load || unload) {
+    if (method != "POST") {
+      return detail::method_not_allowed(method, path, "POST");
+    }
+    return detail::load_or_unload(
+        registry, load, path.substr(load ? kLoad.size() : kUnload.size()));
+  }
+  if (path == "/" || path == "/api/status" || path == "/metrics" ||
+      path == "/api/trace" || path == "/healthz" || path == "/readyz") {
+    if (method != "GET" && method != "HEAD") {
+      return detail::method_not_allowed(method, path, "GET, HEAD");
+    }
+    return detail::get_route(registry, path);
+  }
+  return detail::error_response(
+      404, "lazyload: no route for " + quoted(std::string(path)));
+}
+
+// The status page, in pieces below 16 KB each (a limit of some compilers
+// for one string literal).
+inline std::string_view status_page_html() noexcept {
+  static constexpr const char kPage[] =
+    R"html(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>lazyload status</title>
+<style>
+:root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e;
+        --busy: #9a6700; --muted: #6e7781; --line: #d0d7de; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
+       margin: 1.5rem 2rem; }
+h1 { font-size: 1.3rem; margin: 0 0 .4rem; }
+#summary { margin: .3rem 0 .5rem; }
+.bar { height: 8px; max-width: 40rem; border-radius: 4px;
+       background: var(--line); overflow: hidden; }
+.bar > div { height: 100%; width: 0; background: var(--ok);
+             transition: width .3s; }
+#message { color: var(--bad); min-height: 1.3em; margin: .6rem 0; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .4rem .7rem; vertical-align: middle;
+         border-bottom: 1px solid var(--line); }
+th { font-size: 12px; text-transform: uppercase; color: var(--muted);
+     white-space: nowrap; }
+td { white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.name, td.error { font-family: ui-monospace, Menlo, Consolas, monospace; }
+td.name { white-space: pre; }
+td.error { color: var(--bad); font-size: 12px; white-space: pre-wrap;
+           overflow-wrap: anywhere; width: 100%; }
+td.status { font-weight: 600; }
+.s-loaded { color: var(--ok); }
+.s-failed { color: var(--bad); }
+.s-loading, .s-queued { color: var(--busy); }
+.s-unloaded { color: var(--muted); }
+button { min-width: 7rem; padding: .25rem .6rem; cursor: pointer; }
+.required { font-size: 11px; color: var(--muted); margin-left: .4rem; }
+</style>
+</head>
+<body>
+<h1>lazyload status</h1>
+<div id="summary">connecting&hellip;</div>
+<div class="bar"><div id="bar"></div></div>
+<p id="message" role="status"></p>
+<table>
+<thead><tr><th>Name</th><th>Status</th><th class="num">Priority</th>
+<th class="num">Load time</th><th>Progress</th><th class="num">Size</th>
+<th>Error</th><th></th></tr></thead>
+<tbody id="rows"></tbody>
+</table>
+)html"
+    R"html(<script>
+"use strict";
+const rows = new Map();     // name -> the row's cells
+const pending = new Set();  // names with a request in flight
+let refreshing = false;
+
+function seconds(s) {
+  if (s < 1e-3) return (s * 1e6).toFixed(0) + " us";
+  if (s < 1) return (s * 1e3).toFixed(1) + " ms";
+  return s.toFixed(3) + " s";
+}
+function bytes(n) {
+  if (n === null || n === 0) return "-";
+  if (n < 1024) return n + " B";
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n / 1024, u = 0;
+  while (v >= 1024 && u + 1 < units.length) { v /= 1024; ++u; }
+  return v.toFixed(1) + " " + units[u];
+}
+function progress(e) {
+  let text;
+  if (e.status === "loaded") text = "100%";
+  else if (e.status === "loading" || e.status === "failed")
+    text = Math.round(e.progress * 100) + "%";
+  else return "-";
+  return e.stage ? text + " " + e.stage : text;
+}
+function message(text) {
+  document.getElementById("message").textContent = text;
+}
+
+function row(name) {
+  let r = rows.get(name);
+  if (r) return r;
+  const tr = document.createElement("tr");
+  tr.dataset.name = name;
+  const cell = (cls) => {
+    const td = document.createElement("td");
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  };
+  r = { tr: tr, name: cell("name"), status: cell("status"),
+        priority: cell("num"), time: cell("num"), progress: cell("progress"),
+        size: cell("num"), error: cell("error") };
+  r.button = document.createElement("button");
+  r.button.dataset.name = name;
+  r.button.addEventListener("click", () => act(name, r.button));
+  cell("action").appendChild(r.button);
+  rows.set(name, r);
+  document.getElementById("rows").appendChild(tr);
+  return r;
+}
+
+function render(doc) {
+  const p = doc.progress;
+  document.getElementById("summary").textContent =
+      p.loaded + " of " + p.total + " loaded (" + p.progress_percentage +
+      "%), " + p.loading + " loading, " + p.queued + " queued, " + p.failed +
+      " failed, " + p.unloaded + " unloaded; " + bytes(p.bytes_loaded) +
+      " loaded" + (p.memory_budget ? " of " + bytes(p.memory_budget) : "") +
+      "; " + (p.ready ? "ready" : "not ready: " + p.not_ready.join(", "));
+  document.getElementById("bar").style.width = p.progress_percentage + "%";
+  for (const [name, e] of Object.entries(doc.entries)) {
+    const r = row(name);
+    r.name.textContent = name;
+    if (e.required) {
+      const tag = document.createElement("span");
+      tag.className = "required";
+      tag.textContent = "required";
+      r.name.appendChild(tag);
+    }
+    r.status.textContent = e.status;
+    r.status.className = "status s-" + e.status;
+    r.priority.textContent = e.priority;
+    r.time.textContent = e.loads + e.failures ? seconds(e.load_time) : "-";
+    r.progress.textContent = progress(e);
+    r.size.textContent = bytes(e.size_bytes);
+    r.error.textContent = e.error || "";
+    if (!pending.has(name)) {
+      const action = e.status === "loaded" ? "unload" : "load";
+      r.button.dataset.action = action;
+      r.button.textContent = action.toUpperCase();
+      r.button.disabled = false;
+    }
+  }
+}
+
+async function refresh() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const response = await fetch("api/status", { cache: "no-store" });
+    render(await response.json());
+    document.body.dataset.updated = String(Date.now());
+  } catch (err) {
+    message("status unavailable: " + err);
+  } finally {
+    refreshing = false;
+  }
+}
+
+async function act(name, button) {
+  const action = button.dataset.action;
+  pending.add(name);
+  button.disabled = true;
+  button.textContent = action === "load" ? "LOADING..." : "UNLOADING...";
+  try {
+    const response = await fetch(
+        "api/" + action + "/" + encodeURIComponent(name), { method: "POST" });
+    const body = await response.json();
+    message(response.ok ? "" : body.error);
+  } catch (err) {
+    message(action + " " + name + ": " + err);
+  } finally {
+    pending.delete(name);
+    refresh();
+  }
+}
+
+refresh();
+setInterval(refresh, 1000);
+</script>
+</body>
+</html>
+)html";
+  return {kPage, sizeof kPage - 1};
+}
+
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_HTTP_HPP_

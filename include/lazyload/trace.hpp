@@ -1,0 +1,215 @@
+// lazyload/trace.hpp
+//
+// The load timeline as Chrome trace-event JSON, which Perfetto
+// (ui.perfetto.dev, "Open trace file") and chrome://tracing display: one bar
+// per load on the track of the thread that ran it, and how long each load
+// waited in the background queue. Standard library only.
+//
+// Example Usage:
+//
+//   #include <lazyload/trace.hpp>
+//
+//   registry.start_background();
+//   registry.wait_idle(std::chrono::minutes(1));
+//   std::ofstream("startup.trace.json") << lazyload::to_trace_json(registry);
+//
+// The document:
+//
+//   {"displayTimeUnit":"ms","traceEvents":[
+//   {"name":"process_name","ph":"M","pid":1,"tid":0,"args":{"name":...}},
+//   {"name":"thread_name","ph":"M","pid":1,"tid":1,"args":{"name":"thread 1"}},
+//   {"name":"torch","cat":"load","ph":"X","ts":12.500,"dur":5804.123,
+//    "pid":1,"tid":1,"args":{"ok":true,"queued_us":12.500}},
+//   {"name":"torch (queued)","cat":"queue","ph":"b","id":1,"ts":0.000,...},
+//   {"name":"torch (queued)","cat":"queue","ph":"e","id":1,"ts":12.500,...}
+//   ]}
+//
+// Rationale:
+//
+// * A load is a complete event (`"ph":"X"`): it starts and ends on one
+//   thread, so it belongs on that thread's track. `tid` is a small number
+//   per std::thread::id, 1 for the thread that started loading first, the
+//   same for every load of that thread, and each gets a thread_name event.
+// * Time in the queue is not spent on any thread, and queue waits overlap,
+//   which complete events on one track must not do; so it is an async event
+//   pair (`"ph":"b"` / `"e"`), which viewers stack on tracks of their own,
+//   and also `queued_us` in the load's args.
+// * Timestamps are microseconds (the format's unit) relative to the earliest
+//   time in the records, with nanosecond decimals; steady_clock has no
+//   meaningful epoch to show.
+// * Names are arbitrary bytes: they are escaped and made valid UTF-8 by
+//   detail/text.hpp, as in every lazyload output.
+
+#ifndef LAZYLOAD_TRACE_HPP_
+#define LAZYLOAD_TRACE_HPP_
+
+#include <algorithm>  // std::min, std::stable_sort
+#include <chrono>     // std::chrono::steady_clock
+#include <cstddef>    // std::size_t
+#include <cstdint>    // std::int64_t, std::uint64_t
+#include <map>        // std::map
+#include <string>     // std::string
+#include <thread>     // std::thread::id
+#include <vector>     // std::vector
+
+#include "detail/text.hpp"
+#include "handle.hpp"
+#include "registry.hpp"
+
+namespace lazyload {
+
+// to_trace_json()
+//
+// Returns `records` (or `registry.timeline()`) as a Chrome trace-event JSON
+// object: process and thread-name metadata events, a complete event per
+// load on its thread's track, and an async begin/end pair per queue wait.
+// Always valid UTF-8 and valid JSON.
+// Thread safety: safe to call concurrently, also while loads run.
+// Throws: std::bad_alloc only.
+// Invalidates: none.
+std::string to_trace_json(const std::vector<LoadRecord>& records);
+std::string to_trace_json(const LazyRegistry& registry);
+
+// End of public interfaces.
+// Implementation details follow.
+
+namespace detail {
+
+// Writes trace events, one per line, with timestamps relative to `origin`.
+class TraceWriter {
+ public:
+  TraceWriter(std::string& out, std::chrono::steady_clock::time_point origin)
+      : out_(out), origin_(origin) {}
+
+  void metadata(const char* what, std::uint64_t tid, const char* key,
+                const std::string& value) {
+    begin_event();
+    out_ += "{\"name\":\"";
+    out_ += what;
+    out_ += "\",\"ph\":\"M\",\"pid\":1,\"tid\":";
+    append_number(out_, tid);
+    out_ += ",\"args\":{\"";
+    out_ += key;
+    out_ += "\":";
+    append_json_string(out_, value);
+    out_ += "}}";
+  }
+
+  void load(const LoadRecord& r, std::uint64_t tid) {
+    begin_event();
+    out_ += "{\"name\":";
+    append_json_string(out_, r.name);
+    out_ += r.ok ? ",\"cat\":\"load\"" : ",\"cat\":\"load,failed\"";
+    out_ += ",\"ph\":\"X\",\"ts\":";
+    time(r.started_at);
+    out_ += ",\"dur\":";
+    append_microseconds(out_, nanoseconds(r.finished_at - r.started_at));
+    out_ += ",\"pid\":1,\"tid\":";
+    append_number(out_, tid);
+    if (!r.ok) out_ += ",\"cname\":\"terrible\"";
+    out_ += ",\"args\":{\"ok\":";
+    out_ += r.ok ? "true" : "false";
+    if (queued(r)) {
+      out_ += ",\"queued_us\":";
+      append_microseconds(out_, nanoseconds(r.started_at - r.queued_at));
+    }
+    out_ += "}}";
+  }
+
+  // The async pair of a queue wait; `id` tells pairs apart.
+  void queue_wait(const LoadRecord& r, std::uint64_t tid, std::uint64_t id) {
+    for (const bool end : {false, true}) {
+      begin_event();
+      out_ += "{\"name\":";
+      append_json_string(out_, r.name + " (queued)");
+      out_ += ",\"cat\":\"queue\",\"ph\":\"";
+      out_ += end ? 'e' : 'b';
+      out_ += "\",\"id\":";
+      append_number(out_, id);
+      out_ += ",\"ts\":";
+      time(end ? r.started_at : r.queued_at);
+      out_ += ",\"pid\":1,\"tid\":";
+      append_number(out_, tid);
+      out_ += "}";
+    }
+  }
+
+  static bool queued(const LoadRecord& r) {
+    return r.queued_at != std::chrono::steady_clock::time_point{};
+  }
+
+ private:
+  static std::int64_t nanoseconds(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  }
+
+  void time(std::chrono::steady_clock::time_point t) {
+    append_microseconds(out_, nanoseconds(t - origin_));
+  }
+
+  void begin_event() {
+    out_ += first_ ? "\n" : ",\n";
+    first_ = false;
+  }
+
+  std::string& out_;
+  const std::chrono::steady_clock::time_point origin_;
+  bool first_ = true;
+};
+
+}  // namespace detail
+
+inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
+  using detail::TraceWriter;
+  // The origin: the earliest time any record mentions.
+  std::chrono::steady_clock::time_point origin{};
+  bool have_origin = false;
+  for (const LoadRecord& r : records) {
+    const auto first =
+        TraceWriter::queued(r) ? std::min(r.queued_at, r.started_at)
+                               : r.started_at;
+    origin = have_origin ? std::min(origin, first) : first;
+    have_origin = true;
+  }
+  // Thread numbers in the order the threads started their first load.
+  std::vector<const LoadRecord*> by_start;
+  by_start.reserve(records.size());
+  for (const LoadRecord& r : records) by_start.push_back(&r);
+  std::stable_sort(by_start.begin(), by_start.end(),
+                   [](const LoadRecord* a, const LoadRecord* b) {
+                     return a->started_at < b->started_at;
+                   });
+  std::map<std::thread::id, std::uint64_t> tids;
+  for (const LoadRecord* r : by_start) {
+    tids.emplace(r->thread, tids.size() + 1);
+  }
+
+  std::string out;
+  out.reserve(256 + records.size() * 320);
+  out += "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[";
+  TraceWriter writer(out, origin);
+  writer.metadata("process_name", 0, "name", "lazyload");
+  std::vector<std::uint64_t> numbers;
+  for (const auto& [id, tid] : tids) numbers.push_back(tid);
+  std::sort(numbers.begin(), numbers.end());
+  for (const std::uint64_t tid : numbers) {
+    writer.metadata("thread_name", tid, "name",
+                    "thread " + std::to_string(tid));
+  }
+  std::uint64_t queue_id = 0;
+  for (const LoadRecord& r : records) {
+    const std::uint64_t tid = tids.at(r.thread);
+    writer.load(r, tid);
+    if (TraceWriter::queued(r)) writer.queue_wait(r, tid, ++queue_id);
+  }
+  out += "\n]}\n";
+  return out;
+}
+
+inline std::string to_trace_json(const LazyRegistry& registry) {
+  return to_trace_json(registry.timeline());
+}
+
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_TRACE_HPP_

@@ -1,0 +1,297 @@
+// Tests for lazyload/http.hpp: respond.
+
+#include "lazyload/http.hpp"
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/catch.hpp"
+#include "support/scenario.hpp"
+
+using lazyload::EntryOptions;
+using lazyload::HttpResponse;
+using lazyload::LazyRegistry;
+using lazyload::respond;
+using lazyload_test::Scenario;
+using nlohmann::json;
+
+namespace {
+
+json body_of(const HttpResponse& r) { return json::parse(r.body); }
+
+int events_named(const json& trace, const std::string& name) {
+  int n = 0;
+  for (const json& e : trace.at("traceEvents")) n += e.at("name") == name;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("GET /api/status answers the status JSON", "[http]") {
+  Scenario scenario;
+  const HttpResponse r = respond(scenario.registry(), "GET", "/api/status");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  CHECK(r.body == lazyload::dump_status(scenario.registry()) + "\n");
+  CHECK(r.allow.empty());
+  CHECK(body_of(r).at("progress").at("total") == 7);
+}
+
+TEST_CASE("GET /metrics answers the Prometheus exposition", "[http]") {
+  Scenario scenario;
+  const HttpResponse r = respond(scenario.registry(), "GET", "/metrics");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(r.body == lazyload::to_prometheus(scenario.registry()));
+}
+
+TEST_CASE("GET /api/trace answers the load timeline", "[http]") {
+  LazyRegistry registry;
+  registry.add("model", [] { return 1; });
+  registry.load("model");
+  const HttpResponse r = respond(registry, "GET", "/api/trace");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  CHECK(r.body == lazyload::to_trace_json(registry));
+  CHECK(events_named(body_of(r), "model") == 1);
+}
+
+TEST_CASE("GET /healthz answers 200 while the process serves", "[http]") {
+  LazyRegistry registry;
+  registry.add("broken", []() -> int { throw std::runtime_error("no"); },
+               [] {
+                 EntryOptions o;
+                 o.required = true;
+                 return o;
+               }());
+  const HttpResponse r = respond(registry, "GET", "/healthz");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/plain; charset=utf-8");
+  CHECK(r.body == "ok\n");
+}
+
+TEST_CASE("GET /readyz answers 503 with what is missing or failed, then 200",
+          "[http]") {
+  LazyRegistry registry;
+  EntryOptions required;
+  required.required = true;
+  std::atomic<bool> fail{true};
+  registry.add("db", [&]() -> int {
+    if (fail) throw std::runtime_error("connection refused");
+    return 1;
+  }, required);
+  registry.add("model", [] { return 2; }, required);
+  registry.add("optional", []() -> int { throw std::runtime_error("no"); });
+
+  HttpResponse r = respond(registry, "GET", "/readyz");
+  CHECK(r.status == 503);
+  CHECK(r.content_type == "application/json");
+  json j = body_of(r);
+  CHECK(j.at("ready") == false);
+  CHECK(j.at("not_ready") == json::array({"db", "model"}));
+  CHECK(j.at("entries").at("db").at("status") == "unloaded");
+  CHECK(j.at("entries").size() == 2);
+
+  registry.load("model");
+  CHECK_THROWS(registry.load("db"));
+  CHECK_THROWS(registry.load("optional"));
+  r = respond(registry, "GET", "/readyz");
+  CHECK(r.status == 503);
+  j = body_of(r);
+  CHECK(j.at("not_ready") == json::array({"db"}));
+  CHECK(j.at("entries").at("db").at("status") == "failed");
+  CHECK(j.at("entries").at("db").at("error") ==
+        "lazyload: loading 'db' failed: connection refused");
+
+  fail = false;
+  registry.load("db");
+  r = respond(registry, "GET", "/readyz");
+  CHECK(r.status == 200);  // the failed optional entry does not count
+  CHECK(r.body == "{\"ready\":true,\"not_ready\":[]}\n");
+}
+
+TEST_CASE("POST /api/load loads synchronously and answers the entry's JSON",
+          "[http]") {
+  LazyRegistry registry;
+  std::atomic<int> runs{0};
+  registry.add("model", [&] {
+    ++runs;
+    return 1;
+  });
+  const HttpResponse r = respond(registry, "POST", "/api/load/model");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "application/json");
+  CHECK(registry.entry("model").is_loaded());
+  CHECK(runs == 1);
+  const json j = body_of(r);
+  CHECK(j.at("name") == "model");
+  CHECK(j.at("status") == "loaded");
+  CHECK(j.at("loads") == 1);
+  // Loading a loaded entry answers 200 without running the loader again.
+  CHECK(respond(registry, "POST", "/api/load/model").status == 200);
+  CHECK(runs == 1);
+}
+
+TEST_CASE("POST /api/unload unloads and answers the entry's JSON", "[http]") {
+  LazyRegistry registry;
+  registry.add("model", [] { return 1; });
+  registry.load("model");
+  const HttpResponse r = respond(registry, "POST", "/api/unload/model");
+  CHECK(r.status == 200);
+  CHECK_FALSE(registry.entry("model").is_loaded());
+  CHECK(body_of(r).at("status") == "unloaded");
+}
+
+TEST_CASE("a failed load answers 500 with the message", "[http]") {
+  LazyRegistry registry;
+  registry.add("db", []() -> int { throw std::runtime_error("refused"); });
+  const HttpResponse r = respond(registry, "POST", "/api/load/db");
+  CHECK(r.status == 500);
+  CHECK(r.content_type == "application/json");
+  const json j = body_of(r);
+  CHECK(j.at("error") == "lazyload: loading 'db' failed: refused");
+  CHECK(j.at("entry").at("status") == "failed");
+}
+
+TEST_CASE("unknown names and paths answer 404 with a JSON error", "[http]") {
+  LazyRegistry registry;
+  HttpResponse r = respond(registry, "POST", "/api/load/ghost");
+  CHECK(r.status == 404);
+  CHECK(r.content_type == "application/json");
+  CHECK(r.body ==
+        "{\"error\":\"lazyload: resource 'ghost' is not registered\"}\n");
+  r = respond(registry, "POST", "/api/unload/gh%20ost");
+  CHECK(r.status == 404);
+  CHECK(body_of(r).at("error") ==
+        "lazyload: resource 'gh ost' is not registered");
+  r = respond(registry, "GET", "/nope");
+  CHECK(r.status == 404);
+  CHECK(r.body == "{\"error\":\"lazyload: no route for '/nope'\"}\n");
+  CHECK(respond(registry, "GET", "/api/status/").status == 404);
+  CHECK(respond(registry, "POST", "/api/load/").status == 404);
+}
+
+TEST_CASE("names in paths are percent-decoded", "[http]") {
+  LazyRegistry registry;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"my model", "/api/load/my%20model"},
+      {"a/b", "/api/load/a%2Fb"},
+      {"a/b/c", "/api/load/a/b%2fc"},  // a raw slash is part of the name too
+      {"\xC3\xBCn\xC3\xAF", "/api/load/%C3%BCn%c3%af"},
+      {"100%", "/api/load/100%25"},
+      {"q?x#y", "/api/load/q%3Fx%23y?ignored=1"},
+      {"a+b", "/api/load/a+b"},  // '+' is a plus in a path
+      {"bad \xFF", "/api/load/bad%20%FF"},
+  };
+  for (const auto& [name, target] : cases) {
+    registry.add(name, [] { return 1; });
+  }
+  for (const auto& [name, target] : cases) {
+    INFO(target);
+    const HttpResponse r = respond(registry, "POST", target);
+    CHECK(r.status == 200);
+    CHECK(registry.entry(name).is_loaded());
+  }
+  CHECK(body_of(respond(registry, "POST", "/api/unload/a%2Fb")).at("name") ==
+        "a/b");
+}
+
+TEST_CASE("a malformed percent-escape answers 400", "[http]") {
+  LazyRegistry registry;
+  for (const char* target : {"/api/load/%zz", "/api/load/a%4", "/api/load/%"}) {
+    INFO(target);
+    const HttpResponse r = respond(registry, "POST", target);
+    CHECK(r.status == 400);
+    CHECK(body_of(r).at("error").get<std::string>().rfind(
+              "lazyload: bad percent-encoding in '", 0) == 0);
+  }
+}
+
+TEST_CASE("other methods answer 405 with the allowed ones", "[http]") {
+  LazyRegistry registry;
+  registry.add("model", [] { return 1; });
+  HttpResponse r = respond(registry, "DELETE", "/api/status");
+  CHECK(r.status == 405);
+  CHECK(r.allow == "GET, HEAD");
+  CHECK(r.body ==
+        "{\"error\":\"lazyload: method 'DELETE' is not allowed for "
+        "'/api/status'\"}\n");
+  r = respond(registry, "GET", "/api/load/model");
+  CHECK(r.status == 405);
+  CHECK(r.allow == "POST");
+  CHECK_FALSE(registry.entry("model").is_loaded());
+  for (const char* path :
+       {"/", "/metrics", "/api/trace", "/healthz", "/readyz"}) {
+    CHECK(respond(registry, "POST", path).status == 405);
+  }
+  CHECK(respond(registry, "PUT", "/api/unload/model").status == 405);
+}
+
+TEST_CASE("HEAD answers as GET, the query is ignored, bodies are ignored",
+          "[http]") {
+  LazyRegistry registry;
+  registry.add("model", [] { return 1; });
+  const HttpResponse get = respond(registry, "GET", "/api/status");
+  const HttpResponse head = respond(registry, "HEAD", "/api/status?x=1");
+  CHECK(head.status == 200);
+  CHECK(head.body == get.body);
+  CHECK(respond(registry, "GET", "/metrics?name[]=x", "junk").status == 200);
+  const HttpResponse r =
+      respond(registry, "POST", "/api/load/model", "{not json");
+  CHECK(r.status == 200);
+  CHECK(registry.entry("model").is_loaded());
+}
+
+TEST_CASE("GET / serves a self-contained page that refreshes itself",
+          "[http]") {
+  LazyRegistry registry;
+  const HttpResponse r = respond(registry, "GET", "/");
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/html; charset=utf-8");
+  CHECK(r.body == lazyload::status_page_html());
+  CHECK(r.body.rfind("<!doctype html>", 0) == 0);
+  CHECK(r.body.find("fetch(\"api/status\"") != std::string::npos);
+  CHECK(r.body.find("setInterval(refresh, 1000)") != std::string::npos);
+  CHECK(r.body.find("\"api/\" + action + \"/\" + encodeURIComponent(name)") !=
+        std::string::npos);
+  CHECK(r.body.find("method: \"POST\"") != std::string::npos);
+  // Nothing external: no URLs, no script or style sources, no imports.
+  for (const char* external : {"http:", "https:", "//cdn", "src=", "href=",
+                               "@import", "url("}) {
+    INFO(external);
+    CHECK(r.body.find(external) == std::string::npos);
+  }
+  CHECK(r.body.find("innerHTML") == std::string::npos);  // names as text only
+}
+
+TEST_CASE("respond may be called from many threads at once", "[http]") {
+  LazyRegistry registry;
+  for (int i = 0; i < 4; ++i) {
+    registry.add("e" + std::to_string(i), [] { return 1; });
+  }
+  constexpr int kThreads = 8;
+  std::vector<std::vector<int>> statuses(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&registry, &statuses, t] {
+      const std::string name = "e" + std::to_string(t % 4);
+      for (int i = 0; i < 20; ++i) {
+        statuses[t].push_back(
+            respond(registry, "POST",
+                    (i % 2 ? "/api/unload/" : "/api/load/") + name)
+                .status);
+        statuses[t].push_back(respond(registry, "GET", "/api/status").status);
+        statuses[t].push_back(respond(registry, "GET", "/metrics").status);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::vector<int>& s : statuses) {
+    CHECK(s.size() == 60);
+    for (const int status : s) CHECK(status == 200);
+  }
+}
