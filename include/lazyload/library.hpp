@@ -272,6 +272,11 @@ class LazySymbol {
   static_assert(detail::kDependentFalse<Signature>,
                 "LazySymbol<Signature>: Signature must be a function type "
                 "without noexcept or C varargs, such as LazySymbol<int(int)>");
+
+ public:
+  // Accepts any arguments, so that the static_assert is the only error.
+  template <class... A>
+  explicit LazySymbol(A&&... /*args*/) {}
 };
 
 template <class R, class... Args>
