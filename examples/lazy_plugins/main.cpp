@@ -256,9 +256,9 @@ int main() {
         result = std::string("error: ") + e.what();
       }
       const double took = std::chrono::duration<double>(Clock::now() - t).count();
-      console.line("request " + std::to_string(++n) + ": " + r.what + " " +
-                   result + "  (" + Console::milliseconds(took) + ", " +
-                   r.plugin + " was " + before + ")");
+      console.line("request " + std::to_string(++n) + " (" + r.plugin +
+                   " was " + before + ", " + Console::milliseconds(took) +
+                   "): " + r.what + " " + result);
     }
     served = true;
   });
