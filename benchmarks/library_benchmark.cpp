@@ -20,7 +20,6 @@
 #include <benchmark/benchmark.h>
 
 #include <lazyload/library.hpp>
-
 #include <memory>  // std::shared_ptr
 
 // The function, linked at build time for BM_DirectCall.

@@ -171,25 +171,25 @@ TEST_CASE("a missing library is a LoadError naming it with dlerror's text",
   const std::string dlerror_text =
       path + ": cannot open shared object file: No such file or directory";
 
-  CHECK_THROWS_WITH_AS(lazyload::SharedLibrary(path),
-                       "lazyload: cannot open library '" + path + "': " +
-                           dlerror_text,
-                       lazyload::LoadError);
+  CHECK_THROWS_WITH_AS(
+      lazyload::SharedLibrary(path),
+      "lazyload: cannot open library '" + path + "': " + dlerror_text,
+      lazyload::LoadError);
 
   lazyload::LazyLibrary missing{path};
   CHECK_THROWS_WITH_AS(missing.load(),
                        "lazyload: loading '" + path +
-                           "' failed: cannot open library '" + path + "': " +
-                           dlerror_text,
+                           "' failed: cannot open library '" + path +
+                           "': " + dlerror_text,
                        lazyload::LoadError);
   CHECK(missing.status() == lazyload::Status::failed);
 
   // A call names the symbol too; the library's error is nested.
   lazyload::LazySymbol<int(int)> twice{missing, "twice"};
-  const std::string expected = "lazyload: cannot resolve symbol 'twice': "
-                               "loading '" + path +
-                               "' failed: cannot open library '" + path +
-                               "': " + dlerror_text;
+  const std::string expected =
+      "lazyload: cannot resolve symbol 'twice': "
+      "loading '" +
+      path + "' failed: cannot open library '" + path + "': " + dlerror_text;
   CHECK_THROWS_WITH_AS(twice(1), expected, lazyload::LoadError);
   try {
     twice(1);
@@ -203,8 +203,7 @@ TEST_CASE("a missing library is a LoadError naming it with dlerror's text",
   CHECK_FALSE(twice.is_resolved());
 }
 
-TEST_CASE("a library searched by name reports dlerror's text",
-          "[library]") {
+TEST_CASE("a library searched by name reports dlerror's text", "[library]") {
   lazyload::LazyHandle missing{"cv2",
                                lazyload::open_library("libcv2_missing.so")};
   CHECK_THROWS_WITH_AS(
@@ -215,14 +214,16 @@ TEST_CASE("a library searched by name reports dlerror's text",
       lazyload::LoadError);
 }
 
-TEST_CASE("a missing symbol is a LoadError naming it, the library and "
-          "dlerror's text",
-          "[library]") {
+TEST_CASE(
+    "a missing symbol is a LoadError naming it, the library and "
+    "dlerror's text",
+    "[library]") {
   lazyload::LazyLibrary calc{kCalcPath};
   lazyload::LazySymbol<int(int)> matmul{calc, "matmul"};
-  const std::string expected = "lazyload: symbol 'matmul' not found in "
-                               "library '" + kCalcPath + "': " + kCalcPath +
-                               ": undefined symbol: matmul";
+  const std::string expected =
+      "lazyload: symbol 'matmul' not found in "
+      "library '" +
+      kCalcPath + "': " + kCalcPath + ": undefined symbol: matmul";
   CHECK_THROWS_WITH_AS(matmul(1), expected, lazyload::LoadError);
   CHECK_THROWS_WITH_AS(calc.lease()->symbol("matmul"), expected,
                        lazyload::LoadError);
@@ -249,9 +250,10 @@ TEST_CASE("unload closes a library at once when no symbol holds it",
   CHECK_FALSE(is_mapped(kCalcPath));
 }
 
-TEST_CASE("unload keeps a library open while a resolved symbol can be "
-          "called",
-          "[library]") {
+TEST_CASE(
+    "unload keeps a library open while a resolved symbol can be "
+    "called",
+    "[library]") {
   lazyload::LazyLibrary calc{kCalcPath};
   lazyload::LazySymbol<int(int)> twice{calc, "lazyload_test_twice"};
   CHECK(twice(1) == 2);
@@ -385,8 +387,7 @@ TEST_CASE("libraries load in the background by priority with status",
   lazyload::LazyRegistry registry(options);
   registry.add("calc", lazyload::open_library(kCalcPath), priority(2));
   registry.add("slow", lazyload::open_library(kSlowPath), priority(1));
-  registry.add("cv2", lazyload::open_library("libcv2_missing.so"),
-               priority(3));
+  registry.add("cv2", lazyload::open_library("libcv2_missing.so"), priority(3));
   CHECK(opened(kCalc) == calc_before);
   CHECK(opened(kSlow) == slow_before);
 

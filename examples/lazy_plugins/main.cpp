@@ -13,9 +13,6 @@
 //
 //   lazy_plugins
 
-#include <lazyload/library.hpp>
-#include <lazyload/registry.hpp>
-
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +22,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <lazyload/library.hpp>
+#include <lazyload/registry.hpp>
 #include <map>
 #include <mutex>
 #include <string>
@@ -186,11 +185,10 @@ int main() {
 
   // The functions the service uses; each is resolved on its first call.
   LazySymbol<double(const double*, const double*, int)> dot{library("tensor"),
-                                                           "tensor_dot"};
-  LazySymbol<int(const unsigned char*, int, int, int)> detect{
-      library("vision"), "vision_detect"};
-  LazySymbol<int(const char*)> count_words{library("text"),
-                                           "text_count_words"};
+                                                            "tensor_dot"};
+  LazySymbol<int(const unsigned char*, int, int, int)> detect{library("vision"),
+                                                              "vision_detect"};
+  LazySymbol<int(const char*)> count_words{library("text"), "text_count_words"};
   LazySymbol<double(const float*, int)> rms{library("audio"), "audio_rms"};
   LazySymbol<int(const unsigned char*, int, int)> resize{library("cv2"),
                                                          "cv2_resize"};
@@ -209,7 +207,8 @@ int main() {
       {"vision", "vision_detect(8x8 image, > 200)",
        [&] {
          unsigned char image[64];
-         for (int i = 0; i < 64; ++i) image[i] = static_cast<unsigned char>(i * 4);
+         for (int i = 0; i < 64; ++i)
+           image[i] = static_cast<unsigned char>(i * 4);
          return std::to_string(detect(image, 8, 8, 200));
        }},
       {"cv2", "cv2_resize(8x8 image)",
@@ -221,7 +220,8 @@ int main() {
        [&] {
          std::vector<float> sine(1000);
          for (std::size_t i = 0; i < sine.size(); ++i) {
-           sine[i] = static_cast<float>(std::sin(0.0628 * static_cast<double>(i)));
+           sine[i] =
+               static_cast<float>(std::sin(0.0628 * static_cast<double>(i)));
          }
          char text[16];
          std::snprintf(text, sizeof text, "%.3f",
@@ -255,7 +255,8 @@ int main() {
       } catch (const lazyload::LoadError& e) {
         result = std::string("error: ") + e.what();
       }
-      const double took = std::chrono::duration<double>(Clock::now() - t).count();
+      const double took =
+          std::chrono::duration<double>(Clock::now() - t).count();
       console.line("request " + std::to_string(++n) + " (" + r.plugin +
                    " was " + before + ", " + Console::milliseconds(took) +
                    "): " + r.what + " " + result);
@@ -284,20 +285,22 @@ int main() {
                 Console::milliseconds(e.load_time).c_str(),
                 e.error.empty() ? "" : "  ", e.error.c_str());
   }
-  std::printf("%zu of %zu loaded, %zu failed, in %.2f s\n\n", s.loaded,
-              s.total, s.failed, seconds_since_start());
+  std::printf("%zu of %zu loaded, %zu failed, in %.2f s\n\n", s.loaded, s.total,
+              s.failed, seconds_since_start());
 
   // The unload rule: a library closes only when no symbol from it can still
   // be called. `dot` is resolved, so unloading "tensor" keeps it mapped
   // until `dot` lets go.
   const fs::path tensor = dir / "libtensor.so";
   registry.unload("tensor");
-  std::printf("unload tensor: status %s, still mapped: %s (dot can be called: %d)\n",
-              std::string(lazyload::to_string(registry.entry("tensor").status())).c_str(),
-              is_mapped(tensor) ? "yes" : "no", [&] {
-                const double a[] = {1, 2};
-                return static_cast<int>(dot(a, a, 2));
-              }());
+  std::printf(
+      "unload tensor: status %s, still mapped: %s (dot can be called: %d)\n",
+      std::string(lazyload::to_string(registry.entry("tensor").status()))
+          .c_str(),
+      is_mapped(tensor) ? "yes" : "no", [&] {
+        const double a[] = {1, 2};
+        return static_cast<int>(dot(a, a, 2));
+      }());
   dot.reset();
   std::printf("dot.reset(): still mapped: %s\n",
               is_mapped(tensor) ? "yes" : "no");

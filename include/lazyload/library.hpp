@@ -15,7 +15,8 @@
 //
 //   // In a registry: background loading by priority, status, errors.
 //   registry.add("vision", lazyload::open_library(path), options);
-//   lazyload::LazyLibrary vision{registry.handle<lazyload::SharedLibrary>("vision")};
+//   auto& handle = registry.handle<lazyload::SharedLibrary>("vision");
+//   lazyload::LazyLibrary vision{handle};
 //   lazyload::LazySymbol<int(int, int)> detect{vision, "vision_detect"};
 //
 // Rationale:
@@ -49,6 +50,8 @@
 #ifndef LAZYLOAD_LIBRARY_HPP_
 #define LAZYLOAD_LIBRARY_HPP_
 
+#include <dlfcn.h>  // dlopen, dlsym, dlclose, dlerror, RTLD_*
+
 #include <atomic>       // std::atomic
 #include <cstring>      // std::memcpy
 #include <exception>    // std::throw_with_nested
@@ -58,8 +61,6 @@
 #include <string>       // std::string
 #include <string_view>  // std::string_view
 #include <utility>      // std::exchange, std::forward, std::move
-
-#include <dlfcn.h>  // dlopen, dlsym, dlclose, dlerror, RTLD_*
 
 #include "detail/config.hpp"
 #include "detail/loader.hpp"
@@ -183,8 +184,7 @@ class LazyLibrary {
   // Thread safety: none needed. Throws: std::bad_alloc only.
   // Invalidates: none.
   explicit LazyLibrary(std::string path, int flags = kDefaultLibraryFlags)
-      : own_(std::in_place, path, open_library(path, flags)),
-        handle_(&*own_) {}
+      : own_(std::in_place, path, open_library(path, flags)), handle_(&*own_) {}
 
   // LazyLibrary::LazyLibrary(LazyHandle<SharedLibrary>&)
   //
@@ -267,20 +267,17 @@ class LazyLibrary {
 // symbol other than its destruction.
 // This class is thread-safe, except for reset() (see there). It is neither
 // copyable nor movable.
-template <class Signature>
-class LazySymbol {
+template <class Signature> class LazySymbol {
   static_assert(detail::kDependentFalse<Signature>,
                 "LazySymbol<Signature>: Signature must be a function type "
                 "without noexcept or C varargs, such as LazySymbol<int(int)>");
 
  public:
   // Accepts any arguments, so that the static_assert is the only error.
-  template <class... A>
-  explicit LazySymbol(A&&... /*args*/) {}
+  template <class... A> explicit LazySymbol(A&&... /*args*/) {}
 };
 
-template <class R, class... Args>
-class LazySymbol<R(Args...)> {
+template <class R, class... Args> class LazySymbol<R(Args...)> {
  public:
   using pointer = R (*)(Args...);
 
@@ -399,16 +396,16 @@ inline std::recursive_mutex& dl_mutex() {
   return *mutex;
 }
 
-// dlerror()'s text, or `fallback` when there is none.
+// dlerror()'s text, or `fallback` when there is none. Call it under
+// dl_mutex(), with the call whose error it reads.
 inline std::string dl_error_text(const char* fallback) {
-  const char* text = ::dlerror();
+  const char* text = ::dlerror();  // NOLINT(concurrency-mt-unsafe): locked
   return text != nullptr ? std::string(text) : std::string(fallback);
 }
 
 // Converts the address dlsym returns to a function pointer (POSIX requires
 // that this works; ISO C++ makes the cast conditionally supported).
-template <class Fn>
-Fn to_function(void* address) noexcept {
+template <class Fn> Fn to_function(void* address) noexcept {
   static_assert(sizeof(Fn) == sizeof(void*),
                 "LazySymbol: function pointers must be the size of void*");
   Fn fn = nullptr;
@@ -437,16 +434,17 @@ inline void* SharedLibrary::symbol(const char* name) const {
   std::string error;
   {
     std::lock_guard<std::recursive_mutex> lock(detail::dl_mutex());
-    ::dlerror();  // a null address is an error only when dlerror() says so
+    // A null address is an error only when dlerror() says so.
+    ::dlerror();  // NOLINT(concurrency-mt-unsafe): under dl_mutex()
     address = ::dlsym(native_, name);
     if (address == nullptr) {
       error = detail::dl_error_text("the symbol's address is null");
     }
   }
   if (address == nullptr) {
-    detail::throw_error<LoadError>(
-        "lazyload: symbol " + detail::quoted(name) + " not found in library " +
-        detail::quoted(path_) + ": " + error);
+    detail::throw_error<LoadError>("lazyload: symbol " + detail::quoted(name) +
+                                   " not found in library " +
+                                   detail::quoted(path_) + ": " + error);
   }
   return address;
 }
@@ -455,7 +453,8 @@ inline void SharedLibrary::close() noexcept {
   if (native_ == nullptr) return;
   std::lock_guard<std::recursive_mutex> lock(detail::dl_mutex());
   ::dlclose(native_);
-  ::dlerror();  // a failed dlclose leaves nothing for the next caller to read
+  // A failed dlclose leaves nothing for the next caller to read.
+  ::dlerror();  // NOLINT(concurrency-mt-unsafe): under dl_mutex()
   native_ = nullptr;
 }
 

@@ -16,8 +16,8 @@ const Codecs codecs;
 }  // namespace
 
 // Counts the pixels brighter than `threshold` in a grey image.
-extern "C" int vision_detect(const unsigned char* pixels, int width,
-                             int height, int threshold) {
+extern "C" int vision_detect(const unsigned char* pixels, int width, int height,
+                             int threshold) {
   int count = 0;
   for (int i = 0; i < width * height; ++i) count += pixels[i] > threshold;
   return count;
