@@ -49,7 +49,7 @@ def fastpath_scaling(handle, type_, tmp, out):
     gnuplot(f"""{TERMINAL}
 set output '{out}'
 set title "Loaded fast path, {value}: aggregate throughput, median (2 CPUs: past 2 threads, oversubscribed)"
-set xlabel 'threads' offset 0,0.8
+set xlabel 'threads' offset 0,1.3
 set ylabel 'accesses per second, all threads (billions, log scale)'
 set logscale x 2
 set logscale y 10
