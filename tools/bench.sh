@@ -9,7 +9,8 @@
 #
 # Google Benchmark runs use repetitions with random interleaving, so that
 # noise from other processes falls on every alternative alike; tables give
-# medians. Takes about 5 minutes on 2 cores.
+# medians. Takes about 4 minutes on 2 quiet cores (7 when others build
+# beside it).
 #
 #   bash tools/bench.sh            everything
 #   BENCH_QUICK=1 bash tools/bench.sh   one short repetition (a smoke run)
