@@ -1,0 +1,282 @@
+// benchmarks/registry_benchmark.cpp
+//
+// LazyRegistry: lookup by name, status snapshots, registration, background
+// scheduling, and the memory an entry costs. Allocations are counted by the
+// replaced operator new in support/alloc_counter.cpp.
+//
+// BM_RegistryGet/by_name      get<int>(name) on a loaded entry among 1,000,
+//                             1 to 16 threads; allocs_per_op must be 0.
+// BM_RegistryGet/kept_handle  the same value through the handle add() gave.
+// BM_RegistrySnapshot/<n>     snapshot() of n loaded entries.
+// BM_RegistryAdd/<n>          add() of n entries into a fresh registry.
+// BM_RegistryMemory/<n>       heap bytes and allocations per add(), and per
+//                             first load, over n entries.
+// BM_Background/registry/<n>  start_background() + wait_idle() over n trivial
+//                             loaders on 2 workers, against
+// BM_Background/bare_queue/<n> 2 threads popping n std::function tasks.
+// (dump_status() of <lazyload/json.hpp> is not measured: the header is not on
+// this branch yet.)
+
+#include <benchmark/benchmark.h>
+
+#include <lazyload/registry.hpp>
+
+#include <algorithm>           // std::find
+#include <atomic>              // std::atomic
+#include <chrono>              // std::chrono
+#include <condition_variable>  // std::condition_variable
+#include <cstdio>              // std::snprintf
+#include <deque>               // std::deque
+#include <functional>          // std::function
+#include <map>                 // std::map
+#include <memory>              // std::unique_ptr
+#include <mutex>               // std::mutex
+#include <string>              // std::string
+#include <thread>              // std::thread
+#include <vector>              // std::vector
+
+#include "support/alloc_counter.hpp"
+
+namespace {
+
+// Names short enough for the string's small buffer, so that building the
+// argument of add() allocates nothing and only the registry's own allocations
+// are counted.
+std::vector<std::string> make_names(std::size_t n) {
+  std::vector<std::string> names;
+  names.reserve(n);
+  char buf[32];
+  for (std::size_t i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "res-%07zu", i);
+    names.emplace_back(buf);
+  }
+  return names;
+}
+
+lazyload::RegistryOptions options(unsigned workers) {
+  lazyload::RegistryOptions o;
+  o.workers = workers;
+  return o;
+}
+
+// A registry of n loaded int entries, built once per n and kept.
+lazyload::LazyRegistry& loaded_registry(std::size_t n) {
+  static std::mutex mutex;
+  static std::map<std::size_t, std::unique_ptr<lazyload::LazyRegistry>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& r = cache[n];
+  if (!r) {
+    r = std::make_unique<lazyload::LazyRegistry>(
+        options(1));
+    for (const std::string& name : make_names(n)) {
+      r->add(name, [] { return 1; }).load();
+    }
+  }
+  return *r;
+}
+
+// ---------------------------------------------------------------------------
+// Lookup by name.
+
+void BM_RegistryGetByName(benchmark::State& state) {
+  lazyload::LazyRegistry& r = loaded_registry(1000);
+  const std::string name = "res-0000500";
+  benchmark::DoNotOptimize(r.get<int>(name));
+  lazyload_bench::AllocScope scope;
+  for (auto _ : state) {
+    int v = r.get<int>(name);
+    benchmark::DoNotOptimize(v);
+  }
+  state.counters["allocs_per_op"] = benchmark::Counter(
+      static_cast<double>(scope.allocations()) /
+          static_cast<double>(state.iterations()),
+      benchmark::Counter::kAvgThreads);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_RegistryGetKeptHandle(benchmark::State& state) {
+  lazyload::LazyHandle<int>& h =
+      loaded_registry(1000).handle<int>("res-0000500");
+  for (auto _ : state) {
+    int v = h.get();
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots, registration, memory.
+
+void BM_RegistrySnapshot(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  lazyload::LazyRegistry& r = loaded_registry(n);
+  lazyload_bench::AllocScope scope;
+  for (auto _ : state) {
+    lazyload::RegistrySnapshot s = r.snapshot();
+    if (s.total != n || s.loaded != n) {
+      state.SkipWithError("the snapshot does not count every entry");
+      break;
+    }
+    benchmark::DoNotOptimize(s);
+  }
+  state.counters["entries"] = static_cast<double>(n);
+  state.counters["allocs_per_entry"] =
+      static_cast<double>(scope.allocations()) /
+      static_cast<double>(state.iterations()) / static_cast<double>(n);
+}
+
+void BM_RegistryAdd(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::vector<std::string> names = make_names(n);
+  for (auto _ : state) {
+    auto r = std::make_unique<lazyload::LazyRegistry>();
+    for (const std::string& name : names) r->add(name, [] { return 1; });
+    state.PauseTiming();
+    r.reset();
+    state.ResumeTiming();
+  }
+  state.counters["entries"] = static_cast<double>(n);
+}
+
+void BM_RegistryMemory(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::vector<std::string> names = make_names(n);
+  lazyload_bench::AllocTotals add;
+  lazyload_bench::AllocTotals load;
+  for (auto _ : state) {
+    lazyload::LazyRegistry r(options(1));
+    lazyload_bench::AllocScope adding;
+    for (const std::string& name : names) r.add(name, [] { return 1; });
+    add = {adding.allocations(), adding.bytes(), adding.usable_bytes()};
+    lazyload_bench::AllocScope loading;
+    for (const std::string& name : names) r.load(name);
+    load = {loading.allocations(), loading.bytes(), loading.usable_bytes()};
+  }
+  const auto per = [n](std::uint64_t v) {
+    return static_cast<double>(v) / static_cast<double>(n);
+  };
+  state.counters["entries"] = static_cast<double>(n);
+  state.counters["add_allocs_per_entry"] = per(add.allocations);
+  state.counters["add_bytes_per_entry"] = per(add.bytes);
+  state.counters["add_usable_bytes_per_entry"] = per(add.usable_bytes);
+  state.counters["load_allocs_per_entry"] = per(load.allocations);
+  state.counters["load_bytes_per_entry"] = per(load.bytes);
+  state.counters["load_usable_bytes_per_entry"] = per(load.usable_bytes);
+}
+
+// ---------------------------------------------------------------------------
+// Background scheduling overhead.
+
+constexpr unsigned kWorkers = 2;
+
+void BM_BackgroundRegistry(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::vector<std::string> names = make_names(n);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto r = std::make_unique<lazyload::LazyRegistry>(
+        options(kWorkers));
+    for (const std::string& name : names) r->add(name, [] { return 1; });
+    state.ResumeTiming();
+    r->start_background();
+    if (!r->wait_idle(std::chrono::minutes(1))) {
+      state.SkipWithError("wait_idle timed out");
+      break;
+    }
+    state.PauseTiming();
+    const lazyload::RegistrySnapshot s = r->snapshot();
+    r.reset();
+    state.ResumeTiming();
+    if (s.loaded != n) {
+      state.SkipWithError("not every entry loaded");
+      break;
+    }
+  }
+  state.counters["entries"] = static_cast<double>(n);
+}
+
+// The floor: kWorkers threads popping a queue of std::function, each task as
+// trivial as the loaders above.
+void BM_BackgroundBareQueue(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::condition_variable done_cv;
+    std::deque<std::function<void()>> queue;
+    bool stop = false;
+    std::size_t done = 0;
+    std::atomic<int> sink{0};
+    std::vector<std::thread> workers;
+    for (unsigned w = 0; w < kWorkers; ++w) {
+      workers.emplace_back([&] {
+        for (;;) {
+          std::function<void()> task;
+          {
+            std::unique_lock<std::mutex> lock(mutex);
+            cv.wait(lock, [&] { return stop || !queue.empty(); });
+            if (queue.empty()) return;
+            task = std::move(queue.front());
+            queue.pop_front();
+          }
+          task();
+          std::lock_guard<std::mutex> lock(mutex);
+          if (++done == n) done_cv.notify_all();
+        }
+      });
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      std::lock_guard<std::mutex> lock(mutex);
+      queue.emplace_back([&sink] { sink.fetch_add(1, std::memory_order_relaxed); });
+      cv.notify_one();
+    }
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      done_cv.wait(lock, [&] { return done == n; });
+      stop = true;
+    }
+    cv.notify_all();
+    state.PauseTiming();
+    for (auto& t : workers) t.join();
+    state.ResumeTiming();
+  }
+  state.counters["entries"] = static_cast<double>(n);
+}
+
+// 1, 2, 4, 8 and 16 threads, and one per CPU when that is another number.
+void thread_counts(benchmark::internal::Benchmark* b) {
+  std::vector<int> counts = {1, 2, 4, 8, 16};
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  if (cpus > 0 && std::find(counts.begin(), counts.end(), cpus) == counts.end()) {
+    counts.push_back(cpus);
+  }
+  for (int n : counts) b->Threads(n);
+  b->UseRealTime();
+}
+
+}  // namespace
+
+BENCHMARK(BM_RegistryGetByName)->Name("BM_RegistryGet/by_name")->Apply(thread_counts);
+BENCHMARK(BM_RegistryGetKeptHandle)
+    ->Name("BM_RegistryGet/kept_handle")
+    ->Apply(thread_counts);
+BENCHMARK(BM_RegistrySnapshot)
+    ->Arg(10)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RegistryAdd)->Arg(100000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RegistryMemory)->Arg(10000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BackgroundRegistry)
+    ->Name("BM_Background/registry")
+    ->Arg(10000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BackgroundBareQueue)
+    ->Name("BM_Background/bare_queue")
+    ->Arg(10000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
