@@ -621,6 +621,7 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
     owner_ = value;
     value_.store(value.get(), std::memory_order_release);
     status_.store(Status::loaded, std::memory_order_release);
+    progress_.report(1.0);  // done, whether or not the loader said so
     ++loads_;
     loaded_at_ = std::chrono::system_clock::now();
     touch();
