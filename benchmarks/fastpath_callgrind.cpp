@@ -14,12 +14,11 @@
 //
 //   fastpath_callgrind [N]   (default 1000000)
 
-#include <lazyload/handle.hpp>
-
 #include <atomic>   // std::atomic
 #include <cstdio>   // std::printf
 #include <cstdlib>  // std::atol
-#include <mutex>    // std::once_flag, std::call_once
+#include <lazyload/handle.hpp>
+#include <mutex>  // std::once_flag, std::call_once
 
 #if LAZYLOAD_BENCH_ABSL
 #  include <absl/base/call_once.h>
@@ -79,7 +78,8 @@ LAZYLOAD_BENCH_ACCESSOR int fastpath_inline_flag() {
 }
 
 LAZYLOAD_BENCH_ACCESSOR int fastpath_std_call_once() {
-  std::call_once(g_std_flag, [] { g_std_value = lazyload_bench::opaque_int(); });
+  std::call_once(g_std_flag,
+                 [] { g_std_value = lazyload_bench::opaque_int(); });
   return g_std_value;
 }
 
@@ -95,10 +95,14 @@ int main(int argc, char** argv) {
   const long n = argc > 1 ? std::atol(argv[1]) : 1000000;
   g_plain = lazyload_bench::opaque_int();
   int (*const accessors[])() = {
-      fastpath_global,      fastpath_static,        fastpath_lazy_get,
-      fastpath_lazy_try_get, fastpath_inline_flag, fastpath_std_call_once,
+    fastpath_global,
+    fastpath_static,
+    fastpath_lazy_get,
+    fastpath_lazy_try_get,
+    fastpath_inline_flag,
+    fastpath_std_call_once,
 #if LAZYLOAD_BENCH_ABSL
-      fastpath_absl_call_once,
+    fastpath_absl_call_once,
 #endif
   };
   // Load everything first, so that the N counted calls are all loaded.

@@ -22,23 +22,22 @@
 
 #include <benchmark/benchmark.h>
 
-#include <lazyload/handle.hpp>
-
 #include <algorithm>           // std::sort, std::find
 #include <atomic>              // std::atomic
 #include <chrono>              // std::chrono
 #include <condition_variable>  // std::condition_variable
 #include <cstdint>             // std::int64_t
 #include <functional>          // std::function
-#include <memory>              // std::shared_ptr, std::unique_ptr
-#include <mutex>               // std::mutex, std::once_flag, std::call_once
-#include <new>                 // std::launder
-#include <optional>            // std::optional
-#include <stdexcept>           // std::runtime_error
-#include <string>              // std::string
-#include <thread>              // std::thread
-#include <utility>             // std::move
-#include <vector>              // std::vector
+#include <lazyload/handle.hpp>
+#include <memory>     // std::shared_ptr, std::unique_ptr
+#include <mutex>      // std::mutex, std::once_flag, std::call_once
+#include <new>        // std::launder
+#include <optional>   // std::optional
+#include <stdexcept>  // std::runtime_error
+#include <string>     // std::string
+#include <thread>     // std::thread
+#include <utility>    // std::move
+#include <vector>     // std::vector
 
 #if LAZYLOAD_BENCH_ABSL
 #  include <absl/base/call_once.h>
@@ -54,14 +53,9 @@ using Clock = std::chrono::steady_clock;
 // ---------------------------------------------------------------------------
 // Values and how a benchmark reads them.
 
-template <class T>
-T make_value();
-template <>
-int make_value<int>() {
-  return lazyload_bench::opaque_int();
-}
-template <>
-std::string make_value<std::string>() {
+template <class T> T make_value();
+template <> int make_value<int>() { return lazyload_bench::opaque_int(); }
+template <> std::string make_value<std::string>() {
   return lazyload_bench::opaque_string();
 }
 
@@ -69,8 +63,7 @@ std::string make_value<std::string>() {
 // iteration. benchmark::DoNotOptimize() is not enough here: with g++ it may
 // pass its operand as a memory reference ("+m"), and then no load is emitted
 // at all.
-template <class V>
-inline void consume(V v) {
+template <class V> inline void consume(V v) {
   asm volatile("" : : "r"(v) : "memory");
 }
 
@@ -82,16 +75,14 @@ inline void use(const std::string& s) { consume(s.size()); }
 // The designs. Each is loaded before it is timed; `get()` is what is timed.
 
 // The floor: a value the compiler knows is there.
-template <class T>
-struct PlainGlobal {
+template <class T> struct PlainGlobal {
   T& get() { return value; }
   T value = make_value<T>();
 };
 
 // A function-local static whose initializer the compiler cannot see
 // (opaque.cpp), so that every access pays the guard check.
-template <class T>
-struct FunctionStatic {
+template <class T> struct FunctionStatic {
   static T& get() {
     static T value = make_value<T>();
     return value;
@@ -99,8 +90,7 @@ struct FunctionStatic {
 };
 
 // std::call_once with the value stored next to its flag.
-template <class T>
-struct StdCallOnce {
+template <class T> struct StdCallOnce {
   T& get() {
     std::call_once(flag, [this] { value = make_value<T>(); });
     return value;
@@ -110,8 +100,7 @@ struct StdCallOnce {
 };
 
 #if LAZYLOAD_BENCH_ABSL
-template <class T>
-struct AbslCallOnce {
+template <class T> struct AbslCallOnce {
   T& get() {
     absl::call_once(flag, [this] { value = make_value<T>(); });
     return value;
@@ -122,8 +111,7 @@ struct AbslCallOnce {
 #endif
 
 // A mutex taken on every access.
-template <class T>
-struct MutexEveryAccess {
+template <class T> struct MutexEveryAccess {
   T& get() {
     std::lock_guard<std::mutex> lock(mutex);
     if (!value) value.emplace(make_value<T>());
@@ -135,8 +123,7 @@ struct MutexEveryAccess {
 
 // A shared_ptr copied under a mutex on every access (the value stays alive
 // while the copy is held, as a lease does).
-template <class T>
-struct SharedPtrUnderMutex {
+template <class T> struct SharedPtrUnderMutex {
   std::shared_ptr<T> get() {
     std::lock_guard<std::mutex> lock(mutex);
     if (!value) value = std::make_shared<T>(make_value<T>());
@@ -151,8 +138,7 @@ struct SharedPtrUnderMutex {
 // The fast path reads the flag and then the value at a fixed offset; the
 // value's address does not depend on a load. (It could not support lease()
 // across unload(), which is why LazyHandle keeps a shared_ptr.)
-template <class T>
-class InlineFlag {
+template <class T> class InlineFlag {
  public:
   InlineFlag() : make_(&make_value<T>) {}
   explicit InlineFlag(std::function<T()> make) : make_(std::move(make)) {}
@@ -188,13 +174,11 @@ class InlineFlag {
 
 // The shared, loaded instance of each design (threads of one benchmark share
 // it). Reached once before the timed loop, never inside it.
-template <class D>
-D& instance() {
+template <class D> D& instance() {
   alignas(64) static D d;
   return d;
 }
-template <class T>
-lazyload::LazyHandle<T>& handle_instance() {
+template <class T> lazyload::LazyHandle<T>& handle_instance() {
   alignas(64) static lazyload::LazyHandle<T> h([] { return make_value<T>(); });
   return h;
 }
@@ -202,16 +186,14 @@ lazyload::LazyHandle<T>& handle_instance() {
 // ---------------------------------------------------------------------------
 // BM_Get: the loaded fast path.
 
-template <class D>
-void BM_Get(benchmark::State& state) {
+template <class D> void BM_Get(benchmark::State& state) {
   D& d = instance<D>();
   use(d.get());  // loaded before timing
   for (auto _ : state) use(d.get());
   state.SetItemsProcessed(state.iterations());
 }
 
-template <class T>
-void BM_GetSharedPtr(benchmark::State& state) {
+template <class T> void BM_GetSharedPtr(benchmark::State& state) {
   SharedPtrUnderMutex<T>& d = instance<SharedPtrUnderMutex<T>>();
   use(*d.get());
   for (auto _ : state) {
@@ -221,24 +203,21 @@ void BM_GetSharedPtr(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-template <class T>
-void BM_LazyGet(benchmark::State& state) {
+template <class T> void BM_LazyGet(benchmark::State& state) {
   lazyload::LazyHandle<T>& h = handle_instance<T>();
   use(h.get());
   for (auto _ : state) use(h.get());
   state.SetItemsProcessed(state.iterations());
 }
 
-template <class T>
-void BM_LazyTryGet(benchmark::State& state) {
+template <class T> void BM_LazyTryGet(benchmark::State& state) {
   lazyload::LazyHandle<T>& h = handle_instance<T>();
   h.load();
   for (auto _ : state) use(*h.try_get());
   state.SetItemsProcessed(state.iterations());
 }
 
-template <class T>
-void BM_LazyLease(benchmark::State& state) {
+template <class T> void BM_LazyLease(benchmark::State& state) {
   lazyload::LazyHandle<T>& h = handle_instance<T>();
   h.load();
   for (auto _ : state) {
@@ -258,13 +237,11 @@ void BM_LazyLease(benchmark::State& state) {
 // on the chain). A function-local static has no object to find, so it has no
 // place here; PlainGlobal (a plain member) is the floor.
 
-template <class D>
-D& at(D& base, unsigned offset) {
+template <class D> D& at(D& base, unsigned offset) {
   return *reinterpret_cast<D*>(reinterpret_cast<char*>(&base) + offset);
 }
 
-template <class D>
-void chain(benchmark::State& state, D& object) {
+template <class D> void chain(benchmark::State& state, D& object) {
   unsigned mask = 0;
   benchmark::DoNotOptimize(mask);
   auto v = static_cast<unsigned>(object.get());
@@ -273,8 +250,7 @@ void chain(benchmark::State& state, D& object) {
   state.SetItemsProcessed(state.iterations());
 }
 
-template <class D>
-void BM_Chained(benchmark::State& state) {
+template <class D> void BM_Chained(benchmark::State& state) {
   chain(state, instance<D>());
 }
 
@@ -410,7 +386,8 @@ struct InlineFresh {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  const auto i =
+      static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
 }
 
@@ -418,8 +395,7 @@ double micros(Clock::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
 }
 
-template <class D>
-void BM_ContendedFirstLoad(benchmark::State& state) {
+template <class D> void BM_ContendedFirstLoad(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   Pool pool(n);
   std::vector<double> wake_us;  // loader end -> waiter returned
@@ -454,9 +430,9 @@ void BM_ContendedFirstLoad(benchmark::State& state) {
   state.counters["wake_median_us"] = percentile(wake_us, 0.5);
   state.counters["wake_p99_us"] = percentile(wake_us, 0.99);
   state.counters["waiters_per_round"] =
-      rounds == 0 ? 0.0
-                  : static_cast<double>(wake_us.size()) /
-                        static_cast<double>(rounds);
+      rounds == 0
+          ? 0.0
+          : static_cast<double>(wake_us.size()) / static_cast<double>(rounds);
 }
 
 // The failure case: the first load throws, every thread retries until it
@@ -508,8 +484,7 @@ void BM_ContendedThrowOnce(benchmark::State& state) {
 // BM_Memory: sizeof, and the heap a loaded value costs (construction and first
 // load, counted by the replaced operator new), for an int.
 
-template <class D>
-void BM_Memory(benchmark::State& state) {
+template <class D> void BM_Memory(benchmark::State& state) {
   lazyload_bench::AllocTotals heap;
   for (auto _ : state) {
     std::optional<D> d;
@@ -544,15 +519,15 @@ struct SharedPtrIntDesign {
 void thread_counts(benchmark::internal::Benchmark* b) {
   std::vector<int> counts = {1, 2, 4, 8, 16};
   const int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  if (cpus > 0 && std::find(counts.begin(), counts.end(), cpus) == counts.end()) {
+  if (cpus > 0 &&
+      std::find(counts.begin(), counts.end(), cpus) == counts.end()) {
     counts.push_back(cpus);
   }
   for (int n : counts) b->Threads(n);
   b->UseRealTime();
 }
 
-template <class T>
-void register_get(const std::string& type) {
+template <class T> void register_get(const std::string& type) {
   const std::string p = "BM_Get/" + type + "/";
   benchmark::RegisterBenchmark((p + "global").c_str(), BM_Get<PlainGlobal<T>>)
       ->Apply(thread_counts);
@@ -584,8 +559,7 @@ void register_get(const std::string& type) {
       ->Apply(thread_counts);
 }
 
-template <class D>
-void register_contended(const std::string& name) {
+template <class D> void register_contended(const std::string& name) {
   benchmark::RegisterBenchmark(("BM_ContendedFirstLoad/" + name).c_str(),
                                BM_ContendedFirstLoad<D>)
       ->Arg(2)
@@ -597,8 +571,7 @@ void register_contended(const std::string& name) {
       ->Unit(benchmark::kMicrosecond);
 }
 
-template <class D>
-void register_memory(const std::string& name) {
+template <class D> void register_memory(const std::string& name) {
   benchmark::RegisterBenchmark(("BM_Memory/" + name).c_str(), BM_Memory<D>)
       ->Iterations(1);
 }
@@ -607,7 +580,8 @@ void register_all() {
   register_get<int>("int");
   register_get<std::string>("string");
 
-  benchmark::RegisterBenchmark("BM_Chained/global", BM_Chained<PlainGlobal<int>>);
+  benchmark::RegisterBenchmark("BM_Chained/global",
+                               BM_Chained<PlainGlobal<int>>);
   benchmark::RegisterBenchmark("BM_Chained/inline_flag",
                                BM_Chained<InlineFlag<int>>);
   benchmark::RegisterBenchmark("BM_Chained/lazy_get", BM_ChainedLazy);
@@ -646,8 +620,9 @@ int main(int argc, char** argv) {
   register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("lazyload_sizeof_LazyHandle_int",
-                              std::to_string(sizeof(lazyload::LazyHandle<int>)));
+  benchmark::AddCustomContext(
+      "lazyload_sizeof_LazyHandle_int",
+      std::to_string(sizeof(lazyload::LazyHandle<int>)));
   benchmark::AddCustomContext(
       "lazyload_sizeof_LazyHandle_string",
       std::to_string(sizeof(lazyload::LazyHandle<std::string>)));

@@ -19,8 +19,6 @@
 
 #include <benchmark/benchmark.h>
 
-#include <lazyload/registry.hpp>
-
 #include <algorithm>           // std::find
 #include <atomic>              // std::atomic
 #include <chrono>              // std::chrono
@@ -28,12 +26,13 @@
 #include <cstdio>              // std::snprintf
 #include <deque>               // std::deque
 #include <functional>          // std::function
-#include <map>                 // std::map
-#include <memory>              // std::unique_ptr
-#include <mutex>               // std::mutex
-#include <string>              // std::string
-#include <thread>              // std::thread
-#include <vector>              // std::vector
+#include <lazyload/registry.hpp>
+#include <map>     // std::map
+#include <memory>  // std::unique_ptr
+#include <mutex>   // std::mutex
+#include <string>  // std::string
+#include <thread>  // std::thread
+#include <vector>  // std::vector
 
 #include "support/alloc_counter.hpp"
 
@@ -66,8 +65,7 @@ lazyload::LazyRegistry& loaded_registry(std::size_t n) {
   std::lock_guard<std::mutex> lock(mutex);
   auto& r = cache[n];
   if (!r) {
-    r = std::make_unique<lazyload::LazyRegistry>(
-        options(1));
+    r = std::make_unique<lazyload::LazyRegistry>(options(1));
     for (const std::string& name : make_names(n)) {
       r->add(name, [] { return 1; }).load();
     }
@@ -87,10 +85,10 @@ void BM_RegistryGetByName(benchmark::State& state) {
     int v = r.get<int>(name);
     benchmark::DoNotOptimize(v);
   }
-  state.counters["allocs_per_op"] = benchmark::Counter(
-      static_cast<double>(scope.allocations()) /
-          static_cast<double>(state.iterations()),
-      benchmark::Counter::kAvgThreads);
+  state.counters["allocs_per_op"] =
+      benchmark::Counter(static_cast<double>(scope.allocations()) /
+                             static_cast<double>(state.iterations()),
+                         benchmark::Counter::kAvgThreads);
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -174,8 +172,7 @@ void BM_BackgroundRegistry(benchmark::State& state) {
   const std::vector<std::string> names = make_names(n);
   for (auto _ : state) {
     state.PauseTiming();
-    auto r = std::make_unique<lazyload::LazyRegistry>(
-        options(kWorkers));
+    auto r = std::make_unique<lazyload::LazyRegistry>(options(kWorkers));
     for (const std::string& name : names) r->add(name, [] { return 1; });
     state.ResumeTiming();
     r->start_background();
@@ -227,7 +224,8 @@ void BM_BackgroundBareQueue(benchmark::State& state) {
     }
     for (std::size_t i = 0; i < n; ++i) {
       std::lock_guard<std::mutex> lock(mutex);
-      queue.emplace_back([&sink] { sink.fetch_add(1, std::memory_order_relaxed); });
+      queue.emplace_back(
+          [&sink] { sink.fetch_add(1, std::memory_order_relaxed); });
       cv.notify_one();
     }
     {
@@ -247,7 +245,8 @@ void BM_BackgroundBareQueue(benchmark::State& state) {
 void thread_counts(benchmark::internal::Benchmark* b) {
   std::vector<int> counts = {1, 2, 4, 8, 16};
   const int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  if (cpus > 0 && std::find(counts.begin(), counts.end(), cpus) == counts.end()) {
+  if (cpus > 0 &&
+      std::find(counts.begin(), counts.end(), cpus) == counts.end()) {
     counts.push_back(cpus);
   }
   for (int n : counts) b->Threads(n);
@@ -256,7 +255,9 @@ void thread_counts(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(BM_RegistryGetByName)->Name("BM_RegistryGet/by_name")->Apply(thread_counts);
+BENCHMARK(BM_RegistryGetByName)
+    ->Name("BM_RegistryGet/by_name")
+    ->Apply(thread_counts);
 BENCHMARK(BM_RegistryGetKeptHandle)
     ->Name("BM_RegistryGet/kept_handle")
     ->Apply(thread_counts);
@@ -267,7 +268,10 @@ BENCHMARK(BM_RegistrySnapshot)
     ->Arg(100000)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegistryAdd)->Arg(100000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_RegistryMemory)->Arg(10000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RegistryMemory)
+    ->Arg(10000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BackgroundRegistry)
     ->Name("BM_Background/registry")
     ->Arg(10000)

@@ -20,17 +20,16 @@
 //   startup_benchmark [--json FILE] [--csv FILE] [--resources N]
 //                     [--load-ms MS] [--repetitions R]
 
-#include <lazyload/registry.hpp>
-
 #include <algorithm>  // std::sort
 #include <chrono>     // std::chrono
 #include <cstdio>     // std::printf, std::FILE
 #include <cstdlib>    // std::atoi
 #include <cstring>    // std::strcmp
-#include <memory>     // std::unique_ptr
-#include <string>     // std::string
-#include <thread>     // std::this_thread
-#include <vector>     // std::vector
+#include <lazyload/registry.hpp>
+#include <memory>  // std::unique_ptr
+#include <string>  // std::string
+#include <thread>  // std::this_thread
+#include <vector>  // std::vector
 
 namespace {
 
@@ -68,7 +67,7 @@ double ms_since(Clock::time_point t0, Clock::time_point t) {
 struct Run {
   double ready_ms = 0;
   double first_result_ms = 0;
-  double all_loaded_ms = -1;  // -1: not everything loads in this mode
+  double all_loaded_ms = -1;         // -1: not everything loads in this mode
   std::vector<double> loaded_at_ms;  // when each load finished, sorted
 };
 
@@ -98,7 +97,8 @@ Run run_registry(const Config& c, unsigned workers) {
   lazyload::LazyRegistry registry(options);
   const int load_ms = c.load_ms;
   for (int i = 0; i < c.resources; ++i) {
-    registry.add(name_of(i), [i, load_ms] { return load_resource(i, load_ms); });
+    registry.add(name_of(i),
+                 [i, load_ms] { return load_resource(i, load_ms); });
   }
   if (workers != 0) registry.start_background();
   run.ready_ms = ms_since(t0, Clock::now());
@@ -155,8 +155,8 @@ bool write_json(const Config& c, const std::vector<Mode>& modes) {
                c.resources, c.load_ms, c.repetitions);
   for (std::size_t m = 0; m < modes.size(); ++m) {
     const Mode& mode = modes[m];
-    std::fprintf(f, "    {\"mode\": \"%s\", \"workers\": %u,\n", mode.name.c_str(),
-                 mode.workers);
+    std::fprintf(f, "    {\"mode\": \"%s\", \"workers\": %u,\n",
+                 mode.name.c_str(), mode.workers);
     std::fprintf(f,
                  "     \"ready_ms\": %.3f, \"first_result_ms\": %.3f, "
                  "\"all_loaded_ms\": %.3f,\n",
@@ -236,10 +236,11 @@ int main(int argc, char** argv) {
       mode.runs.push_back(mode.name == "eager" ? run_eager(c)
                                                : run_registry(c, mode.workers));
       const Run& r = mode.runs.back();
-      std::printf("%-14s rep %d: ready %9.3f ms, first result %9.3f ms, "
-                  "all loaded %9.3f ms\n",
-                  mode.name.c_str(), rep, r.ready_ms, r.first_result_ms,
-                  r.all_loaded_ms);
+      std::printf(
+          "%-14s rep %d: ready %9.3f ms, first result %9.3f ms, "
+          "all loaded %9.3f ms\n",
+          mode.name.c_str(), rep, r.ready_ms, r.first_result_ms,
+          r.all_loaded_ms);
     }
   }
   if (!write_json(c, modes) || !write_csv(c, modes)) {

@@ -80,8 +80,7 @@ TEST_CASE("a status formats as its word", "[fmt]") {
   CHECK(fmt::format("{}", Status::failed) == "failed");
 }
 
-TEST_CASE("a status takes the width, fill and alignment of a string",
-          "[fmt]") {
+TEST_CASE("a status takes the width, fill and alignment of a string", "[fmt]") {
   CHECK(fmt::format("{:>8}|", Status::loaded) == "  loaded|");
   CHECK(fmt::format("{:<8}|", Status::failed) == "failed  |");
   CHECK(fmt::format("{:*^10}", Status::queued) == "**queued**");
@@ -91,16 +90,17 @@ TEST_CASE("a status takes the width, fill and alignment of a string",
 
 TEST_CASE("a snapshot formats as an aligned table with a summary line",
           "[fmt]") {
-  CHECK(fmt::format("{}", fixed_snapshot()) ==
-        "NAME   STATUS    PRIORITY  LOAD TIME  PROGRESS         SIZE  ERROR\n"
-        "torch  loaded           1    5.804 s  100% ready   64.0 MiB\n"
-        "\xE6\xA8\xA1\xE5\x9E\x8B   loading          2          -  40% weights  "
-        "   512 B\n"
-        "d\\nb   failed         100     300 us  25%                 -  "
-        "lazyload: loading 'd\\nb' failed: refused\n"
-        "lazy   unloaded       100   211.1 ms  -                   -\n"
-        "4 entries: 1 loaded, 1 loading, 0 queued, 1 failed, 1 unloaded "
-        "(25.0%); 64.0 MiB loaded of 1.5 GiB budget; not ready: 'd\\nb'");
+  CHECK(
+      fmt::format("{}", fixed_snapshot()) ==
+      "NAME   STATUS    PRIORITY  LOAD TIME  PROGRESS         SIZE  ERROR\n"
+      "torch  loaded           1    5.804 s  100% ready   64.0 MiB\n"
+      "\xE6\xA8\xA1\xE5\x9E\x8B   loading          2          -  40% weights  "
+      "   512 B\n"
+      "d\\nb   failed         100     300 us  25%                 -  "
+      "lazyload: loading 'd\\nb' failed: refused\n"
+      "lazy   unloaded       100   211.1 ms  -                   -\n"
+      "4 entries: 1 loaded, 1 loading, 0 queued, 1 failed, 1 unloaded "
+      "(25.0%); 64.0 MiB loaded of 1.5 GiB budget; not ready: 'd\\nb'");
 }
 
 TEST_CASE("an empty snapshot formats as a header and a summary", "[fmt]") {
@@ -110,8 +110,7 @@ TEST_CASE("an empty snapshot formats as a header and a summary", "[fmt]") {
         "(0.0%); 0 B loaded; ready");
 }
 
-TEST_CASE("awkward names and errors cannot break the table's lines",
-          "[fmt]") {
+TEST_CASE("awkward names and errors cannot break the table's lines", "[fmt]") {
   Scenario scenario;
   const std::string table = fmt::format("{}", scenario.registry().snapshot());
   const std::vector<std::string> lines = lines_of(table);
@@ -128,8 +127,8 @@ TEST_CASE("awkward names and errors cannot break the table's lines",
     // Count display columns up to the status word: the names here are
     // narrow, so one column per code point.
     std::size_t at = std::string::npos;
-    for (const char* word : {"  loaded", "  failed", "  loading", "  queued",
-                             "  unloaded"}) {
+    for (const char* word :
+         {"  loaded", "  failed", "  loading", "  queued", "  unloaded"}) {
       at = std::min(at, line.find(word));
     }
     REQUIRE(at != std::string::npos);

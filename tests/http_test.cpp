@@ -62,12 +62,13 @@ TEST_CASE("GET /api/trace answers the load timeline", "[http]") {
 
 TEST_CASE("GET /healthz answers 200 while the process serves", "[http]") {
   LazyRegistry registry;
-  registry.add("broken", []() -> int { throw std::runtime_error("no"); },
-               [] {
-                 EntryOptions o;
-                 o.required = true;
-                 return o;
-               }());
+  registry.add(
+      "broken", []() -> int { throw std::runtime_error("no"); },
+      [] {
+        EntryOptions o;
+        o.required = true;
+        return o;
+      }());
   const HttpResponse r = respond(registry, "GET", "/healthz");
   CHECK(r.status == 200);
   CHECK(r.content_type == "text/plain; charset=utf-8");
@@ -80,11 +81,15 @@ TEST_CASE("GET /readyz answers 503 with what is missing or failed, then 200",
   EntryOptions required;
   required.required = true;
   std::atomic<bool> fail{true};
-  registry.add("db", [&]() -> int {
-    if (fail) throw std::runtime_error("connection refused");
-    return 1;
-  }, required);
-  registry.add("model", [] { return 2; }, required);
+  registry.add(
+      "db",
+      [&]() -> int {
+        if (fail) throw std::runtime_error("connection refused");
+        return 1;
+      },
+      required);
+  registry.add(
+      "model", [] { return 2; }, required);
   registry.add("optional", []() -> int { throw std::runtime_error("no"); });
 
   HttpResponse r = respond(registry, "GET", "/readyz");
@@ -260,8 +265,8 @@ TEST_CASE("GET / serves a self-contained page that refreshes itself",
         std::string::npos);
   CHECK(r.body.find("method: \"POST\"") != std::string::npos);
   // Nothing external: no URLs, no script or style sources, no imports.
-  for (const char* external : {"http:", "https:", "//cdn", "src=", "href=",
-                               "@import", "url("}) {
+  for (const char* external :
+       {"http:", "https:", "//cdn", "src=", "href=", "@import", "url("}) {
     INFO(external);
     CHECK(r.body.find(external) == std::string::npos);
   }

@@ -86,8 +86,7 @@ TEST_CASE("a registry snapshot converts to JSON by argument-dependent lookup",
   CHECK(j.at("entries").size() == 7);
 }
 
-TEST_CASE("each entry carries every documented key with its value",
-          "[json]") {
+TEST_CASE("each entry carries every documented key with its value", "[json]") {
   Scenario scenario;
   const json entries = json(scenario.registry().snapshot()).at("entries");
 
@@ -214,8 +213,13 @@ TEST_CASE("dump_status lists entries in registration order, totals first",
   Scenario scenario;
   const std::string text = lazyload::dump_status(scenario.registry());
   const std::vector<std::string> order = {
-      "\"torch\":{", "\"dqn \\\"quoted", "\"new\\nline", "\"slow/loading\":{",
-      "\"queued one\":{", std::string("\"") + Scenario::kUnicode, "\"bad "};
+      "\"torch\":{",
+      "\"dqn \\\"quoted",
+      "\"new\\nline",
+      "\"slow/loading\":{",
+      "\"queued one\":{",
+      std::string("\"") + Scenario::kUnicode,
+      "\"bad "};
   std::size_t at = text.find("\"entries\":");
   CHECK(text.find("\"progress\":{") < at);
   for (const std::string& key : order) {

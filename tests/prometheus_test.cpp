@@ -225,9 +225,12 @@ TEST_CASE("the state gauge has one line per status, 1 for the current one",
   const auto samples =
       parse_exposition(lazyload::to_prometheus(scenario.registry()));
   const std::map<std::string, std::string> expected = {
-      {Scenario::kTorch, "loaded"},    {Scenario::kQuoted, "loaded"},
-      {Scenario::kFailed, "failed"},   {Scenario::kLoading, "loading"},
-      {Scenario::kQueued, "queued"},   {Scenario::kUnicode, "unloaded"},
+      {Scenario::kTorch, "loaded"},
+      {Scenario::kQuoted, "loaded"},
+      {Scenario::kFailed, "failed"},
+      {Scenario::kLoading, "loading"},
+      {Scenario::kQueued, "queued"},
+      {Scenario::kUnicode, "unloaded"},
       {"bad \xEF\xBF\xBD\xEF\xBF\xBD utf8", "unloaded"}};
   const auto state = named(samples, "lazyload_entry_state");
   REQUIRE(state.size() == expected.size() * 5);
@@ -297,12 +300,12 @@ TEST_CASE("an empty registry still declares every family", "[prometheus]") {
 
 TEST_CASE("the line checks reject malformed expositions", "[prometheus]") {
   // The checker must be able to fail: run its regexes on broken lines.
-  CHECK_FALSE(std::regex_match(std::string("lazyload_x{name=\"a\"b\"} 1"),
-                               kSample));
-  CHECK_FALSE(std::regex_match(std::string("lazyload_x{name=\"a\\tb\"} 1"),
-                               kSample));
-  CHECK_FALSE(std::regex_match(std::string("lazyload_x{name=\"a\"} one"),
-                               kSample));
+  CHECK_FALSE(
+      std::regex_match(std::string("lazyload_x{name=\"a\"b\"} 1"), kSample));
+  CHECK_FALSE(
+      std::regex_match(std::string("lazyload_x{name=\"a\\tb\"} 1"), kSample));
+  CHECK_FALSE(
+      std::regex_match(std::string("lazyload_x{name=\"a\"} one"), kSample));
   CHECK_FALSE(std::regex_match(std::string("lazyload x 1"), kSample));
   CHECK_FALSE(std::regex_match(std::string("# TYPE lazyload_x gauges"), kType));
   CHECK(std::regex_match(std::string("lazyload_x{a=\"\\\\\\\"\\n\"} +Inf"),

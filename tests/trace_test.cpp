@@ -6,13 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "support/catch.hpp"
 
@@ -92,8 +91,8 @@ TEST_CASE("to_trace_json writes the exact trace-event text", "[trace]") {
 
 TEST_CASE("an empty timeline is a valid trace with only the process name",
           "[trace]") {
-  const json trace = json::parse(lazyload::to_trace_json(
-      std::vector<LoadRecord>{}));
+  const json trace =
+      json::parse(lazyload::to_trace_json(std::vector<LoadRecord>{}));
   REQUIRE(trace.at("traceEvents").size() == 1);
   CHECK(trace.at("traceEvents")[0].at("name") == "process_name");
 }

@@ -40,7 +40,9 @@ int case_one() {
 }
 
 int case_two() {
-  std::printf("absl::call_once: case 2 (a waiter blocked while the first call throws)\n");
+  std::printf(
+      "absl::call_once: case 2 (a waiter blocked while the first call "
+      "throws)\n");
   absl::once_flag flag;
   int runs = 0;
   std::thread first([&] {

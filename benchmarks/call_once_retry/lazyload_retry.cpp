@@ -4,11 +4,10 @@
 // that throws makes get() throw LoadError (every waiter of that load gets the
 // same error), and the next get() runs the loader again.
 
+#include <atomic>  // std::atomic
+#include <chrono>  // std::chrono::milliseconds
+#include <cstdio>  // std::printf
 #include <lazyload/handle.hpp>
-
-#include <atomic>     // std::atomic
-#include <chrono>     // std::chrono::milliseconds
-#include <cstdio>     // std::printf
 #include <stdexcept>  // std::runtime_error
 #include <thread>     // std::thread
 
@@ -33,7 +32,8 @@ int main() {
     if (runs != 2) return 1;
   }
 
-  std::printf("LazyHandle: case 2 (a waiter blocked while the first load throws)\n");
+  std::printf(
+      "LazyHandle: case 2 (a waiter blocked while the first load throws)\n");
   {
     std::atomic<int> runs{0};
     lazyload::LazyHandle<int> h("flaky", [&] {
@@ -63,7 +63,8 @@ int main() {
     });
     first.join();
     second.join();
-    std::printf("  waiter returned; loader runs: %d (expected 2)\n", runs.load());
+    std::printf("  waiter returned; loader runs: %d (expected 2)\n",
+                runs.load());
     if (runs.load() != 2) return 1;
   }
   std::printf("LazyHandle: both cases passed\n");

@@ -35,11 +35,14 @@ int main() {
       std::printf("  first call threw, as its callable did\n");
     }
     std::call_once(flag, [&] { ++runs; });
-    std::printf("  second call returned; callables run: %d (expected 2)\n", runs);
+    std::printf("  second call returned; callables run: %d (expected 2)\n",
+                runs);
     if (runs != 2) return 1;
   }
 
-  std::printf("std::call_once: case 2 (a waiter blocked while the first call throws)\n");
+  std::printf(
+      "std::call_once: case 2 (a waiter blocked while the first call "
+      "throws)\n");
   {
     std::once_flag flag;
     int runs = 0;

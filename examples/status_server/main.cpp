@@ -21,8 +21,6 @@
 // is already percent-decoded; respond() decodes names itself).
 
 #include <httplib.h>
-#include <lazyload/fmt.hpp>
-#include <lazyload/http.hpp>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -32,6 +30,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <lazyload/fmt.hpp>
+#include <lazyload/http.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -125,10 +125,10 @@ void add_entries(lazyload::LazyRegistry& registry, double scale) {
   torch.priority = 1;
   torch.required = true;
   torch.depends_on = {"config"};
-  registry.add("torch",
-               slow_loader(0.8, {"cuda_init", "kernels", "weights"}, 512 * kMiB,
-                           scale),
-               torch);
+  registry.add(
+      "torch",
+      slow_loader(0.8, {"cuda_init", "kernels", "weights"}, 512 * kMiB, scale),
+      torch);
 
   lazyload::EntryOptions tokenizer;
   tokenizer.priority = 2;
@@ -147,8 +147,8 @@ void add_entries(lazyload::LazyRegistry& registry, double scale) {
 
   lazyload::EntryOptions plugin;
   plugin.priority = 3;
-  const auto fails = [scale](lazyload::Progress& progress)
-      -> std::unique_ptr<Resource> {
+  const auto fails =
+      [scale](lazyload::Progress& progress) -> std::unique_ptr<Resource> {
     progress.report(0.3, "dlopen");
     std::this_thread::sleep_for(std::chrono::duration<double>(0.3 * scale));
     throw std::runtime_error(
@@ -252,7 +252,9 @@ int main(int argc, char** argv) {
   stopper.join();
 
   fmt::print("status_server: stopped ({})\n{}\n",
-             sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "error",
+             sig == SIGINT    ? "SIGINT"
+             : sig == SIGTERM ? "SIGTERM"
+                              : "error",
              registry.snapshot());
   std::fflush(stdout);
   return served && sig != 0 ? 0 : 1;

@@ -39,14 +39,14 @@
 #ifndef LAZYLOAD_FMT_HPP_
 #define LAZYLOAD_FMT_HPP_
 
+#include <fmt/format.h>  // fmt::formatter, fmt::format_to
+
 #include <algorithm>    // std::copy, std::max
 #include <array>        // std::array
 #include <cstddef>      // std::size_t
 #include <string>       // std::string
 #include <string_view>  // std::string_view
 #include <vector>       // std::vector
-
-#include <fmt/format.h>  // fmt::formatter, fmt::format_to
 
 #include "detail/text.hpp"
 #include "registry.hpp"
@@ -67,8 +67,7 @@ namespace fmt {
 // Thread safety: safe to call concurrently.
 // Throws: fmt::format_error on a spec a string does not take.
 // Invalidates: none.
-template <>
-struct formatter<lazyload::Status> : formatter<string_view> {
+template <> struct formatter<lazyload::Status> : formatter<string_view> {
   template <class FormatContext>
   auto format(lazyload::Status status, FormatContext& ctx) const
       -> decltype(ctx.out()) {
@@ -87,8 +86,7 @@ struct formatter<lazyload::Status> : formatter<string_view> {
 // Thread safety: safe to call concurrently.
 // Throws: fmt::format_error on a format spec; std::bad_alloc.
 // Invalidates: none.
-template <>
-struct formatter<lazyload::RegistrySnapshot> {
+template <> struct formatter<lazyload::RegistrySnapshot> {
   constexpr auto parse(format_parse_context& ctx) -> decltype(ctx.begin()) {
     auto it = ctx.begin();
     if (it != ctx.end() && *it != '}') {
@@ -119,9 +117,8 @@ namespace detail {
 // width larger than any text's tells the text's own width.
 inline std::size_t display_width(std::string_view text) {
   const std::size_t wide = text.size() * 2 + 1;
-  const std::size_t padded =
-      fmt::formatted_size("{:<{}}", fmt::string_view(text.data(), text.size()),
-                          wide);
+  const std::size_t padded = fmt::formatted_size(
+      "{:<{}}", fmt::string_view(text.data(), text.size()), wide);
   return wide - (padded - text.size());
 }
 
@@ -202,8 +199,8 @@ inline std::string status_table(const RegistrySnapshot& snapshot) {
                                                  false, true,  false};
   std::vector<Row> rows;
   rows.reserve(snapshot.entries.size() + 1);
-  rows.push_back({"NAME", "STATUS", "PRIORITY", "LOAD TIME", "PROGRESS",
-                  "SIZE", "ERROR"});
+  rows.push_back(
+      {"NAME", "STATUS", "PRIORITY", "LOAD TIME", "PROGRESS", "SIZE", "ERROR"});
   for (const EntrySnapshot& e : snapshot.entries) {
     const bool ran = e.loads + e.failures != 0;
     rows.push_back({display(e.name), std::string(to_string(e.status)),

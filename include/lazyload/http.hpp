@@ -282,7 +282,7 @@ inline HttpResponse respond(LazyRegistry& registry, std::string_view method,
 // for one string literal).
 inline std::string_view status_page_html() noexcept {
   static constexpr const char kPage[] =
-    R"html(<!doctype html>
+      R"html(<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -332,7 +332,7 @@ button { min-width: 7rem; padding: .25rem .6rem; cursor: pointer; }
 <tbody id="rows"></tbody>
 </table>
 )html"
-    R"html(<script>
+      R"html(<script>
 "use strict";
 const rows = new Map();     // name -> the row's cells
 const pending = new Set();  // names with a request in flight

@@ -43,12 +43,11 @@
 #ifndef LAZYLOAD_JSON_HPP_
 #define LAZYLOAD_JSON_HPP_
 
-#include <chrono>   // std::chrono::system_clock
-#include <cmath>    // std::round
-#include <string>   // std::string
-#include <utility>  // std::move
-
+#include <chrono>             // std::chrono::system_clock
+#include <cmath>              // std::round
 #include <nlohmann/json.hpp>  // nlohmann::json, nlohmann::ordered_json
+#include <string>             // std::string
+#include <utility>            // std::move
 
 #include "detail/text.hpp"
 #include "registry.hpp"
@@ -64,8 +63,7 @@ namespace lazyload {
 // Thread safety: safe to call concurrently on different `j`.
 // Throws: std::bad_alloc only.
 // Invalidates: references into `j`.
-template <class BasicJsonType>
-void to_json(BasicJsonType& j, Status status);
+template <class BasicJsonType> void to_json(BasicJsonType& j, Status status);
 
 // to_json(BasicJsonType&, const EntrySnapshot&)
 //
@@ -115,8 +113,7 @@ inline double round_to(double value, double scale) {
 
 }  // namespace detail
 
-template <class BasicJsonType>
-void to_json(BasicJsonType& j, Status status) {
+template <class BasicJsonType> void to_json(BasicJsonType& j, Status status) {
   j = std::string(to_string(status));
 }
 

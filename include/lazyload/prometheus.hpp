@@ -129,8 +129,7 @@ class PrometheusWriter {
     return *this;
   }
 
-  template <class Number>
-  void value(Number number) {
+  template <class Number> void value(Number number) {
     if (!first_label_) out_ += '}';
     out_ += ' ';
     append_number(out_, number);

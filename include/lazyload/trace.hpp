@@ -165,9 +165,9 @@ inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
   std::chrono::steady_clock::time_point origin{};
   bool have_origin = false;
   for (const LoadRecord& r : records) {
-    const auto first =
-        TraceWriter::queued(r) ? std::min(r.queued_at, r.started_at)
-                               : r.started_at;
+    const auto first = TraceWriter::queued(r)
+                           ? std::min(r.queued_at, r.started_at)
+                           : r.started_at;
     origin = have_origin ? std::min(origin, first) : first;
     have_origin = true;
   }

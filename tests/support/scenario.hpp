@@ -50,8 +50,7 @@ class Gate {
 };
 
 // Waits at most 30 s for `done()`; throws if it never happens.
-template <class F>
-void wait_until(F done, const char* what) {
+template <class F> void wait_until(F done, const char* what) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!done()) {
@@ -112,45 +111,57 @@ class Scenario {
     EntryOptions torch;
     torch.priority = 1;
     torch.required = true;
-    registry_.add(kTorch, [](lazyload::Progress& p) {
-      p.report(1.0, "ready");
-      p.set_size(kTorchSize);
-      return std::make_unique<Model>();
-    }, torch);
+    registry_.add(
+        kTorch,
+        [](lazyload::Progress& p) {
+          p.report(1.0, "ready");
+          p.set_size(kTorchSize);
+          return std::make_unique<Model>();
+        },
+        torch);
 
     EntryOptions quoted;
     quoted.priority = 2;
     quoted.depends_on = {kTorch};
     quoted.size_bytes = 4096;
-    registry_.add(kQuoted, [] { return std::string("dqn"); }, quoted);
+    registry_.add(
+        kQuoted, [] { return std::string("dqn"); }, quoted);
 
     EntryOptions failed;
     failed.priority = 3;
     failed.required = true;
     failed.depends_on = {kUnicode};
-    registry_.add(kFailed, [](lazyload::Progress& p) -> int {
-      p.report(0.25, "open");
-      throw std::runtime_error(kError);
-    }, failed);
+    registry_.add(
+        kFailed,
+        [](lazyload::Progress& p) -> int {
+          p.report(0.25, "open");
+          throw std::runtime_error(kError);
+        },
+        failed);
 
     EntryOptions loading;
     loading.priority = 4;
-    registry_.add(kLoading, [this](lazyload::Progress& p) {
-      p.report(0.4, "weights");
-      gate_.wait();
-      return 42;
-    }, loading);
+    registry_.add(
+        kLoading,
+        [this](lazyload::Progress& p) {
+          p.report(0.4, "weights");
+          gate_.wait();
+          return 42;
+        },
+        loading);
 
     registry_.add(kQueued, [] { return 1.5; });
 
     EntryOptions unicode;
     unicode.evictable = true;
     unicode.size_bytes = 1000;
-    registry_.add(kUnicode, [] { return 7; }, unicode);
+    registry_.add(
+        kUnicode, [] { return 7; }, unicode);
 
     EntryOptions invalid;
     invalid.required = true;
-    registry_.add(kInvalid, [] { return 8; }, invalid);
+    registry_.add(
+        kInvalid, [] { return 8; }, invalid);
 
     registry_.load(kQuoted);  // loads torch first
     try {
@@ -160,9 +171,9 @@ class Scenario {
     }
     registry_.unload(kUnicode);
     futures_.push_back(registry_.load_async(kLoading));
-    wait_until([this] {
-      return registry_.entry(kLoading).stats().stage == "weights";
-    }, "the slow entry to report its stage");
+    wait_until(
+        [this] { return registry_.entry(kLoading).stats().stage == "weights"; },
+        "the slow entry to report its stage");
     futures_.push_back(registry_.load_async(kQueued));
   }
 

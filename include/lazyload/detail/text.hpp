@@ -44,7 +44,7 @@ inline std::size_t utf8_sequence_length(std::string_view s,
                                         std::size_t i) noexcept {
   const auto lead = static_cast<unsigned char>(s[i]);
   std::size_t length = 0;
-  unsigned char low = 0x80;   // bounds of the second byte
+  unsigned char low = 0x80;  // bounds of the second byte
   unsigned char high = 0xBF;
   if (lead >= 0xC2 && lead <= 0xDF) {
     length = 2;
@@ -111,19 +111,33 @@ inline void append_json_string(std::string& out, std::string_view in) {
   out += '"';
   append_escaped(out, in, [](std::string& o, char c) {
     switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\b': o += "\\b"; break;
-      case '\f': o += "\\f"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          append_unicode_escape(o, static_cast<unsigned char>(c));
-        } else {
-          o += c;
-        }
+    case '"':
+      o += "\\\"";
+      break;
+    case '\\':
+      o += "\\\\";
+      break;
+    case '\b':
+      o += "\\b";
+      break;
+    case '\f':
+      o += "\\f";
+      break;
+    case '\n':
+      o += "\\n";
+      break;
+    case '\r':
+      o += "\\r";
+      break;
+    case '\t':
+      o += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        append_unicode_escape(o, static_cast<unsigned char>(c));
+      } else {
+        o += c;
+      }
     }
   });
   out += '"';
@@ -134,10 +148,17 @@ inline void append_json_string(std::string& out, std::string_view in) {
 inline void append_label_value(std::string& out, std::string_view in) {
   append_escaped(out, in, [](std::string& o, char c) {
     switch (c) {
-      case '\\': o += "\\\\"; break;
-      case '"': o += "\\\""; break;
-      case '\n': o += "\\n"; break;
-      default: o += c;
+    case '\\':
+      o += "\\\\";
+      break;
+    case '"':
+      o += "\\\"";
+      break;
+    case '\n':
+      o += "\\n";
+      break;
+    default:
+      o += c;
     }
   });
 }
