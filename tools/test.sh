@@ -43,7 +43,7 @@ configure_args() {
 }
 
 configs=("$@")
-[ ${#configs[@]} -eq 0 ] && configs=(gcc-cxx17 clang-cxx20 asan-ubsan tsan)
+[ ${#configs[@]} -eq 0 ] && configs=(lint gcc-cxx17 clang-cxx20 asan-ubsan tsan)
 
 for config in "${configs[@]}"; do
   echo "=== $config"
