@@ -14,8 +14,8 @@
 // BM_Background/registry/<n>  start_background() + wait_idle() over n trivial
 //                             loaders on 2 workers, against
 // BM_Background/bare_queue/<n> 2 threads popping n std::function tasks.
-// (dump_status() of <lazyload/json.hpp> is not measured: the header is not on
-// this branch yet.)
+// BM_DumpStatus/<n>           dump_status() (<lazyload/json.hpp>) of n loaded
+//                             entries, when built with nlohmann_json.
 
 #include <benchmark/benchmark.h>
 
@@ -27,6 +27,9 @@
 #include <deque>               // std::deque
 #include <functional>          // std::function
 #include <lazyload/registry.hpp>
+#if defined(LAZYLOAD_BENCH_WITH_JSON)
+#  include <lazyload/json.hpp>
+#endif
 #include <map>     // std::map
 #include <memory>  // std::unique_ptr
 #include <mutex>   // std::mutex
@@ -252,6 +255,21 @@ void thread_counts(benchmark::internal::Benchmark* b) {
   for (int n : counts) b->Threads(n);
   b->UseRealTime();
 }
+#if defined(LAZYLOAD_BENCH_WITH_JSON)
+void BM_DumpStatus(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  lazyload::LazyRegistry& r = loaded_registry(n);
+  for (auto _ : state) {
+    std::string json = lazyload::dump_status(r);
+    if (json.size() < n) {
+      state.SkipWithError("dump_status is shorter than one byte per entry");
+      break;
+    }
+    benchmark::DoNotOptimize(json);
+  }
+  state.counters["entries"] = static_cast<double>(n);
+}
+#endif
 
 }  // namespace
 
@@ -267,6 +285,14 @@ BENCHMARK(BM_RegistrySnapshot)
     ->Arg(10000)
     ->Arg(100000)
     ->Unit(benchmark::kMicrosecond);
+#if defined(LAZYLOAD_BENCH_WITH_JSON)
+BENCHMARK(BM_DumpStatus)
+    ->Arg(10)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMicrosecond);
+#endif
 BENCHMARK(BM_RegistryAdd)->Arg(100000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RegistryMemory)
     ->Arg(10000)

@@ -106,6 +106,7 @@ class Report:
         self.dir = results
         self.handle = load_medians(os.path.join(results, "handle_benchmark.json"))
         self.registry = load_medians(os.path.join(results, "registry_benchmark.json"))
+        self.library = load_medians(os.path.join(results, "library_benchmark.json"))
         self.startup = load_json(os.path.join(results, "startup.json"))
         self.callgrind = load_json(os.path.join(results, "callgrind.json"))
         self.fastpath = load_json(os.path.join(results, "fastpath_check.json"))
@@ -360,11 +361,15 @@ class Report:
         rows = []
         for n in (10, 1000, 10000, 100000):
             b = self.registry.get(f"BM_RegistrySnapshot/{n}")
+            d = self.registry.get(f"BM_DumpStatus/{n}")
             if b:
                 rows.append((f"{n:,}", f"{b['real_ns'] / 1e3:,.1f}", ns(b["real_ns"] / n),
-                             f"{b['allocs_per_entry']:.2f}"))
+                             f"{b['allocs_per_entry']:.2f}",
+                             "n/a" if not d else f"{d['real_ns'] / 1e3:,.1f}",
+                             "n/a" if not d else ns(d["real_ns"] / n)))
         snap = table(["entries", "`snapshot()` us", "ns per entry",
-                      "operator new calls per entry"], rows)
+                      "operator new calls per entry", "`dump_status()` us",
+                      "ns per entry"], rows)
         rows = []
         add = self.registry.get("BM_RegistryAdd/100000")
         if add:
@@ -516,6 +521,30 @@ def replace_block(text, name, body):
     return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
 
 
+def library_section(r):
+    """LazySymbol against a function pointer and a direct call (library.hpp)."""
+    rows = []
+    pointer = r.library.get("BM_FunctionPointerCall/threads:1")
+    for label, name in (("direct call (through the PLT)", "BM_DirectCall"),
+                        ("function pointer", "BM_FunctionPointerCall"),
+                        ("`LazySymbol` (resolved)", "BM_LazySymbolCall")):
+        one = r.library.get(f"{name}/threads:1")
+        two = None
+        for key, b in r.library.items():
+            if key.startswith(f"{name}/threads:") and key != f"{name}/threads:1":
+                two = b
+        rows.append((label, ns(one and one["real_ns"]),
+                     ratio(one and one["real_ns"], pointer and pointer["real_ns"]),
+                     ns(two and two["cpu_ns"])))
+    resolve = r.library.get("BM_LazySymbolResolve/threads:1")
+    text = table(["call", "ns per call, 1 thread", "vs function pointer",
+                  "CPU ns per call, one thread per CPU"], rows)
+    if resolve:
+        text += (f"\n\nResolving a symbol of an open library (`dlsym` under the lock): "
+                 f"{ns(resolve['real_ns'])} ns.")
+    return text
+
+
 def main(argv):
     if len(argv) != 4:
         sys.exit(__doc__)
@@ -542,6 +571,7 @@ def main(argv):
         "callgrind": r.callgrind_section(),
         "objdump": r.objdump_section(),
         "headline": r.headline_section(),
+        "library": library_section(r),
     }
     with open(results_md) as f:
         text = f.read()
