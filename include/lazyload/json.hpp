@@ -47,7 +47,8 @@
 #include <cmath>              // std::round
 #include <nlohmann/json.hpp>  // nlohmann::json, nlohmann::ordered_json
 #include <string>             // std::string
-#include <utility>            // std::move
+#include <type_traits>        // std::true_type, std::void_t
+#include <utility>            // std::move, std::forward
 
 #include "detail/text.hpp"
 #include "registry.hpp"
@@ -103,6 +104,28 @@ std::string dump_status(const RegistrySnapshot& snapshot, int indent = -1);
 
 // End of public interfaces.
 // Implementation details follow.
+
+namespace detail {
+
+// Whether an object type is nlohmann's ordered_map (a vector underneath).
+template <class Object, class = void>
+struct is_ordered_object : std::false_type {};
+template <class Object>
+struct is_ordered_object<Object, std::void_t<typename Object::Container>>
+    : std::true_type {};
+
+// Adds a member whose key is known to be new, in constant time for
+// ordered_json and logarithmic time for json.
+template <class Object, class Value>
+void append_member(Object& object, const std::string& key, Value&& value) {
+  if constexpr (is_ordered_object<Object>::value) {
+    object.Object::Container::emplace_back(key, std::forward<Value>(value));
+  } else {
+    object.emplace_hint(object.end(), key, std::forward<Value>(value));
+  }
+}
+
+}  // namespace detail
 
 namespace detail {
 
@@ -176,9 +199,13 @@ void to_json(BasicJsonType& j, const RegistrySnapshot& snapshot) {
   progress["ready"] = snapshot.not_ready.empty();
   progress["not_ready"] = snapshot.not_ready;
 
+  // Names in a snapshot are unique, so each entry is appended without the
+  // lookup that `entries[name]` does: ordered_json's lookup is linear, and
+  // would make a dump of n entries cost n^2.
   BasicJsonType entries = BasicJsonType::object();
+  auto& members = entries.template get_ref<typename BasicJsonType::object_t&>();
   for (const EntrySnapshot& entry : snapshot.entries) {
-    entries[entry.name] = entry;
+    detail::append_member(members, entry.name, BasicJsonType(entry));
   }
   j = BasicJsonType::object();
   j["progress"] = std::move(progress);
