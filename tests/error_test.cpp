@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 
 TEST_CASE("every lazyload exception derives from LazyError", "[error]") {
   STATIC_REQUIRE(std::is_base_of_v<std::runtime_error, lazyload::LazyError>);

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 #include "support/scenario.hpp"
 
 using lazyload::EntrySnapshot;

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 #include "support/scenario.hpp"
 
 using lazyload::EntryOptions;

@@ -20,7 +20,7 @@
 #include "lazyload/handle.hpp"
 #include "lazyload/registry.hpp"
 #include "support/barrier.hpp"
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 
 namespace {
 

@@ -15,7 +15,7 @@
 
 #include "lazyload/handle.hpp"
 #include "lazyload/registry.hpp"
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 
 namespace fs = std::filesystem;
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <memory>
 
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 
 TEST_CASE("pressure levels have names", "[memory]") {
   CHECK(lazyload::to_string(lazyload::PressureLevel::normal) == "normal");

@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 
 TEST_CASE("report records the fraction and the stage", "[progress]") {
   lazyload::Progress p;

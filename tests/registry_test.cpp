@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "support/barrier.hpp"
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 
 using lazyload::CycleError;
 using lazyload::EntryOptions;

@@ -5,7 +5,7 @@
 #include <set>
 #include <string_view>
 
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 
 using lazyload::Status;
 

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/catch.hpp"
+#include "support/catch_compat.hpp"
 
 using lazyload::LazyRegistry;
 using lazyload::LoadRecord;

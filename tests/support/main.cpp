@@ -1,3 +1,3 @@
 // The Catch2 runner for every test file.
 #define CATCH_CONFIG_MAIN
-#include "catch.hpp"
+#include "catch_compat.hpp"
