@@ -19,7 +19,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include <lazyload/library.hpp>
+#include <lazyload/shared_library.hpp>
 #include <memory>  // std::shared_ptr
 
 // The function, linked at build time for BM_DirectCall.

@@ -63,7 +63,7 @@ RegistrySnapshot fixed_snapshot() {
   s.loading = 1;
   s.failed = 1;
   s.unloaded = 1;
-  s.progress_percentage = 25.0;
+  s.progress = 0.25;
   s.bytes_loaded = 64 * 1024 * 1024;
   s.memory_budget = 3ULL * 1024 * 1024 * 1024 / 2;
   s.not_ready = {"d\nb"};

@@ -156,8 +156,7 @@ TEST_CASE("a throwing loader gives a LoadError naming the entry", "[handle]") {
   CHECK_THROWS_WITH_AS(
       h.get(), "lazyload: loading 'db' failed: connection refused", LoadError);
   CHECK(h.status() == Status::failed);
-  CHECK(h.stats().last_error ==
-        "lazyload: loading 'db' failed: connection refused");
+  CHECK(h.stats().error == "lazyload: loading 'db' failed: connection refused");
   CHECK(h.stats().failures == 1);
   CHECK(h.try_get() == nullptr);
   CHECK(runs == 1);
@@ -208,7 +207,7 @@ TEST_CASE("the next access after a failure runs the loader again", "[handle]") {
   CHECK(h.get() == 7);
   CHECK(runs == 2);
   CHECK(h.status() == Status::loaded);
-  CHECK(h.stats().last_error.empty());
+  CHECK(h.stats().error.empty());
   CHECK(h.stats().loads == 1);
   CHECK(h.stats().failures == 1);
 }
@@ -497,7 +496,7 @@ TEST_CASE("stats record load time, counts and time of loading", "[handle]") {
   CHECK(s.status == Status::loaded);
   CHECK(s.loads == 1);
   CHECK(s.failures == 0);
-  CHECK(s.last_load_time >= 20ms);
+  CHECK(s.load_time >= 0.020);
   CHECK(s.last_loaded_at >= before);
   const lazyload::LoadRecord r = h.last_load();
   CHECK(r.ok);
@@ -511,7 +510,7 @@ TEST_CASE("load time includes the warm-up", "[handle]") {
   options.warmup = [](int&) { std::this_thread::sleep_for(30ms); };
   LazyHandle<int> h{[] { return 1; }, options};
   h.get();
-  CHECK(h.stats().last_load_time >= 30ms);
+  CHECK(h.stats().load_time >= 0.030);
 }
 
 TEST_CASE("leases, gets and unloads racing keep every lease valid",

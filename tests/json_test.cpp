@@ -55,7 +55,7 @@ RegistrySnapshot fixed_snapshot() {
   s.total = 6;
   s.loaded = 5;
   s.failed = 1;
-  s.progress_percentage = 500.0 / 6.0;
+  s.progress = 5.0 / 6.0;
   s.bytes_loaded = 1024;
   s.budget_overshoots = 4;
   s.not_ready = {"cuda"};

@@ -85,7 +85,7 @@ TEST_CASE("mapped_file maps the file's bytes on first use", "[mapped_file]") {
   CHECK(weights->data()[0] == std::byte{0});
   CHECK(weights->data()[99999] == std::byte{99999 % 251});
   CHECK(weights->path() == path.string());
-  CHECK(weights.stats().reported_size == 100000);
+  CHECK(weights.stats().size_bytes == 100000);
   CHECK(is_mapped(path));
 }
 

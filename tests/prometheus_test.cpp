@@ -136,7 +136,7 @@ RegistrySnapshot one_entry() {
   s.entries.push_back(e);
   s.total = 1;
   s.loaded = 1;
-  s.progress_percentage = 100.0;
+  s.progress = 1.0;
   s.bytes_loaded = 1024;
   s.memory_budget = 4096;
   return s;

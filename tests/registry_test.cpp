@@ -23,6 +23,7 @@
 
 #include "support/barrier.hpp"
 #include "support/catch_compat.hpp"
+#include "support/registry_fixtures.hpp"
 
 using lazyload::CycleError;
 using lazyload::EntryOptions;
@@ -31,6 +32,8 @@ using lazyload::LazyRegistry;
 using lazyload::LoadError;
 using lazyload::RegistryOptions;
 using lazyload::Status;
+using lazyload_test::Gate;
+using lazyload_test::Journal;
 using namespace std::chrono_literals;
 
 // Counts this thread's allocations while enabled, to prove a path allocates
@@ -67,23 +70,6 @@ struct Base {
 };
 struct Derived : Base {
   int id() const override { return 7; }
-};
-
-// Records the order in which loaders run.
-class Journal {
- public:
-  void add(const std::string& name) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    order_.push_back(name);
-  }
-  std::vector<std::string> order() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return order_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::string> order_;
 };
 
 EntryOptions priority(int p) {
@@ -385,14 +371,7 @@ TEST_CASE("queued entries show queued, and progress never goes backwards",
   RegistryOptions options;
   options.workers = 1;
   LazyRegistry r(options);
-  std::atomic<bool> release{false};
-  r.add(
-      "gate",
-      [&] {
-        while (!release) std::this_thread::yield();
-        return 0;
-      },
-      priority(1));
+  Gate gate(r);
   for (int i = 0; i < 20; ++i) {
     r.add(
         "item" + std::to_string(i),
@@ -403,24 +382,24 @@ TEST_CASE("queued entries show queued, and progress never goes backwards",
         priority(2));
   }
   r.start_background();
-  while (r.entry("gate").status() != Status::loading) std::this_thread::yield();
+  gate.wait_until_loading();
   auto s = r.snapshot();
   CHECK(s.queued == 20);
   CHECK(s.loading == 1);
   CHECK(s.is_loading);
   CHECK(r.entry("item5").status() == Status::queued);
-  release = true;
+  gate.release();
   double last = -1;
   bool monotonic = true;
   while (r.snapshot().is_loading) {
     s = r.snapshot();
-    monotonic = monotonic && s.progress_percentage >= last;
-    last = s.progress_percentage;
+    monotonic = monotonic && s.progress >= last;
+    last = s.progress;
     CHECK(s.loaded + s.failed + s.loading + s.queued + s.unloaded == s.total);
   }
   CHECK(monotonic);
   CHECK(r.wait_idle(10s));
-  CHECK(r.snapshot().progress_percentage == Approx(100.0));
+  CHECK(r.snapshot().progress == Approx(1.0));
 }
 
 TEST_CASE("get on a queued entry loads it at once on the caller's thread",
@@ -428,15 +407,8 @@ TEST_CASE("get on a queued entry loads it at once on the caller's thread",
   RegistryOptions options;
   options.workers = 1;
   LazyRegistry r(options);
-  std::atomic<bool> release{false};
+  Gate gate(r);
   std::thread::id loaded_on;
-  r.add(
-      "gate",
-      [&] {
-        while (!release) std::this_thread::yield();
-        return 0;
-      },
-      priority(1));
   r.add(
       "wanted",
       [&] {
@@ -445,11 +417,11 @@ TEST_CASE("get on a queued entry loads it at once on the caller's thread",
       },
       priority(2));
   r.start_background();
-  while (r.entry("gate").status() != Status::loading) std::this_thread::yield();
+  gate.wait_until_loading();
   CHECK(r.entry("wanted").status() == Status::queued);
   CHECK(r.get<int>("wanted") == 5);
   CHECK(loaded_on == std::this_thread::get_id());
-  release = true;
+  gate.release();
   CHECK(r.wait_idle(10s));
   CHECK(r.entry("wanted").stats().loads == 1);  // the worker skipped it
 }
@@ -577,7 +549,7 @@ TEST_CASE("snapshot reports every entry and totals that add up", "[registry]") {
   CHECK(s.loading == 0);
   CHECK(s.queued == 0);
   CHECK_FALSE(s.is_loading);
-  CHECK(s.progress_percentage == Approx(50.0));
+  CHECK(s.progress == Approx(0.5));
   CHECK(s.bytes_loaded == 1024);
   CHECK(s.not_ready.empty());
   REQUIRE(s.entries.size() == 4);
@@ -719,412 +691,4 @@ TEST_CASE("get, load, unload and snapshot racing keep snapshots consistent",
   CHECK(r.wait_idle(30s));
   CHECK(inconsistent == 0);
   CHECK(wrong_value == 0);
-}
-
-// Memory: sizes, the budget, LRU and idle eviction, pressure levels.
-
-namespace {
-
-EntryOptions sized(std::size_t bytes, bool evictable = true) {
-  EntryOptions o;
-  o.size_bytes = bytes;
-  o.evictable = evictable;
-  return o;
-}
-
-RegistryOptions budget(std::size_t bytes) {
-  RegistryOptions o;
-  o.memory_budget = bytes;
-  return o;
-}
-
-std::vector<std::string> loaded_names(const LazyRegistry& r) {
-  std::vector<std::string> out;
-  for (const auto& e : r.snapshot().entries) {
-    if (e.status == Status::loaded) out.push_back(e.name);
-  }
-  return out;
-}
-
-}  // namespace
-
-TEST_CASE("a load over budget first evicts idle evictable entries",
-          "[registry][memory]") {
-  std::vector<std::string> evicted;
-  RegistryOptions options = budget(100);
-  options.on_change = [&](const lazyload::StatusChange& c) {
-    if (c.eviction) evicted.push_back(std::string(c.name));
-  };
-  LazyRegistry r(options);
-  r.add(
-      "a", [] { return 1; }, sized(40));
-  r.add(
-      "b", [] { return 2; }, sized(40));
-  r.add(
-      "c", [] { return 3; }, sized(40));
-  r.load("a");
-  r.load("b");
-  CHECK(r.snapshot().bytes_loaded == 80);
-  r.load("c");  // 120 would exceed 100: the least recently used goes
-  CHECK(loaded_names(r) == std::vector<std::string>{"b", "c"});
-  const auto s = r.snapshot();
-  CHECK(s.bytes_loaded == 80);
-  CHECK(s.budget_overshoots == 0);
-  CHECK(s.entries[0].evictions == 1);
-  CHECK(s.entries[0].status == Status::unloaded);
-  CHECK(evicted == std::vector<std::string>{"a"});
-  CHECK(r.get<int>("a") == 1);  // an evicted entry loads again on next use
-}
-
-TEST_CASE("a load that cannot fit still happens and counts an overshoot",
-          "[registry][memory]") {
-  LazyRegistry r(budget(100));
-  r.add(
-      "pinned", [] { return 1; }, sized(60, /*evictable=*/false));
-  r.add(
-      "big", [] { return 2; }, sized(60, /*evictable=*/false));
-  r.load("pinned");
-  r.load("big");
-  const auto s = r.snapshot();
-  CHECK(s.loaded == 2);
-  CHECK(s.bytes_loaded == 120);
-  CHECK(s.budget_overshoots == 1);
-  CHECK(s.entries[0].evictions == 0);
-}
-
-TEST_CASE("a loaded total within the budget never evicts",
-          "[registry][memory]") {
-  LazyRegistry r(budget(100));
-  r.add(
-      "a", [] { return 1; }, sized(50));
-  r.add(
-      "b", [] { return 2; }, sized(50));
-  r.load("a");
-  r.load("b");
-  CHECK(loaded_names(r) == std::vector<std::string>{"a", "b"});
-  CHECK(r.snapshot().budget_overshoots == 0);
-}
-
-TEST_CASE("eviction follows lease order, least recently leased first",
-          "[registry][memory]") {
-  LazyRegistry r(budget(120));
-  for (const char* name : {"a", "b", "c", "d", "e"}) {
-    r.add(
-        name, [] { return 0; }, sized(40));
-  }
-  r.load("a");
-  r.load("b");
-  r.load("c");
-  (void)r.handle<int>("a").lease();  // order of use now: b, c, a
-  r.load("d");                       // evicts b
-  CHECK(loaded_names(r) == std::vector<std::string>{"a", "c", "d"});
-  (void)r.handle<int>("c").lease();  // order of use now: a, d, c
-  r.load("e");                       // evicts a
-  CHECK(loaded_names(r) == std::vector<std::string>{"c", "d", "e"});
-}
-
-TEST_CASE("a leased value is never evicted and outlives unload",
-          "[registry][memory]") {
-  LazyRegistry r(budget(100));
-  r.add(
-      "held", [] { return std::make_unique<std::string>(1000, 'x'); },
-      sized(60));
-  r.add(
-      "other", [] { return 2; }, sized(60));
-  std::shared_ptr<std::string> lease = r.handle<std::string>("held").lease();
-  r.load("other");  // nothing evictable is free: overshoot, held stays
-  CHECK(r.entry("held").is_loaded());
-  CHECK(r.snapshot().budget_overshoots == 1);
-  r.unload("held");
-  CHECK(lease->size() == 1000);  // ASan would catch a freed string here
-  CHECK(lease->back() == 'x');
-}
-
-TEST_CASE("a size reported by the loader wins and is enforced after the load",
-          "[registry][memory]") {
-  LazyRegistry r(budget(100));
-  r.add(
-      "old", [] { return 1; }, sized(50));
-  r.add(
-      "surprise",
-      [](lazyload::Progress& p) {
-        p.set_size(80);  // declared nothing; turns out to be big
-        return 2;
-      },
-      sized(0));
-  r.load("old");
-  r.load("surprise");
-  CHECK(loaded_names(r) == std::vector<std::string>{"surprise"});
-  CHECK(r.snapshot().bytes_loaded == 80);
-  CHECK(r.snapshot().entries[1].size_bytes == 80);
-}
-
-TEST_CASE("loads through a handle from the registry obey its budget",
-          "[registry][memory]") {
-  LazyRegistry r(budget(50));
-  r.add(
-      "a", [] { return 1; }, sized(40));
-  auto& b = r.add(
-      "b", [] { return 2; }, sized(40));
-  r.load("a");
-  CHECK(*b.lease() == 2);
-  CHECK(loaded_names(r) == std::vector<std::string>{"b"});
-}
-
-TEST_CASE("an entry nobody leases for its idle timeout is evicted",
-          "[registry][memory]") {
-  LazyRegistry r;
-  EntryOptions idle = sized(10);
-  idle.idle_timeout = 50ms;
-  r.add(
-      "idle", [] { return 1; }, idle);
-  r.add(
-      "held", [] { return 2; }, idle);
-  r.add("forever", [] { return 3; });
-  r.load("idle");
-  r.load("forever");
-  auto lease = r.handle<int>("held").lease();
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (r.entry("idle").is_loaded() &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  CHECK_FALSE(r.entry("idle").is_loaded());
-  CHECK(r.snapshot().entries[0].evictions == 1);
-  std::this_thread::sleep_for(150ms);
-  CHECK(r.entry("held").is_loaded());  // in use: kept past its timeout
-  CHECK(r.entry("forever").is_loaded());
-  lease.reset();
-  while (r.entry("held").is_loaded() &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  CHECK_FALSE(r.entry("held").is_loaded());
-}
-
-TEST_CASE("an idle timeout on an entry that is not evictable is refused",
-          "[registry][memory]") {
-  LazyRegistry r;
-  EntryOptions o;
-  o.idle_timeout = 1s;
-  CHECK_THROWS_WITH_AS(
-      r.add(
-          "x", [] { return 1; }, o),
-      "lazyload: resource 'x' has an idle_timeout but is not evictable",
-      LazyError);
-  CHECK_FALSE(r.contains("x"));
-}
-
-TEST_CASE(
-    "pressure levels fire once per upward crossing and critical evicts "
-    "down to warning",
-    "[registry][memory]") {
-  std::vector<std::string> events;
-  RegistryOptions options = budget(100);
-  options.pressure = lazyload::PressureLevels{0.5, 0.8};
-  options.on_pressure = [&](const lazyload::PressureEvent& e) {
-    events.push_back(std::string(lazyload::to_string(e.level)) + "@" +
-                     std::to_string(e.bytes_loaded));
-  };
-  LazyRegistry r(options);
-  r.add(
-      "a", [] { return 1; }, sized(30));
-  r.add(
-      "b", [] { return 2; }, sized(25));
-  r.add(
-      "c", [] { return 3; }, sized(30));
-  r.add(
-      "d", [] { return 4; }, sized(10));
-  r.load("a");  // 30: normal
-  CHECK(events.empty());
-  r.load("b");  // 55: warning
-  r.load("d");  // 65: still warning, no second event
-  CHECK(events == std::vector<std::string>{"warning@55"});
-  CHECK(r.snapshot().pressure == lazyload::PressureLevel::warning);
-  r.load("c");  // 95: critical; evicts a, b (LRU) down to <= 50
-  CHECK(events == std::vector<std::string>{"warning@55", "critical@95"});
-  CHECK(loaded_names(r) == std::vector<std::string>{"c", "d"});
-  CHECK(r.snapshot().pressure == lazyload::PressureLevel::normal);
-  r.load("a");  // 70: warning again, a new crossing
-  CHECK(events.back() == "warning@70");
-  CHECK(events.size() == 3);
-}
-
-TEST_CASE("pressure levels are validated", "[registry][memory]") {
-  RegistryOptions no_budget;
-  no_budget.pressure = lazyload::PressureLevels{};
-  CHECK_THROWS_WITH_AS(LazyRegistry(no_budget),
-                       "lazyload: pressure levels need a memory_budget",
-                       LazyError);
-  RegistryOptions inverted = budget(10);
-  inverted.pressure = lazyload::PressureLevels{0.9, 0.5};
-  CHECK_THROWS_WITH_AS(LazyRegistry(inverted),
-                       "lazyload: pressure levels must satisfy 0 < warning <= "
-                       "critical <= 1, got warning 0.900000 and critical "
-                       "0.500000",
-                       LazyError);
-}
-
-TEST_CASE("the snapshot reports the process's resident memory",
-          "[registry][memory]") {
-  LazyRegistry r;
-  CHECK(r.snapshot().rss_bytes > 0);
-}
-
-TEST_CASE("eviction racing leases, gets and loads keeps every lease valid",
-          "[registry][memory]") {
-  RegistryOptions options = budget(200);
-  options.workers = 2;
-  LazyRegistry r(options);
-  constexpr int kEntries = 10;
-  for (int i = 0; i < kEntries; ++i) {
-    EntryOptions o = sized(60);
-    if (i % 3 == 0) o.idle_timeout = 2ms;
-    r.add(
-        "m" + std::to_string(i),
-        [i] { return std::make_unique<std::string>(100, char('a' + i)); }, o);
-  }
-  std::atomic<int> bad{0};
-  lazyload_test::race(8, [&](std::size_t t) {
-    for (int n = 0; n < 300; ++n) {
-      const int i = static_cast<int>((n * 3 + t) % kEntries);
-      const std::string name = "m" + std::to_string(i);
-      switch ((n + t) % 4) {
-      case 0:
-      case 1: {
-        auto lease = r.handle<std::string>(name).lease();
-        std::this_thread::yield();
-        if (lease->size() != 100 || (*lease)[99] != char('a' + i)) ++bad;
-        break;
-      }
-      case 2:
-        (void)r.load_async(name);
-        break;
-      default:
-        (void)r.snapshot();
-        break;
-      }
-    }
-  });
-  CHECK(r.wait_idle(30s));
-  CHECK(bad == 0);
-  std::uint64_t evictions = 0;
-  for (const auto& e : r.snapshot().entries) evictions += e.evictions;
-  CHECK(evictions > 0);
-}
-
-// Warm start: save_profile and preload_profile.
-
-namespace {
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("lazyload-profile-" + std::to_string(::getpid()) + "-" + name))
-      .string();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-}  // namespace
-
-TEST_CASE("a saved profile warms the next run, the most used first",
-          "[registry][profile]") {
-  const std::string path = temp_path("roundtrip.json");
-  {
-    LazyRegistry first_run;
-    for (const char* name : {"a", "b", "c", "d \"quoted\""}) {
-      first_run.add(name, [] { return 1; });
-    }
-    first_run.load("c");
-    first_run.load("d \"quoted\"");
-    (void)first_run.handle<int>("a").lease();  // a: 1 load + 2 leases
-    (void)first_run.handle<int>("a").lease();
-    first_run.unload("c");  // loaded once this run: still in the profile
-    first_run.save_profile(path);
-  }
-  RegistryOptions options;
-  options.workers = 1;
-  LazyRegistry next_run(options);
-  Journal journal;
-  for (const char* name : {"a", "b", "c", "d \"quoted\""}) {
-    next_run.add(name, [&journal, n = std::string(name)] {
-      journal.add(n);
-      return 1;
-    });
-  }
-  const lazyload::ProfileReport report = next_run.preload_profile(path);
-  CHECK(report.found);
-  CHECK(report.error.empty());
-  CHECK(report.unknown.empty());
-  CHECK(report.queued == std::vector<std::string>{"a", "c", "d \"quoted\""});
-  REQUIRE(next_run.wait_idle(10s));
-  CHECK(journal.order() == report.queued);
-  CHECK_FALSE(next_run.entry("b").is_loaded());
-  std::filesystem::remove(path);
-}
-
-TEST_CASE(
-    "names in a profile that are not registered are skipped and "
-    "reported",
-    "[registry][profile]") {
-  const std::string path = temp_path("unknown.json");
-  write_text(path,
-             R"({"format": "lazyload-profile", "version": 1, "entries": [
-                  {"name": "gone", "order": 1, "loads": 1, "uses": 9},
-                  {"name": "kept", "order": 2, "loads": 1, "uses": 1}]})");
-  LazyRegistry r;
-  r.add("kept", [] { return 1; });
-  const auto report = r.preload_profile(path);
-  CHECK(report.unknown == std::vector<std::string>{"gone"});
-  CHECK(report.queued == std::vector<std::string>{"kept"});
-  CHECK(r.wait_idle(10s));
-  CHECK(r.entry("kept").is_loaded());
-  std::filesystem::remove(path);
-}
-
-TEST_CASE("a missing profile is a no-op", "[registry][profile]") {
-  LazyRegistry r;
-  r.add("x", [] { return 1; });
-  const auto report = r.preload_profile(temp_path("does-not-exist.json"));
-  CHECK_FALSE(report.found);
-  CHECK(report.error.empty());
-  CHECK(report.queued.empty());
-  CHECK(r.entry("x").status() == Status::unloaded);
-}
-
-TEST_CASE("a corrupt profile queues nothing and says why",
-          "[registry][profile]") {
-  LazyRegistry r;
-  r.add("x", [] { return 1; });
-  const std::string broken = temp_path("broken.json");
-  write_text(broken,
-             R"({"format": "lazyload-profile", "entries": [{"name" 1}]})");
-  auto report = r.preload_profile(broken);
-  CHECK(report.found);
-  CHECK(report.error == "lazyload: profile '" + broken +
-                            "' is corrupt: expected ':' at byte 51");
-  CHECK(report.queued.empty());
-  const std::string other = temp_path("other.json");
-  write_text(other, R"({"hello": "world"})");
-  report = r.preload_profile(other);
-  CHECK(report.error ==
-        "lazyload: profile '" + other + "' is corrupt: not a lazyload profile");
-  write_text(other, std::string(100, '['));
-  CHECK_FALSE(r.preload_profile(other).error.empty());
-  write_text(other, "");
-  CHECK_FALSE(r.preload_profile(other).error.empty());
-  CHECK(r.entry("x").status() == Status::unloaded);
-  std::filesystem::remove(broken);
-  std::filesystem::remove(other);
-}
-
-TEST_CASE("saving a profile where it cannot be written names the path",
-          "[registry][profile]") {
-  LazyRegistry r;
-  CHECK_THROWS_WITH_AS(
-      r.save_profile("/nonexistent-dir/profile.json"),
-      "lazyload: cannot write profile '/nonexistent-dir/profile.json'",
-      LazyError);
 }

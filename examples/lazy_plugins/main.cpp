@@ -22,8 +22,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <lazyload/library.hpp>
 #include <lazyload/registry.hpp>
+#include <lazyload/shared_library.hpp>
 #include <map>
 #include <mutex>
 #include <string>
@@ -111,15 +111,14 @@ class Console {
  private:
   static std::string percent(const lazyload::RegistrySnapshot& s) {
     char text[8];
-    std::snprintf(text, sizeof text, "%3.0f%%", s.progress_percentage);
+    std::snprintf(text, sizeof text, "%3.0f%%", 100.0 * s.progress);
     return text;
   }
 
   // "[##########..........]  40%  2/5 loaded  1 failed  loading vision"
   static std::string render(const lazyload::RegistrySnapshot& s) {
     constexpr int kWidth = 30;
-    const int done =
-        static_cast<int>(s.progress_percentage * kWidth / 100.0 + 0.5);
+    const int done = static_cast<int>(s.progress * kWidth + 0.5);
     std::string text = "[" + std::string(done, '#') +
                        std::string(kWidth - done, '.') + "] " + percent(s);
     char counts[64];
@@ -281,7 +280,7 @@ int main() {
               "load time", "error");
   for (const lazyload::EntrySnapshot& e : s.entries) {
     std::printf("%-8s %-8s %8d %10s%s%s\n", e.name.c_str(),
-                std::string(lazyload::to_string(e.status)).c_str(), e.priority,
+                lazyload::to_string(e.status).c_str(), e.priority,
                 Console::milliseconds(e.load_time).c_str(),
                 e.error.empty() ? "" : "  ", e.error.c_str());
   }
@@ -295,8 +294,7 @@ int main() {
   registry.unload("tensor");
   std::printf(
       "unload tensor: status %s, still mapped: %s (dot can be called: %d)\n",
-      std::string(lazyload::to_string(registry.entry("tensor").status()))
-          .c_str(),
+      lazyload::to_string(registry.entry("tensor").status()).c_str(),
       is_mapped(tensor) ? "yes" : "no", [&] {
         const double a[] = {1, 2};
         return static_cast<int>(dot(a, a, 2));

@@ -111,8 +111,8 @@ int main(int argc, char** argv) {
               mb(images * kPixelBytes).c_str());
 
   lazyload::RegistryOptions options;
-  options.memory_budget = 40 * kPixelBytes;       // room for 40 images
-  options.pressure = lazyload::PressureLevels{};  // 85 % and 95 %
+  options.memory_budget = 40 * kPixelBytes;           // room for 40 images
+  options.pressure = lazyload::PressureThresholds{};  // 85 % and 95 %
   int warnings = 0;
   int criticals = 0;
   options.on_pressure = [&](const lazyload::PressureEvent& e) {
@@ -176,8 +176,7 @@ int main(int argc, char** argv) {
                       e.name == "img" + std::to_string(images - 1) + "/pixels";
     if (!show) continue;
     std::printf("  %-14s %-9s %10s %9llu\n", e.name.c_str(),
-                std::string(lazyload::to_string(e.status)).c_str(),
-                mb(e.size_bytes).c_str(),
+                lazyload::to_string(e.status).c_str(), mb(e.size_bytes).c_str(),
                 static_cast<unsigned long long>(e.evictions));
   }
   std::printf("\n  pixels resident   %zu of %d\n", resident, images);
@@ -185,7 +184,7 @@ int main(int argc, char** argv) {
               images);
   std::printf("  bytes loaded      %s of %s budget (%s)\n",
               mb(s.bytes_loaded).c_str(), mb(s.memory_budget).c_str(),
-              std::string(lazyload::to_string(s.pressure)).c_str());
+              lazyload::to_string(s.pressure).c_str());
   std::printf("  evictions         %llu (least recently leased first)\n",
               static_cast<unsigned long long>(evictions));
   std::printf("  pressure events   %d warning, %d critical\n", warnings,

@@ -113,8 +113,8 @@ void print_status(const lazyload::LazyRegistry& registry) {
       std::snprintf(size, sizeof size, "%.1f MB", double(e.size_bytes) / 1e6);
     }
     std::printf("  %-13s %-9s %7.1fms %8s  %s\n", e.name.c_str(),
-                std::string(lazyload::to_string(e.status)).c_str(),
-                e.load_time * 1e3, size, e.error.c_str());
+                lazyload::to_string(e.status).c_str(), e.load_time * 1e3, size,
+                e.error.c_str());
   }
   std::printf("  %zu of %zu loaded, %zu failed, %.1f MB in memory\n", s.loaded,
               s.total, s.failed, double(s.bytes_loaded) / 1e6);
@@ -205,7 +205,8 @@ int main(int argc, char** argv) {
   const std::string profile = (dir / "profile.json").string();
   if (use_profile) {
     // Warm start: what the last run used loads in the background now.
-    const lazyload::ProfileReport warm = registry.preload_profile(profile);
+    const lazyload::ProfileReport warm =
+        lazyload::preload_profile(registry, profile);
     if (!warm.error.empty()) std::printf("%s\n", warm.error.c_str());
     for (const std::string& name : warm.queued) {
       std::printf("warm start: loading %s in the background (used last time)\n",
@@ -221,7 +222,7 @@ int main(int argc, char** argv) {
       words >> verb >> name;
       if (!verb.empty() && !run(registry, verb, name)) break;
     }
-    if (use_profile) registry.save_profile(profile);
+    if (use_profile) lazyload::save_profile(registry, profile);
     return 0;
   }
   if (args.empty()) {
@@ -235,6 +236,6 @@ int main(int argc, char** argv) {
         takes_name && i + 1 < args.size() ? args[++i] : std::string();
     if (!run(registry, verb, name)) break;
   }
-  if (use_profile) registry.save_profile(profile);
+  if (use_profile) lazyload::save_profile(registry, profile);
   return 0;
 }

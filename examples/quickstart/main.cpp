@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   lazyload::LazyHandle<Model>& handle = model();
   std::printf("startup: ready in %.3f ms, model is %s\n", ms_since(start),
-              std::string(lazyload::to_string(handle.status())).c_str());
+              lazyload::to_string(handle.status()).c_str());
 
   // Four requests arrive at once; one of them loads, the others wait.
   std::vector<double> first_request_ms(4);
@@ -96,8 +96,7 @@ int main(int argc, char** argv) {
       "%llu time(s) and took %.1f ms (with warm-up); same object: %s\n",
       *std::min_element(first_request_ms.begin(), first_request_ms.end()),
       *std::max_element(first_request_ms.begin(), first_request_ms.end()),
-      static_cast<unsigned long long>(stats.loads),
-      std::chrono::duration<double, std::milli>(stats.last_load_time).count(),
+      static_cast<unsigned long long>(stats.loads), stats.load_time * 1000.0,
       (seen[0] == seen[1] && seen[1] == seen[2] && seen[2] == seen[3]) ? "yes"
                                                                        : "no");
 
@@ -111,8 +110,8 @@ int main(int argc, char** argv) {
   const double ns = ms_since(loop) * 1e6 / double(calls);
   std::printf(
       "later uses: %ld get() calls, %.2f ns each (status %s, %.1f MB)\n", calls,
-      ns, std::string(lazyload::to_string(handle.status())).c_str(),
-      double(stats.reported_size) / (1 << 20));
+      ns, lazyload::to_string(handle.status()).c_str(),
+      double(stats.size_bytes) / (1 << 20));
   std::printf("prediction: %.3f\n", static_cast<double>(sink->predict(0.5F)));
   return stats.loads == 1 ? 0 : 1;
 }

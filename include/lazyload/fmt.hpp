@@ -167,7 +167,7 @@ inline std::string summary_line(const RegistrySnapshot& s) {
       "{} {}: {} loaded, {} loading, {} queued, {} failed, {} unloaded "
       "({:.1f}%); {} loaded",
       s.total, s.total == 1 ? "entry" : "entries", s.loaded, s.loading,
-      s.queued, s.failed, s.unloaded, s.progress_percentage,
+      s.queued, s.failed, s.unloaded, 100.0 * s.progress,
       s.bytes_loaded == 0 ? "0 B" : human_bytes(s.bytes_loaded));
   if (s.memory_budget != 0) {
     line += fmt::format(" of {} budget", human_bytes(s.memory_budget));

@@ -56,20 +56,28 @@
 
 #include "detail/config.hpp"
 #include "detail/loader.hpp"
+#include "detail/throw.hpp"
 #include "detail/type_name.hpp"
 #include "detail/wait_graph.hpp"
 #include "error.hpp"
+#include "events.hpp"
 #include "progress.hpp"
 #include "status.hpp"
 
 namespace lazyload {
 
-class LazyRegistry;
 class LazyHandleBase;
 
 namespace detail {
 class HandleObserver;
+class HandleAccess;
 }  // namespace detail
+
+// loader_result_t<F>
+//
+// The `T` of the `LazyHandle<T>` that a loader `F` makes: what `F` returns,
+// with `std::unique_ptr` and `std::shared_ptr` unwrapped.
+template <class F> using loader_result_t = detail::loaded_type_t<F>;
 
 // Warmup
 //
@@ -137,51 +145,32 @@ struct HandleOptions {
 // HandleStats
 //
 // What a handle has recorded, as a plain value read at one moment.
-struct HandleStats {
+// The names and units are the ones EntrySnapshot, the status JSON, the table
+// and the Prometheus exposition use for the same facts.
+LAZYLOAD_SUPPRESS_DEPRECATED_BEGIN  // the implicit members copy the old names
+    struct HandleStats {
   std::string name;
   Status status = Status::unloaded;
   std::uint64_t loads = 0;     // loads that succeeded
   std::uint64_t failures = 0;  // loads that failed
   std::uint64_t uses = 0;      // successful loads plus leases
-  // The last load's loader plus warm-up, success or failure.
-  std::chrono::steady_clock::duration last_load_time{};
+  // The last load's loader plus warm-up, success or failure, in seconds.
+  double load_time = 0.0;
   // When the last successful load finished; the epoch when there was none.
   std::chrono::system_clock::time_point last_loaded_at{};
-  std::string last_error;  // the last failed load's message; empty if none
-  double progress = 0.0;   // the current or last load's reported fraction
-  std::string stage;       // the current or last load's reported stage
-  std::size_t reported_size = 0;  // bytes, from Progress::set_size()
-};
+  std::string error;           // the last failed load's message; empty if none
+  double progress = 0.0;       // the current or last load's fraction, 0 to 1
+  std::string stage;           // the current or last load's reported stage
+  std::size_t size_bytes = 0;  // bytes, from Progress::set_size(); 0: unknown
 
-// StatusChange
-//
-// One change of an entry's status, as reported to a registry's callback.
-// The views are valid during the callback only.
-struct StatusChange {
-  std::string_view name;
-  Status from = Status::unloaded;
-  Status to = Status::unloaded;
-  // For `loaded` and `failed`: the load's loader plus warm-up time.
-  std::chrono::steady_clock::duration duration{};
-  // For `failed`: the error message.
-  std::string_view error;
-  // For `unloaded`: whether a registry evicted it (memory budget, pressure or
-  // idle timeout) rather than someone calling unload().
-  bool eviction = false;
+  // Deprecated names of the fields above, filled with the same facts; they
+  // go in the next minor release.
+  [[deprecated("use load_time (seconds)")]] std::chrono::steady_clock::duration
+      last_load_time{};
+  [[deprecated("use error")]] std::string last_error;
+  [[deprecated("use size_bytes")]] std::size_t reported_size = 0;
 };
-
-// LoadRecord
-//
-// One finished load, for timelines: when it was queued (if it was), started
-// and finished, on which thread, and whether it succeeded.
-struct LoadRecord {
-  std::string name;
-  std::thread::id thread;
-  std::chrono::steady_clock::time_point queued_at{};  // epoch: not queued
-  std::chrono::steady_clock::time_point started_at{};
-  std::chrono::steady_clock::time_point finished_at{};
-  bool ok = false;
-};
+LAZYLOAD_SUPPRESS_DEPRECATED_END
 
 // LazyHandleBase
 //
@@ -243,7 +232,7 @@ class LazyHandleBase {
   // Throws: none.
   // Invalidates: every reference and pointer obtained from get(), operator*,
   // operator-> and try_get(), like a container's clear(). Leases stay valid.
-  void unload() noexcept { unload_impl(false); }
+  void unload() noexcept;
 
   // LazyHandleBase::wait_for()
   //
@@ -287,10 +276,12 @@ class LazyHandleBase {
   virtual const std::type_info& type() const noexcept = 0;
 
  protected:
-  LazyHandleBase(std::string name, HandleOptions options)
-      : options_(std::move(options)) {
-    site_.name = std::move(name);
-  }
+  // LazyHandleBase::LazyHandleBase()
+  //
+  // For LazyHandle<T>: names the handle and keeps its options.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
+  LazyHandleBase(std::string name, HandleOptions options);
 
   // Checks, at construction, that a warm-up takes the handle's value type.
   void check_warmup(const std::type_info& value) const {
@@ -310,36 +301,52 @@ class LazyHandleBase {
   }
 
   // The slow part of lease(): loads and shares ownership of the value.
-  std::shared_ptr<void> share() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    acquire(lock);
-    touch();
-    return owner_;
-  }
+  std::shared_ptr<void> share();
 
   // The published value; the fast path reads only this.
   std::atomic<void*> value_{nullptr};
 
  private:
-  friend class LazyRegistry;
+  // The one door a registry uses into the handle (see detail::HandleAccess).
+  friend class detail::HandleAccess;
 
-  // Runs the loader (and the warm-up); returns the value, never null.
+  // What a finished load produced: the value, or the failure and its message.
+  struct Outcome {
+    std::shared_ptr<void> value;
+    std::exception_ptr failure;
+    std::string message;
+  };
+
+  // Runs the loader; returns the value, never null.
   virtual std::shared_ptr<void> produce(Progress& progress) = 0;
 
+  // The steps of a load, in order. Each says which lock it expects.
   void* acquire(std::unique_lock<std::mutex>& lock);
   void wait_for_running_load(std::unique_lock<std::mutex>& lock);
+  bool cooling_down() const;
   void run_load(std::unique_lock<std::mutex>& lock);
+  LoadRecord begin_load(std::unique_lock<std::mutex>& lock);
+  Outcome run_loader(LoadRecord& record);
+  void finish_load(const LoadRecord& record, const Outcome& outcome);
+  void publish(const std::shared_ptr<void>& value);
+  void report_load(const LoadRecord& record, const Outcome& outcome) noexcept;
   std::exception_ptr wrap_failure(std::string& message) const;
-  bool unload_impl(bool only_if_unused, bool report = true) noexcept;
+
+  // Unloading: detach the value (mutex_ held), then destroy it outside.
+  std::shared_ptr<void> detach_value();
+  bool evict_if_unused() noexcept;
+  void touch() noexcept;
+
+  // Reports to the observer, without the mutex held.
   void notify(Status from, Status to,
               std::chrono::steady_clock::duration duration = {},
-              std::string_view error = {}, bool eviction = false) noexcept;
-  void touch() noexcept;
+              std::string_view error = {}) noexcept;
+  void notify_eviction() noexcept;
+  void notify_change(const StatusChange& change) noexcept;
 
   // For a registry: queue for background loading, load if still queued.
   bool mark_queued();
   bool load_if_queued();
-  bool unqueue() noexcept;
 
   mutable std::mutex mutex_;
   mutable std::condition_variable cv_;            // signalled when a load ends
@@ -449,6 +456,9 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   T* try_get() noexcept {
     return static_cast<T*>(value_.load(std::memory_order_acquire));
   }
+  const T* try_get() const noexcept {
+    return static_cast<const T*>(value_.load(std::memory_order_acquire));
+  }
 
   // LazyHandle::lease()
   //
@@ -505,16 +515,20 @@ LazyHandle(std::string, F, HandleOptions)
 
 namespace detail {
 
-// What a registry hooks into its handles. Called without the handle's mutex.
+// HandleObserver
+//
+// What a registry hooks into its handles. Called without the handle's mutex,
+// on the thread that loads or unloads.
 class HandleObserver {
  public:
-  // Before the loader runs, on the loading thread: load dependencies, make
-  // room in the memory budget. May throw; the load then fails.
-  virtual void before_load(LazyHandleBase& handle) = 0;
-  // After a successful load, on the loading thread.
-  virtual void after_load(LazyHandleBase& handle) noexcept = 0;
-  virtual void changed(LazyHandleBase& handle,
-                       const StatusChange& change) noexcept = 0;
+  // Before the loader runs: load dependencies, make room in the memory
+  // budget. May throw; the load then fails with that error.
+  virtual void before_load() = 0;
+  // After a successful load, once the value is published.
+  virtual void after_load() noexcept = 0;
+  // On every change of status.
+  virtual void changed(const StatusChange& change) noexcept = 0;
+  // On every finished load, success or failure.
   virtual void recorded(const LoadRecord& record) noexcept = 0;
 
  protected:
@@ -524,27 +538,99 @@ class HandleObserver {
   ~HandleObserver() = default;
 };
 
+// HandleAccess
+//
+// The one narrow door from a registry into a handle: the few internals it
+// needs and nothing else, as absl's call_once exposes only ControlWord() to
+// its internals. Every function is safe to call concurrently with every
+// member of the handle.
+class HandleAccess {
+ public:
+  // Sets the observer; once, before the handle is shared with any thread.
+  static void observe(LazyHandleBase& h, HandleObserver* observer) noexcept {
+    h.observer_ = observer;
+  }
+  // Marks an unloaded or failed handle `queued`; returns whether it did.
+  static bool mark_queued(LazyHandleBase& h) { return h.mark_queued(); }
+  // Loads a handle that is still `queued`; returns whether it did.
+  static bool load_if_queued(LazyHandleBase& h) { return h.load_if_queued(); }
+  // Unloads a loaded handle nobody leases, without reporting it; returns
+  // whether it did. Report it with report_eviction() once no lock is held.
+  static bool evict_if_unused(LazyHandleBase& h) noexcept {
+    return h.evict_if_unused();
+  }
+  // Reports an eviction done by evict_if_unused() to the observer.
+  static void report_eviction(LazyHandleBase& h) noexcept {
+    h.notify_eviction();
+  }
+  // When the value was last leased or loaded: a process-wide sequence number
+  // (exact least-recently-used order) and steady_clock ticks (idle time).
+  static std::uint64_t last_used_seq(const LazyHandleBase& h) noexcept {
+    return h.last_used_seq_.load(std::memory_order_relaxed);
+  }
+  static std::int64_t last_used_at(const LazyHandleBase& h) noexcept {
+    return h.last_used_at_.load(std::memory_order_relaxed);
+  }
+  // The size the loader reported through Progress::set_size(); 0: none.
+  static std::size_t reported_size(const LazyHandleBase& h) noexcept {
+    return h.progress_.size_bytes();
+  }
+};
+
 }  // namespace detail
+
+inline LazyHandleBase::LazyHandleBase(std::string name, HandleOptions options)
+    : options_(std::move(options)) {
+  site_.name = std::move(name);
+}
+
+inline void LazyHandleBase::unload() noexcept {
+  std::shared_ptr<void> doomed;
+  Status from;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    from = status_.load(std::memory_order_relaxed);
+    if (from == Status::loading || from == Status::unloaded) return;
+    doomed = detach_value();
+  }
+  doomed.reset();  // destroys the value here unless a lease holds it
+  notify(from, Status::unloaded);
+}
 
 inline HandleStats LazyHandleBase::stats() const {
   HandleStats out;
   out.name = site_.name;
+  std::chrono::steady_clock::duration duration{};
   {
     std::lock_guard<std::mutex> lock(mutex_);
     out.status = status_.load(std::memory_order_relaxed);
     out.loads = loads_;
     out.failures = failures_;
     out.uses = uses_.load(std::memory_order_relaxed);
-    out.last_load_time = last_duration_;
+    duration = last_duration_;
     out.last_loaded_at = loaded_at_;
-    out.last_error = last_error_;
+    out.error = last_error_;
   }
+  out.load_time = std::chrono::duration<double>(duration).count();
   out.progress = progress_.fraction();
   out.stage = progress_.stage();
-  out.reported_size = progress_.size_bytes();
+  out.size_bytes = progress_.size_bytes();
+  LAZYLOAD_SUPPRESS_DEPRECATED_BEGIN
+  out.last_load_time = duration;
+  out.last_error = out.error;
+  out.reported_size = out.size_bytes;
+  LAZYLOAD_SUPPRESS_DEPRECATED_END
   return out;
 }
 
+inline std::shared_ptr<void> LazyHandleBase::share() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  acquire(lock);
+  touch();
+  return owner_;
+}
+
+// Requires: `mutex_` held through `lock`. Returns with it held.
 inline void* LazyHandleBase::acquire(std::unique_lock<std::mutex>& lock) {
   for (;;) {
     if (void* p = value_.load(std::memory_order_relaxed)) return p;
@@ -553,16 +639,19 @@ inline void* LazyHandleBase::acquire(std::unique_lock<std::mutex>& lock) {
       wait_for_running_load(lock);
       continue;
     }
-    if (s == Status::failed && failure_ &&
-        options_.failure_cooldown > std::chrono::steady_clock::duration{} &&
-        std::chrono::steady_clock::now() - failed_at_ <
-            options_.failure_cooldown) {
-      std::rethrow_exception(failure_);
-    }
+    if (s == Status::failed && cooling_down()) std::rethrow_exception(failure_);
     run_load(lock);
   }
 }
 
+// Requires: `mutex_` held. Whether a failure is still within its cool-down.
+inline bool LazyHandleBase::cooling_down() const {
+  const auto cooldown = options_.failure_cooldown;
+  return failure_ && cooldown > std::chrono::steady_clock::duration{} &&
+         std::chrono::steady_clock::now() - failed_at_ < cooldown;
+}
+
+// Requires: `mutex_` held through `lock`. Returns with it held.
 inline void LazyHandleBase::wait_for_running_load(
     std::unique_lock<std::mutex>& lock) {
   const std::uint64_t generation = generation_;
@@ -576,7 +665,24 @@ inline void LazyHandleBase::wait_for_running_load(
   }
 }
 
+// Requires: `mutex_` held through `lock`. Returns with it held; releases it
+// while the loader runs and while the observer is told.
 inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
+  LoadRecord record = begin_load(lock);
+  Outcome outcome = run_loader(record);
+  lock.lock();
+  finish_load(record, outcome);
+  lock.unlock();
+  report_load(record, outcome);
+  outcome.value.reset();  // the handle owns it now, or nobody does
+  lock.lock();
+  if (outcome.failure) std::rethrow_exception(outcome.failure);
+}
+
+// Requires: `mutex_` held through `lock`. Marks the load started and returns
+// with the mutex released.
+inline LoadRecord LazyHandleBase::begin_load(
+    std::unique_lock<std::mutex>& lock) {
   const Status from = status_.load(std::memory_order_relaxed);
   LoadRecord record;
   record.name = site_.name;
@@ -587,64 +693,74 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
   progress_.reset();
   lock.unlock();
   notify(from, Status::loading);
+  return record;
+}
 
-  std::shared_ptr<void> value;
-  std::exception_ptr failure;
-  std::string message;
-  {
-    detail::LoadScope scope(site_);
+// Requires: `mutex_` not held. Runs the observer's before_load, the loader
+// and the warm-up; never throws, the failure is in the outcome.
+inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record) {
+  Outcome outcome;
+  detail::LoadScope scope(site_);
+  record.started_at = std::chrono::steady_clock::now();
+  try {
+    if (observer_ != nullptr) observer_->before_load();
     record.started_at = std::chrono::steady_clock::now();
-    try {
-      if (observer_ != nullptr) observer_->before_load(*this);
-      record.started_at = std::chrono::steady_clock::now();
-      value = produce(progress_);
-      if (!value) {
-        detail::throw_error<LoadError>(
-            "lazyload: the loader returned a null pointer");
-      }
-      if (options_.warmup) options_.warmup.fn_(value.get());
-    } catch (...) {
-      value.reset();
-      failure = wrap_failure(message);
+    outcome.value = produce(progress_);
+    if (!outcome.value) {
+      detail::throw_error<LoadError>(
+          "lazyload: the loader returned a null pointer");
     }
+    if (options_.warmup) options_.warmup.fn_(outcome.value.get());
+  } catch (...) {
+    outcome.value.reset();
+    outcome.failure = wrap_failure(outcome.message);
   }
   record.finished_at = std::chrono::steady_clock::now();
-  record.ok = failure == nullptr;
-  const auto duration = record.finished_at - record.started_at;
+  record.ok = outcome.failure == nullptr;
+  return outcome;
+}
 
-  lock.lock();
+// Requires: `mutex_` held. Records the load and wakes its waiters.
+inline void LazyHandleBase::finish_load(const LoadRecord& record,
+                                        const Outcome& outcome) {
   ++generation_;
   site_.loader.store(std::thread::id());
-  last_duration_ = duration;
+  last_duration_ = record.finished_at - record.started_at;
   last_record_ = record;
-  if (value) {
-    owner_ = value;
-    value_.store(value.get(), std::memory_order_release);
-    status_.store(Status::loaded, std::memory_order_release);
-    progress_.report(1.0);  // done, whether or not the loader said so
-    ++loads_;
-    loaded_at_ = std::chrono::system_clock::now();
-    touch();
-    last_error_.clear();
-    failure_ = nullptr;
+  if (outcome.value) {
+    publish(outcome.value);
   } else {
     status_.store(Status::failed, std::memory_order_release);
     ++failures_;
-    failure_ = failure;
-    last_error_ = message;
+    failure_ = outcome.failure;
+    last_error_ = outcome.message;
     failed_at_ = record.finished_at;
   }
   cv_.notify_all();
-  lock.unlock();
+}
+
+// Requires: `mutex_` held. Makes `value` the one every access returns.
+inline void LazyHandleBase::publish(const std::shared_ptr<void>& value) {
+  owner_ = value;
+  value_.store(value.get(), std::memory_order_release);
+  status_.store(Status::loaded, std::memory_order_release);
+  progress_.report(1.0);  // done, whether or not the loader said so
+  ++loads_;
+  loaded_at_ = std::chrono::system_clock::now();
+  touch();
+  last_error_.clear();
+  failure_ = nullptr;
+}
+
+// Requires: `mutex_` not held. Tells the observer how the load ended.
+inline void LazyHandleBase::report_load(const LoadRecord& record,
+                                        const Outcome& outcome) noexcept {
   if (observer_ != nullptr) {
     observer_->recorded(record);
-    if (value) observer_->after_load(*this);
+    if (outcome.value) observer_->after_load();
   }
-  notify(Status::loading, value ? Status::loaded : Status::failed, duration,
-         message);
-  value.reset();
-  lock.lock();
-  if (failure) std::rethrow_exception(failure);
+  notify(Status::loading, outcome.value ? Status::loaded : Status::failed,
+         record.finished_at - record.started_at, outcome.message);
 }
 
 // Turns the exception being handled into the LoadError (or CycleError) that
@@ -681,27 +797,31 @@ inline std::exception_ptr LazyHandleBase::wrap_failure(
   }
 }
 
-inline bool LazyHandleBase::unload_impl(bool only_if_unused,
-                                        bool report) noexcept {
+// Requires: `mutex_` held, and the status neither loading nor unloaded.
+// Takes the value away from every accessor and returns the handle's
+// ownership, for the caller to release once the mutex is not held.
+inline std::shared_ptr<void> LazyHandleBase::detach_value() {
+  std::shared_ptr<void> doomed = std::move(owner_);
+  owner_.reset();
+  value_.store(nullptr, std::memory_order_release);
+  failure_ = nullptr;
+  status_.store(Status::unloaded, std::memory_order_release);
+  cv_.notify_all();
+  return doomed;
+}
+
+// Requires: `mutex_` not held. Unloads a loaded value that no lease holds.
+inline bool LazyHandleBase::evict_if_unused() noexcept {
   std::shared_ptr<void> doomed;
-  Status from;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    from = status_.load(std::memory_order_relaxed);
-    if (from == Status::loading || from == Status::unloaded) return false;
-    if (only_if_unused && (from != Status::loaded || owner_.use_count() > 1)) {
+    if (status_.load(std::memory_order_relaxed) != Status::loaded ||
+        owner_.use_count() > 1) {
       return false;
     }
-    doomed = std::move(owner_);
-    owner_.reset();
-    value_.store(nullptr, std::memory_order_release);
-    failure_ = nullptr;
-    status_.store(Status::unloaded, std::memory_order_release);
-    cv_.notify_all();
+    doomed = detach_value();
   }
-  doomed.reset();  // destroys the value here unless a lease holds it
-  if (report) notify(from, Status::unloaded);
-  return true;
+  return true;  // `doomed` destroys the value here, outside the mutex
 }
 
 inline void LazyHandleBase::touch() noexcept {
@@ -716,17 +836,27 @@ inline void LazyHandleBase::touch() noexcept {
 
 inline void LazyHandleBase::notify(Status from, Status to,
                                    std::chrono::steady_clock::duration duration,
-                                   std::string_view error,
-                                   bool eviction) noexcept {
-  if (observer_ == nullptr) return;
+                                   std::string_view error) noexcept {
   StatusChange change;
   change.name = site_.name;
   change.from = from;
   change.to = to;
   change.duration = duration;
   change.error = error;
-  change.eviction = eviction;
-  observer_->changed(*this, change);
+  notify_change(change);
+}
+
+inline void LazyHandleBase::notify_eviction() noexcept {
+  StatusChange change;
+  change.name = site_.name;
+  change.from = Status::loaded;
+  change.to = Status::unloaded;
+  change.eviction = true;
+  notify_change(change);
+}
+
+inline void LazyHandleBase::notify_change(const StatusChange& change) noexcept {
+  if (observer_ != nullptr) observer_->changed(change);
 }
 
 inline bool LazyHandleBase::mark_queued() {
@@ -746,17 +876,6 @@ inline bool LazyHandleBase::load_if_queued() {
   std::unique_lock<std::mutex> lock(mutex_);
   if (status_.load(std::memory_order_relaxed) != Status::queued) return false;
   acquire(lock);
-  return true;
-}
-
-inline bool LazyHandleBase::unqueue() noexcept {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (status_.load(std::memory_order_relaxed) != Status::queued) return false;
-    status_.store(Status::unloaded, std::memory_order_release);
-    cv_.notify_all();
-  }
-  notify(Status::queued, Status::unloaded);
   return true;
 }
 

@@ -65,6 +65,7 @@
 #include <utility>      // std::move
 
 #include "detail/config.hpp"
+#include "detail/throw.hpp"
 #include "error.hpp"
 #include "json.hpp"  // dump_status, and nlohmann through the one header
 #include "prometheus.hpp"

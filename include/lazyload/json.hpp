@@ -188,7 +188,7 @@ void to_json(BasicJsonType& j, const RegistrySnapshot& snapshot) {
   progress["unloaded"] = snapshot.unloaded;
   progress["is_loading"] = snapshot.is_loading;
   progress["progress_percentage"] =
-      detail::round_to(snapshot.progress_percentage, 100.0);
+      detail::round_to(100.0 * snapshot.progress, 100.0);
   progress["bytes_loaded"] = snapshot.bytes_loaded;
   if (snapshot.memory_budget == 0) {
     progress["memory_budget"] = nullptr;

@@ -30,13 +30,36 @@ inline constexpr std::array<Status, 5> kAllStatuses = {
     Status::unloaded, Status::queued, Status::loading, Status::loaded,
     Status::failed};
 
+// EnumName
+//
+// The name of an enumerator, as `to_string()` returns it: a
+// `std::string_view` of a null-terminated literal, so that `c_str()` can be
+// passed where a C string is needed (`printf("%s", to_string(s).c_str())`).
+// This type is thread-compatible, but not thread-safe.
+class EnumName : public std::string_view {
+ public:
+  // EnumName::EnumName()
+  //
+  // Views the null-terminated literal `name`.
+  // Thread safety: none needed. Throws: none. Invalidates: none.
+  constexpr EnumName(const char* name) noexcept  // NOLINT: from a literal
+      : std::string_view(name) {}
+
+  // EnumName::c_str()
+  //
+  // Returns the name as a null-terminated C string in static storage.
+  // Thread safety: safe to call concurrently. Throws: none.
+  // Invalidates: none.
+  constexpr const char* c_str() const noexcept { return data(); }
+};
+
 // to_string()
 //
 // Returns "unloaded", "queued", "loading", "loaded" or "failed".
 // Thread safety: safe to call concurrently.
 // Throws: none.
 // Invalidates: none; the view refers to static storage.
-constexpr std::string_view to_string(Status status) noexcept {
+constexpr EnumName to_string(Status status) noexcept {
   switch (status) {
   case Status::unloaded:
     return "unloaded";

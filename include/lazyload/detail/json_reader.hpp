@@ -15,6 +15,7 @@
 
 #include "../error.hpp"
 #include "config.hpp"
+#include "throw.hpp"
 
 namespace lazyload {
 namespace detail {

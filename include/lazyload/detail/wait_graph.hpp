@@ -25,6 +25,7 @@
 
 #include "../error.hpp"
 #include "config.hpp"
+#include "throw.hpp"
 
 namespace lazyload {
 namespace detail {

@@ -1,6 +1,6 @@
-// Tests for lazyload/memory.hpp.
+// Tests for lazyload/memory_pressure.hpp.
 
-#include "lazyload/memory.hpp"
+#include "lazyload/memory_pressure.hpp"
 
 #include <cstring>
 #include <memory>
@@ -11,8 +11,8 @@ TEST_CASE("pressure levels have names", "[memory]") {
   CHECK(lazyload::to_string(lazyload::PressureLevel::normal) == "normal");
   CHECK(lazyload::to_string(lazyload::PressureLevel::warning) == "warning");
   CHECK(lazyload::to_string(lazyload::PressureLevel::critical) == "critical");
-  CHECK(lazyload::PressureLevels{}.warning == 0.85);
-  CHECK(lazyload::PressureLevels{}.critical == 0.95);
+  CHECK(lazyload::PressureThresholds{}.warning == 0.85);
+  CHECK(lazyload::PressureThresholds{}.critical == 0.95);
 }
 
 TEST_CASE("process_rss_bytes grows when memory is touched", "[memory]") {

@@ -1,11 +1,11 @@
-// Tests for lazyload/library.hpp, with real shared libraries built by the
-// test suite (tests/library/): calc, whose functions the tests call, and
+// Tests for lazyload/shared_library.hpp, with real shared libraries built by
+// the test suite (tests/library/): calc, whose functions the tests call, and
 // slow, whose initializer takes 150 ms. Both report their initializer and
 // finalizer to lazyload_test_library_event() below, which this executable
 // exports, so that the tests see every open and close; /proc/self/maps shows
 // whether the library is mapped as a second witness.
 
-#include "lazyload/library.hpp"
+#include "lazyload/shared_library.hpp"
 
 #include <atomic>
 #include <chrono>

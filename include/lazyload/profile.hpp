@@ -1,0 +1,236 @@
+// lazyload/profile.hpp
+//
+// Warm start: `save_profile()` writes which entries a run loaded, in order,
+// with their uses and load times; at the next start `preload_profile()`
+// queues them in the background, the most used first, ahead of any
+// background pass.
+//
+// Example Usage:
+//
+//   lazyload::ProfileReport report =
+//       lazyload::preload_profile(registry, "app.profile.json");
+//   if (!report.error.empty()) log(report.error);  // corrupt: nothing queued
+//   ...
+//   lazyload::save_profile(registry, "app.profile.json");  // at exit
+//
+// Rationale:
+//
+// * Built only on the registry's public interface (snapshot(), entry(),
+//   load_async()), so that the core registry needs no file or JSON code.
+// * The file is small JSON, read back by a strict reader of the core's own
+//   (detail/json_reader.hpp), so that warm starts need no JSON library.
+// * A missing profile is not an error (the first run has none), and a bad
+//   one never stops a program from starting: preload_profile() never throws
+//   for the file's sake, it says what is wrong in the report.
+// * Saving writes a temporary file and renames it over the profile, so a
+//   crash never leaves half a profile.
+
+#ifndef LAZYLOAD_PROFILE_HPP_
+#define LAZYLOAD_PROFILE_HPP_
+
+#include <algorithm>  // std::sort, std::stable_sort
+#include <cstdint>    // std::uint64_t
+#include <cstdio>     // std::rename, std::remove
+#include <fstream>    // std::ifstream, std::ofstream
+#include <sstream>    // std::ostringstream
+#include <string>     // std::string
+#include <vector>     // std::vector
+
+#include "detail/json_reader.hpp"
+#include "detail/text.hpp"
+#include "detail/throw.hpp"
+#include "error.hpp"
+#include "registry.hpp"
+#include "snapshot.hpp"
+#include "status.hpp"
+
+namespace lazyload {
+
+// ProfileReport
+//
+// What preload_profile() did.
+struct ProfileReport {
+  // Whether the profile file existed. A missing file is not an error: the
+  // first run of a program has no profile yet.
+  bool found = false;
+  // The entries queued, in the order they will load (most used first).
+  std::vector<std::string> queued;
+  // Names in the profile that are not registered; skipped.
+  std::vector<std::string> unknown;
+  // Why nothing was queued, for a file that could not be read or parsed;
+  // empty otherwise.
+  std::string error;
+};
+
+// save_profile()
+//
+// Writes a usage profile of `registry` to `path`: the entries loaded during
+// this run, in the order they first loaded, with their load counts, uses
+// (loads plus leases) and last load time, as a small JSON file. The file is
+// written to a temporary name and renamed, so a crash never leaves half a
+// profile.
+// Thread safety: safe to call concurrently with every member of the
+// registry.
+// Throws: LazyError naming the path if it cannot be written.
+// Invalidates: none.
+void save_profile(const LazyRegistry& registry, const std::string& path);
+
+// preload_profile()
+//
+// Reads a profile written by save_profile() (an earlier run) and queues its
+// entries of `registry` for loading in the background, the most used first,
+// ahead of any background pass: a warm start. Names not registered are
+// skipped and listed in the report. A missing file is a no-op (`found` is
+// false); a file that cannot be read or parsed queues nothing and says why in
+// `error`. It never throws for the file's sake.
+// Thread safety: safe to call concurrently with every member of the
+// registry.
+// Throws: std::bad_alloc; std::system_error if a thread cannot start.
+// Invalidates: none.
+ProfileReport preload_profile(LazyRegistry& registry, const std::string& path);
+
+// End of public interfaces.
+// Implementation details follow.
+
+namespace detail {
+
+// The profile's text: the loaded entries of `snapshot` in first-load order.
+inline std::string profile_text(const RegistrySnapshot& snapshot) {
+  std::vector<const EntrySnapshot*> used;
+  for (const EntrySnapshot& e : snapshot.entries) {
+    if (e.first_load != 0) used.push_back(&e);
+  }
+  std::sort(used.begin(), used.end(),
+            [](const EntrySnapshot* a, const EntrySnapshot* b) {
+              return a->first_load < b->first_load;
+            });
+  std::string out = R"({"format": "lazyload-profile", "version": 1, )";
+  out += "\"entries\": [";
+  for (std::size_t i = 0; i < used.size(); ++i) {
+    out += i == 0 ? "\n  {\"name\": " : ",\n  {\"name\": ";
+    append_json_string(out, used[i]->name);
+    out += ", \"order\": ";
+    append_number(out, static_cast<std::uint64_t>(i + 1));
+    out += ", \"loads\": ";
+    append_number(out, used[i]->loads);
+    out += ", \"uses\": ";
+    append_number(out, used[i]->uses);
+    out += ", \"load_time\": ";
+    append_number(out, used[i]->load_time);
+    out += "}";
+  }
+  out += "\n]}\n";
+  return out;
+}
+
+// Writes `text` to `path` through a temporary file and a rename.
+inline void write_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    file << text;
+    file.close();
+    if (!file) {
+      std::remove(temporary.c_str());
+      throw_error<LazyError>("lazyload: cannot write profile " + quoted(path));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw_error<LazyError>("lazyload: cannot write profile " + quoted(path));
+  }
+}
+
+// One entry a profile asks for.
+struct ProfileWish {
+  std::string name;
+  double uses;
+  double order;
+};
+
+// Parses a profile's text; throws LazyError saying what is wrong.
+inline std::vector<ProfileWish> parse_profile(const std::string& text) {
+  const JsonValue root = JsonReader::parse(text);
+  const JsonValue* format = root.find("format");
+  const JsonValue* entries = root.find("entries");
+  if (format == nullptr || format->string != "lazyload-profile" ||
+      entries == nullptr || entries->kind != JsonValue::Kind::array) {
+    throw_error<LazyError>("not a lazyload profile");
+  }
+  std::vector<ProfileWish> wishes;
+  for (const JsonValue& e : entries->items) {
+    const JsonValue* name = e.find("name");
+    if (name == nullptr || name->kind != JsonValue::Kind::string) {
+      throw_error<LazyError>("an entry has no name");
+    }
+    const JsonValue* uses = e.find("uses");
+    const JsonValue* order = e.find("order");
+    wishes.push_back({name->string, uses != nullptr ? uses->number : 0.0,
+                      order != nullptr ? order->number : 0.0});
+  }
+  // The most used first; among equals, the one that loaded first.
+  std::stable_sort(wishes.begin(), wishes.end(),
+                   [](const ProfileWish& a, const ProfileWish& b) {
+                     return a.uses != b.uses ? a.uses > b.uses
+                                             : a.order < b.order;
+                   });
+  return wishes;
+}
+
+// Queues each wish that names an entry not loaded or loading.
+inline void queue_wishes(LazyRegistry& registry,
+                         const std::vector<ProfileWish>& wishes,
+                         ProfileReport& report) {
+  for (const ProfileWish& w : wishes) {
+    if (!registry.contains(w.name)) {
+      report.unknown.push_back(w.name);
+      continue;
+    }
+    const Status s = registry.entry(w.name).status();
+    if (s != Status::unloaded && s != Status::failed) continue;
+    registry.load_async(w.name);  // the future is not needed
+    report.queued.push_back(w.name);
+  }
+}
+
+// What the deprecated LazyRegistry::save_profile() and preload_profile()
+// call.
+template <class Path> struct ProfileAccess {
+  static void save(const LazyRegistry& registry, const Path& path) {
+    lazyload::save_profile(registry, std::string(path));
+  }
+  static ProfileReport preload(LazyRegistry& registry, const Path& path) {
+    return lazyload::preload_profile(registry, std::string(path));
+  }
+};
+
+}  // namespace detail
+
+inline void save_profile(const LazyRegistry& registry,
+                         const std::string& path) {
+  detail::write_atomically(path, detail::profile_text(registry.snapshot()));
+}
+
+inline ProfileReport preload_profile(LazyRegistry& registry,
+                                     const std::string& path) {
+  ProfileReport report;
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return report;  // no profile yet: nothing to warm
+  report.found = true;
+  std::ostringstream text;
+  text << file.rdbuf();
+  std::vector<detail::ProfileWish> wishes;
+  try {
+    wishes = detail::parse_profile(text.str());
+  } catch (const LazyError& e) {
+    report.error = "lazyload: profile " + detail::quoted(path) +
+                   " is corrupt: " + e.what();
+    return report;
+  }
+  detail::queue_wishes(registry, wishes, report);
+  return report;
+}
+
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_PROFILE_HPP_
