@@ -51,7 +51,6 @@
 #include <string_view>         // std::string_view
 #include <thread>              // std::this_thread
 #include <type_traits>         // std::remove_const_t, ...
-#include <typeinfo>            // std::type_info
 #include <utility>             // std::move
 
 #include "detail/config.hpp"
@@ -63,6 +62,10 @@
 #include "events.hpp"
 #include "progress.hpp"
 #include "status.hpp"
+
+#if LAZYLOAD_HAS_RTTI
+#  include <typeinfo>  // std::type_info
+#endif
 
 namespace lazyload {
 
@@ -110,7 +113,8 @@ class Warmup {
                     "checked against the handle's type");
     } else {
       using Value = std::remove_cv_t<std::remove_reference_t<Arg>>;
-      type_ = &typeid(Value);
+      type_ = detail::type_key<Value>();
+      type_name_ = &detail::type_name<Value>();
       fn_ = [fn = std::move(fn)](void* value) mutable {
         fn(*static_cast<Value*>(value));
       };
@@ -127,7 +131,8 @@ class Warmup {
   friend class LazyHandleBase;
 
   std::function<void(void*)> fn_;
-  const std::type_info* type_ = nullptr;
+  detail::TypeKey type_ = nullptr;
+  const std::string* type_name_ = nullptr;
 };
 
 // HandleOptions
@@ -269,11 +274,30 @@ class LazyHandleBase {
     return last_record_;
   }
 
+  // LazyHandleBase::type_name()
+  //
+  // Returns the value type's name as the compiler spells it ("std::string",
+  // "demo::Resource"), computed once per type.
+  // Thread safety: safe to call concurrently. Throws: none.
+  // Invalidates: none; the reference lives for the program's lifetime.
+  virtual const std::string& type_name() const noexcept = 0;
+
+  // LazyHandleBase::holds<T>()
+  //
+  // Returns whether the value type is exactly `T`; needs no RTTI.
+  // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
+  template <class T> bool holds() const noexcept {
+    return type_key() == detail::type_key<T>();
+  }
+
+#if LAZYLOAD_HAS_RTTI
   // LazyHandleBase::type()
   //
-  // Returns the type of the value, `typeid(T)` for a `LazyHandle<T>`.
+  // Returns the type of the value, `typeid(T)` for a `LazyHandle<T>`. Only
+  // with RTTI (see LAZYLOAD_HAS_RTTI); type_name() and holds<T>() need none.
   // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
   virtual const std::type_info& type() const noexcept = 0;
+#endif
 
  protected:
   // LazyHandleBase::LazyHandleBase()
@@ -284,13 +308,13 @@ class LazyHandleBase {
   LazyHandleBase(std::string name, HandleOptions options);
 
   // Checks, at construction, that a warm-up takes the handle's value type.
-  void check_warmup(const std::type_info& value) const {
+  template <class Value> void check_warmup() const {
     const Warmup& w = options_.warmup;
-    if (w && *w.type_ != value) {
-      detail::throw_error<LazyError>(
-          "lazyload: the warm-up of " + detail::quoted(site_.label()) +
-          " takes " + detail::type_name(*w.type_) + " but the value is " +
-          detail::type_name(value));
+    if (w && w.type_ != detail::type_key<Value>()) {
+      detail::throw_error<LazyError>("lazyload: the warm-up of " +
+                                     detail::quoted(site_.label()) + " takes " +
+                                     *w.type_name_ + " but the value is " +
+                                     detail::type_name<Value>());
     }
   }
 
@@ -319,6 +343,8 @@ class LazyHandleBase {
 
   // Runs the loader; returns the value, never null.
   virtual std::shared_ptr<void> produce(Progress& progress) = 0;
+  // detail::type_key<T>() of the value type.
+  virtual detail::TypeKey type_key() const noexcept = 0;
 
   // The steps of a load, in order. Each says which lock it expects.
   void* acquire(std::unique_lock<std::mutex>& lock);
@@ -422,7 +448,7 @@ template <class T> class LazyHandle final : public LazyHandleBase {
                     "or std::shared_ptr<T>");
     } else {
       loader_ = detail::LoaderFn<T>(std::move(loader));
-      check_warmup(typeid(std::remove_const_t<T>));
+      check_warmup<std::remove_const_t<T>>();
     }
   }
 
@@ -475,13 +501,28 @@ template <class T> class LazyHandle final : public LazyHandleBase {
     return std::shared_ptr<T>(owner, value);
   }
 
+  // LazyHandle::type_name()
+  //
+  // Returns T's name as the compiler spells it.
+  // Thread safety: safe to call concurrently. Throws: none.
+  // Invalidates: none.
+  const std::string& type_name() const noexcept override {
+    return detail::type_name<T>();
+  }
+
+#if LAZYLOAD_HAS_RTTI
   // LazyHandle::type()
   //
   // Returns typeid(T).
   // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
   const std::type_info& type() const noexcept override { return typeid(T); }
+#endif
 
  private:
+  detail::TypeKey type_key() const noexcept override {
+    return detail::type_key<T>();
+  }
+
   std::shared_ptr<void> produce(Progress& progress) override {
     std::shared_ptr<T> value = loader_(progress);
     return std::const_pointer_cast<std::remove_const_t<T>>(std::move(value));

@@ -26,6 +26,7 @@
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint8_t
 #include <cstdio>       // std::FILE, std::fopen, std::fscanf
+#include <iosfwd>       // std::basic_ostream
 #include <string_view>  // std::string_view
 
 #include "status.hpp"  // EnumName
@@ -57,6 +58,18 @@ constexpr EnumName to_string(PressureLevel level) noexcept {
     return "critical";
   }
   return "unknown";
+}
+
+// operator<<(std::ostream&, PressureLevel)
+//
+// Writes to_string(level). Declared with <iosfwd> only: include <ostream>
+// where you use it.
+// Thread safety: as the stream's. Throws: what the stream throws.
+// Invalidates: none.
+template <class Traits>
+std::basic_ostream<char, Traits>& operator<<(
+    std::basic_ostream<char, Traits>& out, PressureLevel level) {
+  return out << to_string(level).c_str();
 }
 
 // PressureThresholds

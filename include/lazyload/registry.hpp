@@ -56,7 +56,6 @@
 #include <string>              // std::string
 #include <string_view>         // std::string_view
 #include <type_traits>         // std::conditional_t, std::is_void_v
-#include <typeinfo>            // typeid
 #include <utility>             // std::move
 #include <vector>              // std::vector
 
@@ -412,11 +411,10 @@ inline LazyRegistry::Entry& LazyRegistry::find(std::string_view name) const {
 
 template <class T> LazyHandle<T>& LazyRegistry::handle(std::string_view name) {
   Entry& entry = find(name);
-  if (LAZYLOAD_PREDICT_FALSE(entry.handle->type() != typeid(T))) {
+  if (LAZYLOAD_PREDICT_FALSE(!entry.handle->template holds<T>())) {
     detail::throw_error<LazyError>(
         "lazyload: resource " + detail::quoted(std::string(name)) + " holds " +
-        detail::type_name(entry.handle->type()) + ", not " +
-        detail::type_name(typeid(T)));
+        entry.handle->type_name() + ", not " + detail::type_name<T>());
   }
   return static_cast<LazyHandle<T>&>(*entry.handle);
 }
@@ -538,7 +536,7 @@ inline EntrySnapshot LazyRegistry::snapshot_of(const Entry& e) {
   HandleStats stats = e.handle->stats();
   EntrySnapshot s;
   s.name = std::move(stats.name);
-  s.type = detail::type_name(e.handle->type());
+  s.type = e.handle->type_name();
   s.status = stats.status;
   s.priority = e.options.priority;
   s.load_time = stats.load_time;

@@ -13,6 +13,7 @@
 
 #include <array>        // std::array
 #include <cstdint>      // std::uint8_t
+#include <iosfwd>       // std::basic_ostream
 #include <string_view>  // std::string_view
 
 namespace lazyload {
@@ -73,6 +74,18 @@ constexpr EnumName to_string(Status status) noexcept {
     return "failed";
   }
   return "unknown";
+}
+
+// operator<<(std::ostream&, Status)
+//
+// Writes to_string(status). Declared with <iosfwd> only: include <ostream>
+// (or <iostream>) where you use it.
+// Thread safety: as the stream's. Throws: what the stream throws.
+// Invalidates: none.
+template <class Traits>
+std::basic_ostream<char, Traits>& operator<<(
+    std::basic_ostream<char, Traits>& out, Status status) {
+  return out << to_string(status).c_str();
 }
 
 }  // namespace lazyload

@@ -22,4 +22,14 @@
 #  define LAZYLOAD_SUPPRESS_DEPRECATED_END
 #endif
 
+// LAZYLOAD_HAS_RTTI: 1 unless the compiler was told -fno-rtti. lazyload
+// needs no RTTI; with it, handles also answer type() with a std::type_info.
+#ifndef LAZYLOAD_HAS_RTTI
+#  if defined(__GXX_RTTI) || defined(__cpp_rtti) || defined(_CPPRTTI)
+#    define LAZYLOAD_HAS_RTTI 1
+#  else
+#    define LAZYLOAD_HAS_RTTI 0
+#  endif
+#endif
+
 #endif  // LAZYLOAD_DETAIL_CONFIG_HPP_

@@ -1,42 +1,70 @@
 // lazyload/detail/type_name.hpp
 //
-// Internal: readable type names for error messages.
+// Internal: a compile-time key per type, and its readable name, computed by
+// the compiler once per type (from __PRETTY_FUNCTION__), so that type checks
+// and names need neither RTTI nor a demangler on every call. Not part of the
+// public interface.
 
 #ifndef LAZYLOAD_DETAIL_TYPE_NAME_HPP_
 #define LAZYLOAD_DETAIL_TYPE_NAME_HPP_
 
-#include <cstdlib>   // std::free
-#include <memory>    // std::unique_ptr
-#include <string>    // std::string
-#include <typeinfo>  // std::type_info
-
-#if defined(__GNUC__) || defined(__clang__)
-#  include <cxxabi.h>  // abi::__cxa_demangle
-#endif
+#include <string>       // std::string
+#include <string_view>  // std::string_view
 
 namespace lazyload {
 namespace detail {
 
-// Returns the demangled name of `type` ("std::string", not "NSt7__cxx1112...").
-inline std::string type_name(const std::type_info& type) {
-#if defined(__GNUC__) || defined(__clang__)
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> demangled(
-      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
-  if (status == 0 && demangled) {
-    std::string name = demangled.get();
-    // The standard library spells std::string as its full instantiation.
-    const std::string long_string =
-        "std::__cxx11::basic_string<char, std::char_traits<char>, "
-        "std::allocator<char> >";
-    for (auto pos = name.find(long_string); pos != std::string::npos;
-         pos = name.find(long_string)) {
-      name.replace(pos, long_string.size(), "std::string");
+// TypeKey
+//
+// Equal for two types exactly when they are the same type: the address of a
+// variable of each type's own. Within one program image; a handle shared
+// across a shared-library boundary built with hidden visibility compares
+// unequal, as typeid may.
+using TypeKey = const void*;
+
+template <class T> struct TypeKeyTag { static constexpr char kId = 0; };
+
+template <class T> constexpr TypeKey type_key() noexcept {
+  return &TypeKeyTag<T>::kId;
+}
+
+// The type named in a function signature of the form `... [T = X]` (clang)
+// or `... [with T = X]` (g++), with std::string spelled as such.
+inline std::string type_from_signature(std::string_view signature) {
+  constexpr std::string_view kMarker = "T = ";
+  const std::size_t start = signature.find(kMarker);
+  if (start == std::string_view::npos) return std::string(signature);
+  std::string_view type = signature.substr(start + kMarker.size());
+  type = type.substr(0, type.find_first_of(";]"));
+  std::string name(type);
+  for (const std::string_view long_form :
+       {std::string_view("std::__cxx11::basic_string<char>"),
+        std::string_view("std::basic_string<char>")}) {
+    for (std::size_t at = name.find(long_form); at != std::string::npos;
+         at = name.find(long_form)) {
+      name.replace(at, long_form.size(), "std::string");
     }
-    return name;
   }
+  return name;
+}
+
+template <class T> std::string signature_of() {
+#if defined(__GNUC__) || defined(__clang__)
+  return __PRETTY_FUNCTION__;
+#elif defined(_MSC_VER)
+  return __FUNCSIG__;
+#else
+  return "T = unknown type]";
 #endif
-  return type.name();
+}
+
+// type_name<T>()
+//
+// Returns the readable name of `T` ("std::string", "demo::Resource"),
+// computed on the first call for each type and kept.
+template <class T> const std::string& type_name() {
+  static const std::string name = type_from_signature(signature_of<T>());
+  return name;
 }
 
 }  // namespace detail
