@@ -14,6 +14,10 @@ install(EXPORT lazyloadTargets NAMESPACE lazyload::
         DESTINATION ${LAZYLOAD_CMAKE_DIR})
 
 foreach(adapter IN LISTS LAZYLOAD_ADAPTERS)
+  if("lazyload::${adapter}" IN_LIST LAZYLOAD_FETCHED)
+    message(STATUS "lazyload: lazyload::${adapter} not installed: its dependency was downloaded")
+    continue()
+  endif()
   install(TARGETS lazyload_${adapter} EXPORT lazyload_${adapter}Targets)
   install(EXPORT lazyload_${adapter}Targets NAMESPACE lazyload::
           DESTINATION ${LAZYLOAD_CMAKE_DIR})
