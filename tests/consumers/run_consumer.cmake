@@ -1,7 +1,12 @@
-# cmake -DMODE=find_package|fetch_content -DSOURCE_DIR=... -DWORK_DIR=...
-#       -DCXX=... -DGENERATOR=... -P run_consumer.cmake
+# cmake -DMODE=<mode> -DSOURCE_DIR=... -DWORK_DIR=... -DCXX=... -DGENERATOR=...
+#       [-DPREFIX=...] -P run_consumer.cmake
 #
-# Builds and runs one consumer project against lazyload at SOURCE_DIR.
+# Builds and runs one consumer project against lazyload at SOURCE_DIR. MODE:
+#   install           installs lazyload into WORK_DIR, then moves the prefix
+#                     (the fixture of the modes that take PREFIX)
+#   find_package      find_package(lazyload) from the installed PREFIX
+#   fetch_content     FetchContent from a file:// URL of this checkout
+#   add_subdirectory  the core alone, with nlohmann_json and fmt hidden
 
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -11,20 +16,47 @@ function(run)
   endif()
 endfunction()
 
+# Like run(), and fails unless the output has every line of ${ARGN} after
+# EXPECT; the output is shown either way.
+function(run_expecting)
+  cmake_parse_arguments(arg "" "" "COMMAND;EXPECT" ${ARGN})
+  execute_process(COMMAND ${arg_COMMAND} RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  message("${out}")
+  string(JOIN " " cmd ${arg_COMMAND})
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${cmd}")
+  endif()
+  foreach(line IN LISTS arg_EXPECT)
+    string(FIND "${out}" "${line}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "the output of `${cmd}` lacks the line\n  ${line}")
+    endif()
+  endforeach()
+endfunction()
+
 file(REMOVE_RECURSE ${WORK_DIR})
 set(consumer ${CMAKE_CURRENT_LIST_DIR}/${MODE})
 set(common -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release)
+# What a machine without nlohmann_json, fmt and internet looks like.
+set(hidden -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON
+           -DCMAKE_DISABLE_FIND_PACKAGE_fmt=ON -DFETCHCONTENT_FULLY_DISCONNECTED=ON)
+set(hidden_lines
+    "lazyload: lazyload::json not built: nlohmann_json 3.10 not found (Debian: nlohmann-json3-dev"
+    "lazyload: lazyload::fmt not built: fmt 9 not found (Debian: libfmt-dev")
 
-if(MODE STREQUAL "find_package")
+if(MODE STREQUAL "install")
   run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/lazyload ${common}
       -DLAZYLOAD_BUILD_TESTS=OFF -DLAZYLOAD_BUILD_EXAMPLES=OFF
       -DLAZYLOAD_BUILD_BENCHMARKS=OFF -DLAZYLOAD_INSTALL=ON
       -DCMAKE_INSTALL_PREFIX=${WORK_DIR}/prefix)
   run(${CMAKE_COMMAND} --install ${WORK_DIR}/lazyload)
-  # Relocatable: move the installed tree and use it from the new place.
+  # Relocatable: move the installed tree; the other modes use it there.
   file(RENAME ${WORK_DIR}/prefix ${WORK_DIR}/moved-prefix)
+  return()
+elseif(MODE STREQUAL "find_package")
   run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common}
-      -DCMAKE_PREFIX_PATH=${WORK_DIR}/moved-prefix)
+      -DCMAKE_PREFIX_PATH=${PREFIX})
 elseif(MODE STREQUAL "fetch_content")
   execute_process(COMMAND git -C ${SOURCE_DIR} rev-parse HEAD
                   OUTPUT_VARIABLE tag OUTPUT_STRIP_TRAILING_WHITESPACE
@@ -36,6 +68,11 @@ elseif(MODE STREQUAL "fetch_content")
   endif()
   run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common}
       -DLAZYLOAD_GIT_URL=file://${SOURCE_DIR} -DLAZYLOAD_GIT_TAG=${tag})
+elseif(MODE STREQUAL "add_subdirectory")
+  run_expecting(
+    COMMAND ${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common} ${hidden}
+            -DLAZYLOAD_SOURCE_DIR=${SOURCE_DIR}
+    EXPECT ${hidden_lines})
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
 endif()
