@@ -7,6 +7,8 @@
 #   find_package      find_package(lazyload) from the installed PREFIX
 #   fetch_content     FetchContent from a file:// URL of this checkout
 #   add_subdirectory  the core alone, with nlohmann_json and fmt hidden
+#   quickstart        examples/quickstart as tools/example.sh builds it, with
+#                     nlohmann_json and fmt hidden
 
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -73,6 +75,15 @@ elseif(MODE STREQUAL "add_subdirectory")
     COMMAND ${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common} ${hidden}
             -DLAZYLOAD_SOURCE_DIR=${SOURCE_DIR}
     EXPECT ${hidden_lines})
+elseif(MODE STREQUAL "quickstart")
+  # tools/example.sh on a machine with only the compiler and CMake, offline.
+  run_expecting(
+    COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build ${common} ${hidden}
+            -DLAZYLOAD_BUILD_TESTS=OFF -DLAZYLOAD_BUILD_BENCHMARKS=OFF
+    EXPECT ${hidden_lines})
+  run(${CMAKE_COMMAND} --build ${WORK_DIR}/build --target quickstart)
+  run(${WORK_DIR}/build/examples/quickstart/quickstart 100000)
+  return()
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
 endif()
