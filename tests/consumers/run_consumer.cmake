@@ -7,6 +7,8 @@
 #   find_package      find_package(lazyload) from the installed PREFIX
 #   fetch_content     FetchContent from a file:// URL of this checkout
 #   add_subdirectory  the core alone, with nlohmann_json and fmt hidden
+#   components        find_package(lazyload COMPONENTS ...) from PREFIX: all
+#                     found; the _FOUND variables; a missing dependency
 #   quickstart        examples/quickstart as tools/example.sh builds it, with
 #                     nlohmann_json and fmt hidden
 
@@ -18,19 +20,24 @@ function(run)
   endif()
 endfunction()
 
-# Like run(), and fails unless the output has every line of ${ARGN} after
-# EXPECT; the output is shown either way.
+# run_expecting([FAILS] COMMAND <command>... EXPECT <line>...)
+# Like run(), and fails unless the output has every line after EXPECT; with
+# FAILS, the command must fail instead. The output is shown either way.
 function(run_expecting)
-  cmake_parse_arguments(arg "" "" "COMMAND;EXPECT" ${ARGN})
+  cmake_parse_arguments(arg "FAILS" "" "COMMAND;EXPECT" ${ARGN})
   execute_process(COMMAND ${arg_COMMAND} RESULT_VARIABLE rc
                   OUTPUT_VARIABLE out ERROR_VARIABLE out)
   message("${out}")
   string(JOIN " " cmd ${arg_COMMAND})
-  if(NOT rc EQUAL 0)
+  if(arg_FAILS AND rc EQUAL 0)
+    message(FATAL_ERROR "succeeded, but should have failed: ${cmd}")
+  elseif(NOT arg_FAILS AND NOT rc EQUAL 0)
     message(FATAL_ERROR "failed (${rc}): ${cmd}")
   endif()
+  # CMake wraps the text of errors: compare with whitespace runs as one space.
+  string(REGEX REPLACE "[ \t\r\n]+" " " flat "${out}")
   foreach(line IN LISTS arg_EXPECT)
-    string(FIND "${out}" "${line}" at)
+    string(FIND "${flat}" "${line}" at)
     if(at EQUAL -1)
       message(FATAL_ERROR "the output of `${cmd}` lacks the line\n  ${line}")
     endif()
@@ -75,6 +82,18 @@ elseif(MODE STREQUAL "add_subdirectory")
     COMMAND ${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common} ${hidden}
             -DLAZYLOAD_SOURCE_DIR=${SOURCE_DIR}
     EXPECT ${hidden_lines})
+elseif(MODE STREQUAL "components")
+  set(hide_json -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON)
+  run_expecting(
+    COMMAND ${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/optional ${common}
+            -DCMAKE_PREFIX_PATH=${PREFIX} -DCASE=optional ${hide_json}
+    EXPECT "components: every _FOUND variable as expected")
+  run_expecting(FAILS
+    COMMAND ${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/missing ${common}
+            -DCMAKE_PREFIX_PATH=${PREFIX} -DCASE=missing ${hide_json}
+    EXPECT "lazyload::json needs nlohmann_json, which was not found (Debian: nlohmann-json3-dev)")
+  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common}
+      -DCMAKE_PREFIX_PATH=${PREFIX} -DCASE=required)
 elseif(MODE STREQUAL "quickstart")
   # tools/example.sh on a machine with only the compiler and CMake, offline.
   run_expecting(
