@@ -1,5 +1,5 @@
 # cmake -DMODE=<mode> -DSOURCE_DIR=... -DWORK_DIR=... -DCXX=... -DGENERATOR=...
-#       [-DPREFIX=...] -P run_consumer.cmake
+#       -DVERSION=<project version> [-DPREFIX=...] -P run_consumer.cmake
 #
 # Builds and runs one consumer project against lazyload at SOURCE_DIR. MODE:
 #   install           installs lazyload into WORK_DIR, then moves the prefix
@@ -9,6 +9,8 @@
 #   add_subdirectory  the core alone, with nlohmann_json and fmt hidden
 #   components        find_package(lazyload COMPONENTS ...) from PREFIX: all
 #                     found; the _FOUND variables; a missing dependency
+#   pkg_config        main.cpp compiled with `pkg-config --cflags --libs
+#                     lazyload` from PREFIX, without CMake
 #   quickstart        examples/quickstart as tools/example.sh builds it, with
 #                     nlohmann_json and fmt hidden
 
@@ -94,6 +96,23 @@ elseif(MODE STREQUAL "components")
     EXPECT "lazyload::json needs nlohmann_json, which was not found (Debian: nlohmann-json3-dev)")
   run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common}
       -DCMAKE_PREFIX_PATH=${PREFIX} -DCASE=required)
+elseif(MODE STREQUAL "pkg_config")
+  find_program(pkg_config pkg-config)
+  if(NOT pkg_config)
+    message("skipped: pkg-config is not installed")
+    return()
+  endif()
+  set(ENV{PKG_CONFIG_PATH} ${PREFIX}/share/pkgconfig)
+  run_expecting(COMMAND ${pkg_config} --modversion lazyload EXPECT "${VERSION}")
+  execute_process(COMMAND ${pkg_config} --cflags --libs lazyload
+                  OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE)
+  message("pkg-config --cflags --libs lazyload: ${flags}")
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  file(MAKE_DIRECTORY ${WORK_DIR}/build)
+  run(${CXX} -std=c++17 ${CMAKE_CURRENT_LIST_DIR}/main.cpp ${flags}
+      -o ${WORK_DIR}/build/consumer)
+  run(${WORK_DIR}/build/consumer)
+  return()
 elseif(MODE STREQUAL "quickstart")
   # tools/example.sh on a machine with only the compiler and CMake, offline.
   run_expecting(
