@@ -1,5 +1,6 @@
 # cmake -DMODE=<mode> -DSOURCE_DIR=... -DWORK_DIR=... -DCXX=... -DGENERATOR=...
-#       -DVERSION=<project version> [-DPREFIX=...] -P run_consumer.cmake
+#       -DVERSION=<project version> [-DPREFIX=...] [-DCPACK=...]
+#       -P run_consumer.cmake
 #
 # Builds and runs one consumer project against lazyload at SOURCE_DIR. MODE:
 #   install           installs lazyload into WORK_DIR, then moves the prefix
@@ -11,8 +12,13 @@
 #                     found; the _FOUND variables; a missing dependency
 #   pkg_config        main.cpp compiled with `pkg-config --cflags --libs
 #                     lazyload` from PREFIX, without CMake
+#   deb               the .deb that CPack makes from the install fixture's build,
+#                     checked, extracted (dpkg-deb -x, not installed) into a
+#                     root, and find_package from there
 #   quickstart        examples/quickstart as tools/example.sh builds it, with
 #                     nlohmann_json and fmt hidden
+
+cmake_minimum_required(VERSION 3.16)
 
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -66,8 +72,10 @@ if(MODE STREQUAL "install")
   file(RENAME ${WORK_DIR}/prefix ${WORK_DIR}/moved-prefix)
   return()
 elseif(MODE STREQUAL "find_package")
-  run(${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common}
-      -DCMAKE_PREFIX_PATH=${PREFIX})
+  run_expecting(
+    COMMAND ${CMAKE_COMMAND} -S ${consumer} -B ${WORK_DIR}/build ${common}
+            -DCMAKE_PREFIX_PATH=${PREFIX}
+    EXPECT "lazyload_DIR: ${PREFIX}/share/cmake/lazyload")
 elseif(MODE STREQUAL "fetch_content")
   execute_process(COMMAND git -C ${SOURCE_DIR} rev-parse HEAD
                   OUTPUT_VARIABLE tag OUTPUT_STRIP_TRAILING_WHITESPACE
@@ -113,6 +121,48 @@ elseif(MODE STREQUAL "pkg_config")
       -o ${WORK_DIR}/build/consumer)
   run(${WORK_DIR}/build/consumer)
   return()
+elseif(MODE STREQUAL "deb")
+  find_program(dpkg_deb dpkg-deb)
+  if(NOT dpkg_deb)
+    message("skipped: dpkg-deb is not installed")
+    return()
+  endif()
+  get_filename_component(fixture ${PREFIX} DIRECTORY)
+  run(${CPACK} --config ${fixture}/lazyload/CPackConfig.cmake -G DEB
+      -B ${WORK_DIR}/package)
+  file(GLOB deb ${WORK_DIR}/package/*.deb)
+  list(LENGTH deb count)
+  if(NOT count EQUAL 1)
+    message(FATAL_ERROR "expected one .deb in ${WORK_DIR}/package, found: ${deb}")
+  endif()
+  run_expecting(
+    COMMAND ${dpkg_deb} --field ${deb} Package Version Architecture Suggests
+    EXPECT "Package: liblazyload-dev" "Version: ${VERSION}" "Architecture: all"
+           "Suggests: nlohmann-json3-dev, libfmt-dev")
+  execute_process(COMMAND ${dpkg_deb} --field ${deb} Depends Pre-Depends
+                  OUTPUT_VARIABLE depends)
+  if(NOT depends STREQUAL "")
+    message(FATAL_ERROR "the header-only package depends on something: ${depends}")
+  endif()
+  # Only headers and data: nothing under an architecture's directory.
+  execute_process(COMMAND ${dpkg_deb} --contents ${deb} OUTPUT_VARIABLE contents)
+  string(REGEX MATCHALL "\\./[^\n]*" paths "${contents}")
+  foreach(path IN ITEMS ./usr/include/lazyload/lazyload.hpp ./usr/share/pkgconfig/lazyload.pc
+                       ./usr/share/cmake/lazyload/lazyloadConfig.cmake)
+    if(NOT path IN_LIST paths)
+      message(FATAL_ERROR "the package lacks ${path}")
+    endif()
+  endforeach()
+  foreach(path IN LISTS paths)
+    if(NOT path MATCHES "^\\./(usr/((include|share)(/.*)?)?)?$")
+      message(FATAL_ERROR "the package installs ${path}, outside /usr/include and /usr/share")
+    endif()
+  endforeach()
+  run(${dpkg_deb} -x ${deb} ${WORK_DIR}/root)
+  run_expecting(
+    COMMAND ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/find_package
+            -B ${WORK_DIR}/build ${common} -DCMAKE_PREFIX_PATH=${WORK_DIR}/root/usr
+    EXPECT "lazyload_DIR: ${WORK_DIR}/root/usr/share/cmake/lazyload")
 elseif(MODE STREQUAL "quickstart")
   # tools/example.sh on a machine with only the compiler and CMake, offline.
   run_expecting(
