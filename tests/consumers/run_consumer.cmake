@@ -15,6 +15,8 @@
 #   deb               the .deb that CPack makes from the install fixture's build,
 #                     checked, extracted (dpkg-deb -x, not installed) into a
 #                     root, and find_package from there
+#   single_include    main.cpp compiled with only -I single_include (the
+#                     generated single header), without CMake
 #   quickstart        examples/quickstart as tools/example.sh builds it, with
 #                     nlohmann_json and fmt hidden
 
@@ -163,6 +165,13 @@ elseif(MODE STREQUAL "deb")
     COMMAND ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/find_package
             -B ${WORK_DIR}/build ${common} -DCMAKE_PREFIX_PATH=${WORK_DIR}/root/usr
     EXPECT "lazyload_DIR: ${WORK_DIR}/root/usr/share/cmake/lazyload")
+elseif(MODE STREQUAL "single_include")
+  file(MAKE_DIRECTORY ${WORK_DIR}/build)
+  run(${CXX} -std=c++17 -Wall -Wextra -Wpedantic -Werror
+      -I ${SOURCE_DIR}/single_include ${CMAKE_CURRENT_LIST_DIR}/main.cpp -pthread
+      -o ${WORK_DIR}/build/consumer)
+  run(${WORK_DIR}/build/consumer)
+  return()
 elseif(MODE STREQUAL "quickstart")
   # tools/example.sh on a machine with only the compiler and CMake, offline.
   run_expecting(
