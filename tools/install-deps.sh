@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Installs, with apt-get, whatever lazyload's tests, examples and benchmarks
-# need that this Debian machine lacks. Safe to run again: it installs only
-# what is missing, and does nothing when everything is there.
+# Installs, with apt-get, whatever one set of lazyload's tasks needs that this
+# Debian machine lacks. Safe to run again: it installs only what is missing,
+# and does nothing (and needs no network) when everything is there.
+#   bash tools/install-deps.sh                # all: tests, examples, benchmarks
+#   bash tools/install-deps.sh core           # the compiler and CMake: the core
+#                                             # and the examples that use only it
+#   bash tools/install-deps.sh status_server  # core, plus that example's libraries
 set -euo pipefail
 
-packages=(
-  g++ clang libclang-rt-14-dev cmake ninja-build git python3
-  catch2 libfmt-dev nlohmann-json3-dev libbenchmark-dev libabsl-dev
-  libcpp-httplib-dev pkg-config valgrind gnuplot-nox python3-jsonschema
-  python3-websocket binutils
-)
-# The browser test opens the status page in headless Chromium.
-packages+=(chromium)
+core=(g++ cmake)
+case "${1:-all}" in
+  all)
+    packages=(
+      "${core[@]}" clang libclang-rt-14-dev ninja-build git python3
+      catch2 libfmt-dev nlohmann-json3-dev libbenchmark-dev libabsl-dev
+      libcpp-httplib-dev pkg-config valgrind gnuplot-nox python3-jsonschema
+      python3-websocket binutils
+    )
+    # The browser test opens the status page in headless Chromium.
+    packages+=(chromium) ;;
+  core)
+    packages=("${core[@]}") ;;
+  status_server)
+    packages=("${core[@]}" pkg-config nlohmann-json3-dev libfmt-dev libcpp-httplib-dev) ;;
+  *)
+    echo "install-deps: unknown set '$1' (all, core, status_server)" >&2
+    exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

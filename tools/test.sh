@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then builds and runs every test
 # configuration lazyload promises to pass:
-#   gcc-cxx17    g++, C++17, Debug, plus the consumer projects
+#   gcc-cxx17    g++, C++17, Debug, plus the consumer and packaging tests
+#                (tests/consumers/: FetchContent, add_subdirectory, install,
+#                components, pkg-config, .deb, single header)
 #   clang-cxx20  clang++, C++20, Release
 #   asan-ubsan   clang++, AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan         clang++, ThreadSanitizer

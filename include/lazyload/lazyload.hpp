@@ -22,5 +22,6 @@
 #include "snapshot.hpp"          // RegistrySnapshot, EntrySnapshot
 #include "status.hpp"            // Status, to_string
 #include "trace.hpp"             // to_trace_json
+#include "version.hpp"           // LAZYLOAD_VERSION
 
 #endif  // LAZYLOAD_LAZYLOAD_HPP_
