@@ -7,6 +7,7 @@
 #   clang-cxx20  clang++, C++20, Release
 #   asan-ubsan   clang++, AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan         clang++, ThreadSanitizer
+#   no-rtti      g++, C++17, -fno-rtti: the core's tests (no RTTI needed)
 #   lint         clang-format, and clang-tidy on every header (tools/lint.sh)
 # All with -Wall -Wextra -Wpedantic -Werror. Pass configuration names to run
 # only those: `bash tools/test.sh tsan`.
@@ -40,12 +41,16 @@ configure_args() {
       args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_STANDARD=20
         -DCMAKE_BUILD_TYPE=RelWithDebInfo "${common[@]}"
         "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer") ;;
+    no-rtti)
+      args=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17
+        -DCMAKE_BUILD_TYPE=Debug "${common[@]}" -DLAZYLOAD_BUILD_EXAMPLES=OFF
+        "-DCMAKE_CXX_FLAGS=-fno-rtti") ;;
     *) echo "unknown configuration '$1'" >&2; return 1 ;;
   esac
 }
 
 configs=("$@")
-[ ${#configs[@]} -eq 0 ] && configs=(lint gcc-cxx17 clang-cxx20 asan-ubsan tsan)
+[ ${#configs[@]} -eq 0 ] && configs=(lint gcc-cxx17 no-rtti clang-cxx20 asan-ubsan tsan)
 
 for config in "${configs[@]}"; do
   echo "=== $config"
@@ -56,6 +61,13 @@ for config in "${configs[@]}"; do
   configure_args "$config"
   cmake -S . -B "build/$config" "${generator[@]}" "${args[@]}" \
     -DCMAKE_CXX_EXTENSIONS=OFF >/dev/null
+  if [ "$config" = no-rtti ]; then
+    # The core's tests only: the adapters' and the shared-library tests use
+    # std::rethrow_if_nested, whose dynamic_cast needs RTTI.
+    cmake --build "build/$config" -j "$jobs" --target lazyload_tests
+    "build/$config/tests/lazyload_tests"
+    continue
+  fi
   cmake --build "build/$config" -j "$jobs"
   # Sanitizer runtimes of clang 14 need the classic address-space layout on
   # kernels with high mmap randomization; setarch -R gives it to them.
