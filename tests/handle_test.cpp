@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -547,4 +548,32 @@ TEST_CASE("leases, gets and unloads racing keep every lease valid",
   CHECK(bad == 0);
   CHECK(live == 0);
   CHECK(runs >= 1);
+}
+
+TEST_CASE(
+    "wait_for with duration::max waits for the load instead of "
+    "returning at once",
+    "[handle]") {
+  LazyHandle<int> h{[] {
+    std::this_thread::sleep_for(100ms);
+    return 1;
+  }};
+  std::thread loader([&] { h.load(); });
+  while (h.status() != Status::loading) std::this_thread::yield();
+  CHECK(h.wait_for(std::chrono::steady_clock::duration::max()));
+  CHECK(h.wait_for(std::chrono::hours::max()));
+  loader.join();
+}
+
+TEST_CASE("an empty loader is refused at construction, naming the handle",
+          "[handle]") {
+  int (*none)() = nullptr;
+  CHECK_THROWS_WITH_AS((LazyHandle<int>{"model", none}),
+                       "lazyload: the loader of 'model' is empty", LazyError);
+  const std::function<int()> empty;
+  CHECK_THROWS_WITH_AS((LazyHandle<int>{"db", empty}),
+                       "lazyload: the loader of 'db' is empty", LazyError);
+  CHECK_THROWS_WITH_AS((LazyHandle<int>{empty}),
+                       "lazyload: the loader of an unnamed handle is empty",
+                       LazyError);
 }

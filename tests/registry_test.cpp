@@ -692,3 +692,24 @@ TEST_CASE("get, load, unload and snapshot racing keep snapshots consistent",
   CHECK(inconsistent == 0);
   CHECK(wrong_value == 0);
 }
+
+TEST_CASE("wait_idle with duration::max waits for the background pass",
+          "[registry]") {
+  LazyRegistry r;
+  r.add("slow", [] {
+    std::this_thread::sleep_for(100ms);
+    return 1;
+  });
+  r.start_background();
+  CHECK(r.wait_idle(std::chrono::steady_clock::duration::max()));
+  CHECK(r.entry("slow").is_loaded());
+}
+
+TEST_CASE("registering an empty loader fails and registers nothing",
+          "[registry]") {
+  LazyRegistry r;
+  const std::function<int()> empty;
+  CHECK_THROWS_WITH_AS(r.add("db", empty),
+                       "lazyload: the loader of 'db' is empty", LazyError);
+  CHECK_FALSE(r.contains("db"));
+}

@@ -54,6 +54,7 @@
 #include <utility>             // std::move
 
 #include "detail/config.hpp"
+#include "detail/deadline.hpp"
 #include "detail/loader.hpp"
 #include "detail/throw.hpp"
 #include "detail/type_name.hpp"
@@ -248,11 +249,16 @@ class LazyHandleBase {
   // Invalidates: none.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait_for(lock, timeout, [this] {
+    const auto settled = [this] {
       const Status s = status_.load(std::memory_order_relaxed);
       return s != Status::loading && s != Status::queued;
-    });
+    };
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (const auto deadline = detail::deadline_after(timeout)) {
+      cv_.wait_until(lock, *deadline, settled);
+    } else {
+      cv_.wait(lock, settled);  // a timeout past the clock's range: for ever
+    }
     return value_.load(std::memory_order_relaxed) != nullptr;
   }
 
@@ -447,6 +453,11 @@ template <class T> class LazyHandle final : public LazyHandleBase {
                     "LazyHandle: the loader must return T, std::unique_ptr<T> "
                     "or std::shared_ptr<T>");
     } else {
+      if (detail::is_empty_callable(loader)) {
+        detail::throw_error<LazyError>("lazyload: the loader of " +
+                                       detail::label_of(this->name()) +
+                                       " is empty");
+      }
       loader_ = detail::LoaderFn<T>(std::move(loader));
       check_warmup<std::remove_const_t<T>>();
     }

@@ -23,13 +23,13 @@
 #ifndef LAZYLOAD_MEMORY_PRESSURE_HPP_
 #define LAZYLOAD_MEMORY_PRESSURE_HPP_
 
+#include <array>        // std::array
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint8_t
 #include <cstdio>       // std::FILE, std::fopen, std::fscanf
-#include <iosfwd>       // std::basic_ostream
 #include <string_view>  // std::string_view
 
-#include "status.hpp"  // EnumName
+#include "status.hpp"  // EnumName, operator<<
 
 #if defined(__unix__) || defined(__APPLE__)
 #  include <unistd.h>  // sysconf
@@ -49,27 +49,10 @@ enum class PressureLevel : std::uint8_t { normal, warning, critical };
 // Thread safety: safe to call concurrently. Throws: none.
 // Invalidates: none; the view refers to static storage.
 constexpr EnumName to_string(PressureLevel level) noexcept {
-  switch (level) {
-  case PressureLevel::normal:
-    return "normal";
-  case PressureLevel::warning:
-    return "warning";
-  case PressureLevel::critical:
-    return "critical";
-  }
-  return "unknown";
-}
-
-// operator<<(std::ostream&, PressureLevel)
-//
-// Writes to_string(level). Declared with <iosfwd> only: include <ostream>
-// where you use it.
-// Thread safety: as the stream's. Throws: what the stream throws.
-// Invalidates: none.
-template <class Traits>
-std::basic_ostream<char, Traits>& operator<<(
-    std::basic_ostream<char, Traits>& out, PressureLevel level) {
-  return out << to_string(level).c_str();
+  constexpr std::array<const char*, 3> kNames = {"normal", "warning",
+                                                 "critical"};
+  const auto index = static_cast<std::size_t>(level);
+  return index < kNames.size() ? kNames[index] : "unknown";
 }
 
 // PressureThresholds

@@ -60,6 +60,7 @@
 #include <vector>              // std::vector
 
 #include "detail/config.hpp"
+#include "detail/deadline.hpp"
 #include "detail/dependency_graph.hpp"
 #include "detail/memory_budget.hpp"
 #include "detail/periodic_worker.hpp"
@@ -498,15 +499,16 @@ inline bool LazyRegistry::is_idle() const {
 template <class Rep, class Period>
 bool LazyRegistry::wait_idle(
     const std::chrono::duration<Rep, Period>& timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // No deadline: a timeout past the clock's range waits for ever.
+  const auto deadline = detail::deadline_after(timeout);
   std::unique_lock<std::mutex> lock(idle_mutex_);
   for (;;) {
     if (is_idle()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline && now >= *deadline) return false;
     // Woken on every status change; the slice is a safety net only.
-    idle_cv_.wait_until(lock,
-                        std::min(deadline, std::chrono::steady_clock::now() +
-                                               std::chrono::milliseconds(50)));
+    const auto slice = now + std::chrono::milliseconds(50);
+    idle_cv_.wait_until(lock, deadline ? std::min(*deadline, slice) : slice);
   }
 }
 

@@ -12,9 +12,11 @@
 #define LAZYLOAD_STATUS_HPP_
 
 #include <array>        // std::array
+#include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint8_t
 #include <iosfwd>       // std::basic_ostream
 #include <string_view>  // std::string_view
+#include <type_traits>  // std::enable_if_t, std::is_enum_v
 
 namespace lazyload {
 
@@ -61,31 +63,26 @@ class EnumName : public std::string_view {
 // Throws: none.
 // Invalidates: none; the view refers to static storage.
 constexpr EnumName to_string(Status status) noexcept {
-  switch (status) {
-  case Status::unloaded:
-    return "unloaded";
-  case Status::queued:
-    return "queued";
-  case Status::loading:
-    return "loading";
-  case Status::loaded:
-    return "loaded";
-  case Status::failed:
-    return "failed";
-  }
-  return "unknown";
+  constexpr std::array<const char*, 5> kNames = {"unloaded", "queued",
+                                                 "loading", "loaded", "failed"};
+  const auto index = static_cast<std::size_t>(status);
+  return index < kNames.size() ? kNames[index] : "unknown";
 }
 
-// operator<<(std::ostream&, Status)
+// operator<<(std::ostream&, E)
 //
-// Writes to_string(status). Declared with <iosfwd> only: include <ostream>
-// (or <iostream>) where you use it.
+// Writes to_string(value) for every lazyload enum that has one (Status,
+// PressureLevel). Declared with <iosfwd> only: include <ostream> (or
+// <iostream>) where you use it.
 // Thread safety: as the stream's. Throws: what the stream throws.
 // Invalidates: none.
-template <class Traits>
+template <class Traits, class E,
+          class = std::enable_if_t<
+              std::is_enum_v<E> &&
+              std::is_same_v<decltype(to_string(E{})), EnumName>>>
 std::basic_ostream<char, Traits>& operator<<(
-    std::basic_ostream<char, Traits>& out, Status status) {
-  return out << to_string(status).c_str();
+    std::basic_ostream<char, Traits>& out, E value) {
+  return out << to_string(value).c_str();
 }
 
 }  // namespace lazyload

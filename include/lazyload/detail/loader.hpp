@@ -56,6 +56,18 @@ struct loader_traits<F, std::enable_if_t<!std::is_invocable_v<F&, Progress&> &&
   using result = std::decay_t<std::invoke_result_t<F&>>;
 };
 
+// is_empty_callable(f): whether `f` is a null function pointer or an empty
+// std::function (anything that tests false), which cannot be called.
+template <class F> bool is_empty_callable(const F& f) noexcept {
+  if constexpr (std::is_pointer_v<F> || std::is_member_pointer_v<F>) {
+    return f == nullptr;
+  } else if constexpr (std::is_constructible_v<bool, const F&>) {
+    return !static_cast<bool>(f);  // std::function and the like
+  } else {
+    return false;
+  }
+}
+
 // loaded_type_t<F>: the T of LazyHandle<T> that a loader F deduces.
 template <class F, class Traits = loader_traits<std::decay_t<F>>>
 using loaded_type_t = std::conditional_t<

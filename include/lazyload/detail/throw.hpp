@@ -36,6 +36,13 @@ inline std::string quoted(const std::string& name) {
   return out;
 }
 
+// label_of()
+//
+// Returns how a message names a handle: `'name'`, or "an unnamed handle".
+inline std::string label_of(const std::string& name) {
+  return name.empty() ? std::string("an unnamed handle") : quoted(name);
+}
+
 }  // namespace detail
 }  // namespace lazyload
 
