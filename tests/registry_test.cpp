@@ -713,3 +713,30 @@ TEST_CASE("registering an empty loader fails and registers nothing",
                        "lazyload: the loader of 'db' is empty", LazyError);
   CHECK_FALSE(r.contains("db"));
 }
+
+TEST_CASE("unloading an entry queued by load_async keeps it unloaded",
+          "[registry]") {
+  RegistryOptions options;
+  options.workers = 1;
+  LazyRegistry r(options);
+  Gate gate(r);
+  std::atomic<int> runs{0};
+  r.add("x", [&] {
+    ++runs;
+    return 1;
+  });
+  r.start_background();
+  gate.wait_until_loading();
+  std::future<void> future = r.load_async("x");
+  CHECK(r.entry("x").status() == Status::queued);
+  r.unload("x");
+  CHECK(r.entry("x").status() == Status::unloaded);
+  gate.release();
+  CHECK_THROWS_WITH_AS(future.get(),
+                       "lazyload: loading 'x' was cancelled: it was unloaded "
+                       "while queued",
+                       LoadError);
+  CHECK(r.wait_idle(10s));
+  CHECK(r.entry("x").status() == Status::unloaded);
+  CHECK(runs == 0);
+}

@@ -22,7 +22,10 @@
 #include <utility>             // std::move
 #include <vector>              // std::vector
 
+#include "../error.hpp"
 #include "../handle.hpp"
+#include "../status.hpp"
+#include "throw.hpp"
 
 namespace lazyload {
 namespace detail {
@@ -124,7 +127,7 @@ class Scheduler {
   static void run(Task& task) {
     if (task.promise) {
       try {
-        task.handle->load();
+        run_request(*task.handle);
         task.promise->set_value();
       } catch (...) {
         task.promise->set_exception(std::current_exception());
@@ -136,6 +139,18 @@ class Scheduler {
     } catch (...) {
       // Recorded in the entry's status and error; nobody waits on it here.
     }
+  }
+
+  // An explicit request: loads the handle if it is still queued, or waits
+  // for a load under way; one unloaded while queued stays unloaded, and its
+  // requester is told so.
+  static void run_request(LazyHandleBase& handle) {
+    if (HandleAccess::load_if_queued(handle)) return;
+    if (handle.status() == Status::unloaded) {
+      throw_error<LoadError>("lazyload: loading " + label_of(handle.name()) +
+                             " was cancelled: it was unloaded while queued");
+    }
+    handle.load();
   }
 
   void push(Task task, bool request) {
