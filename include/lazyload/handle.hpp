@@ -406,7 +406,7 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   template <class F>
   LazyHandle(std::string name, F loader, HandleOptions options = {})
       : LazyHandleBase(std::move(name), std::move(options)) {
-    using Traits = detail::loader_traits<F>;
+    using Traits = detail::LoaderTraits<F>;
     if constexpr (!Traits::kCallable) {
       static_assert(detail::kDependentFalse<F>,
                     "LazyHandle: the loader must be callable with no "
