@@ -535,6 +535,8 @@ class HandleObserver {
   HandleObserver() = default;
   HandleObserver(const HandleObserver&) = default;
   HandleObserver& operator=(const HandleObserver&) = default;
+  HandleObserver(HandleObserver&&) noexcept = default;
+  HandleObserver& operator=(HandleObserver&&) noexcept = default;
   ~HandleObserver() = default;
 };
 

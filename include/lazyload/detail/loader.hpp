@@ -96,6 +96,9 @@ template <class T> class LoaderFn {
 
  private:
   struct Base {
+    Base() = default;
+    Base(const Base&) = delete;
+    Base& operator=(const Base&) = delete;
     virtual ~Base() = default;
     virtual std::shared_ptr<T> call(Progress& progress) = 0;
   };

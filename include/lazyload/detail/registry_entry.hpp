@@ -46,6 +46,8 @@ class EntryEvents {
   EntryEvents() = default;
   EntryEvents(const EntryEvents&) = default;
   EntryEvents& operator=(const EntryEvents&) = default;
+  EntryEvents(EntryEvents&&) noexcept = default;
+  EntryEvents& operator=(EntryEvents&&) noexcept = default;
   ~EntryEvents() = default;
 };
 
