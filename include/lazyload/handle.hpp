@@ -588,7 +588,7 @@ inline LazyHandleBase::LazyHandleBase(std::string name, HandleOptions options)
 
 inline void LazyHandleBase::unload() noexcept {
   std::shared_ptr<void> doomed;
-  Status from;
+  Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);
@@ -862,7 +862,7 @@ inline void LazyHandleBase::notify_change(const StatusChange& change) noexcept {
 }
 
 inline bool LazyHandleBase::mark_queued() {
-  Status from;
+  Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);
