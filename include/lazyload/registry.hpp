@@ -292,6 +292,7 @@ class LazyRegistry {
   using Entry = detail::RegistryEntry;
 
   // The registry's side of its entries' events (see EntryEvents).
+  // NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final (C.35)
   class Events final : public detail::EntryEvents {
    public:
     explicit Events(LazyRegistry& registry) : registry_(registry) {}
@@ -354,6 +355,7 @@ inline LazyRegistry::~LazyRegistry() {
 }
 
 template <class T, class F>
+// NOLINTNEXTLINE(performance-unnecessary-value-param): moved to add_entry()
 auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
     -> LazyHandle<
         std::conditional_t<std::is_void_v<T>, loader_result_t<F>, T>>& {
@@ -363,7 +365,8 @@ auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
         "lazyload: a resource name must not be empty");
   }
   auto handle = std::make_unique<LazyHandle<Value>>(
-      std::move(name), std::move(loader), HandleOptions(options));
+      std::move(name), std::move(loader),
+      HandleOptions(static_cast<const HandleOptions&>(options)));
   LazyHandle<Value>& typed = *handle;
   add_entry(std::move(handle), std::move(options));
   return typed;

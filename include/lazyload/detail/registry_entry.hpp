@@ -28,6 +28,7 @@
 namespace lazyload {
 namespace detail {
 
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, below
 class RegistryEntry;
 
 // EntryEvents
@@ -55,6 +56,7 @@ class EntryEvents {
 //
 // One registered resource. The handle and options never change after
 // construction; the counters are atomics. This class is thread-safe.
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final (C.35)
 class RegistryEntry final : public HandleObserver {
  public:
   RegistryEntry(EntryEvents& events, std::unique_ptr<LazyHandleBase> h,
