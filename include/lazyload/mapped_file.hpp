@@ -31,9 +31,11 @@
 #include <cstddef>       // std::byte, std::size_t
 #include <memory>        // std::unique_ptr
 #include <string>        // std::string
-#include <system_error>  // std::system_error, std::generic_category
+#include <system_error>  // std::generic_category
 #include <utility>       // std::exchange, std::move
 
+#include "detail/throw.hpp"
+#include "error.hpp"
 #include "progress.hpp"
 
 namespace lazyload {
@@ -49,7 +51,7 @@ class MappedFile {
   // Opens and maps `path`. An empty file maps to size() == 0 and a null
   // data().
   // Thread safety: none needed.
-  // Throws: std::system_error naming the path and the OS error, such as
+  // Throws: LazyError naming the path and the OS error, such as
   // "lazyload: cannot map 'model.bin': No such file or directory".
   // Invalidates: none.
   explicit MappedFile(std::string path) : path_(std::move(path)) {
@@ -62,7 +64,7 @@ class MappedFile {
     if (size_ != 0) {
       void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
       if (p == MAP_FAILED) fail_and_close(fd, errno);
-      data_ = static_cast<const std::byte*>(p);
+      data_ = static_cast<std::byte*>(p);
     }
     ::close(fd);  // the mapping keeps the file
   }
@@ -95,9 +97,11 @@ class MappedFile {
   const std::string& path() const noexcept { return path_; }
 
  private:
+  // Throws the LazyError for OS error `error` (an errno value).
   [[noreturn]] void fail(int error) const {
-    throw std::system_error(error, std::generic_category(),
-                            "lazyload: cannot map '" + path_ + "'");
+    detail::throw_error<LazyError>("lazyload: cannot map " +
+                                   detail::quoted(path_) + ": " +
+                                   std::generic_category().message(error));
   }
   [[noreturn]] void fail_and_close(int fd, int error) const {
     ::close(fd);
@@ -105,13 +109,13 @@ class MappedFile {
   }
   void unmap() noexcept {
     if (data_ != nullptr) {
-      ::munmap(const_cast<std::byte*>(data_), size_);
+      ::munmap(data_, size_);
       data_ = nullptr;
     }
   }
 
   std::string path_;
-  const std::byte* data_ = nullptr;
+  std::byte* data_ = nullptr;  // mapped PROT_READ: never written through
   std::size_t size_ = 0;
 };
 
