@@ -5,18 +5,19 @@
 //
 // Example Usage:
 //
+//   // A LazyHandle<lazyload::MappedFile>; nothing is opened yet.
 //   lazyload::LazyHandle weights{"weights",
-//   lazyload::mapped_file("model.bin")};
-//   // LazyHandle<lazyload::MappedFile>; nothing is opened yet
+//                                lazyload::mapped_file("model.bin")};
 //   const std::byte* p = weights->data();  // mapped now
 //   std::size_t n = weights->size();
 //
 // Rationale: several processes that map the same weights file share its
 // pages through the page cache, where each one reading it into its own
-// buffer would hold a private copy: the answer to the seeds' two workers on
-// a 512 MB host, each killed for loading the same 300 MB model. Mapping costs
-// no reading up front; the kernel pages the file in as it is touched. The
-// loader reports the file's size, so a registry's memory budget counts it.
+// buffer would hold a private copy: two workers on a 512 MB host that each
+// read the same 300 MB model into memory are killed, where two that map it
+// share one copy. Mapping costs no reading up front; the kernel pages the
+// file in as it is touched. The loader reports the file's size, so a
+// registry's memory budget counts it.
 // POSIX only (mmap).
 
 #ifndef LAZYLOAD_MAPPED_FILE_HPP_
@@ -69,6 +70,14 @@ class MappedFile {
     ::close(fd);  // the mapping keeps the file
   }
 
+  // MappedFile::MappedFile(MappedFile&&), operator=(MappedFile&&)
+  //
+  // Takes over `other`'s mapping, leaving `other` empty (size() == 0, a null
+  // data()); assignment first unmaps the file this one held.
+  // Thread safety: no other member of either object may run meanwhile.
+  // Throws: none.
+  // Invalidates: on assignment, data() of this object; the bytes taken from
+  // `other` stay valid, now reached through this object.
   MappedFile(MappedFile&& other) noexcept
       : path_(std::move(other.path_)),
         data_(std::exchange(other.data_, nullptr)),
@@ -84,6 +93,13 @@ class MappedFile {
   }
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
+
+  // MappedFile::~MappedFile()
+  //
+  // Unmaps the file.
+  // Thread safety: no other member may run during destruction.
+  // Throws: none.
+  // Invalidates: the mapping's bytes: every pointer obtained from data().
   ~MappedFile() { unmap(); }
 
   // MappedFile::data(), size(), path()
