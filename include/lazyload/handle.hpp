@@ -182,6 +182,17 @@ class LazyHandleBase {
  public:
   LazyHandleBase(const LazyHandleBase&) = delete;
   LazyHandleBase& operator=(const LazyHandleBase&) = delete;
+
+  // LazyHandleBase::~LazyHandleBase(), and so LazyHandle::~LazyHandle()
+  //
+  // Destroys the handle and its ownership of the value: the value is
+  // destroyed here unless a lease holds it, in which case the last lease
+  // destroys it.
+  // Thread safety: no other member may be running or called during or after
+  // destruction, and no load may be in progress.
+  // Throws: none.
+  // Invalidates: the value unless leased: every reference and pointer from
+  // get(), operator*, operator-> and try_get(). Leases stay valid.
   virtual ~LazyHandleBase() = default;
 
   // LazyHandleBase::name()
@@ -284,6 +295,7 @@ class LazyHandleBase {
   LazyHandleBase(std::string name, HandleOptions options);
 
   // Checks, at construction, that a warm-up takes the handle's value type.
+  // Requires: no lock (construction). Throws: LazyError naming both types.
   void check_warmup(const std::type_info& value) const {
     const Warmup& w = options_.warmup;
     if (w && *w.type_ != value) {
@@ -295,12 +307,14 @@ class LazyHandleBase {
   }
 
   // The slow path of get(): loads and returns the published pointer.
+  // Requires: `mutex_` not held (it takes it).
   LAZYLOAD_NOINLINE void* load_slow() {
     std::unique_lock<std::mutex> lock(mutex_);
     return acquire(lock);
   }
 
   // The slow part of lease(): loads and shares ownership of the value.
+  // Requires: `mutex_` not held (it takes it).
   std::shared_ptr<void> share();
 
   // The published value; the fast path reads only this.
@@ -335,6 +349,7 @@ class LazyHandleBase {
   // Unloading: detach the value (mutex_ held), then destroy it outside.
   std::shared_ptr<void> detach_value();
   bool evict_if_unused() noexcept;
+  // Counts a use; atomics only, so callable with or without `mutex_`.
   void touch() noexcept;
 
   // Reports to the observer, without the mutex held.
@@ -345,6 +360,7 @@ class LazyHandleBase {
   void notify_change(const StatusChange& change) noexcept;
 
   // For a registry: queue for background loading, load if still queued.
+  // Requires: `mutex_` not held (each takes it).
   bool mark_queued();
   bool load_if_queued();
 
@@ -391,7 +407,8 @@ template <class T> class LazyHandle final : public LazyHandleBase {
  public:
   using value_type = T;
 
-  // LazyHandle::LazyHandle()
+  // LazyHandle::LazyHandle(F, HandleOptions),
+  // LazyHandle::LazyHandle(std::string, F, HandleOptions)
   //
   // Creates an unloaded handle around `loader`, which returns `T`,
   // `std::unique_ptr<T>` or `std::shared_ptr<T>`, and may take `Progress&`.
@@ -402,7 +419,6 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   template <class F>
   explicit LazyHandle(F loader, HandleOptions options = {})
       : LazyHandle(std::string(), std::move(loader), std::move(options)) {}
-
   template <class F>
   LazyHandle(std::string name, F loader, HandleOptions options = {})
       : LazyHandleBase(std::move(name), std::move(options)) {
@@ -444,7 +460,9 @@ template <class T> class LazyHandle final : public LazyHandleBase {
 
   // LazyHandle::operator*(), operator->()
   //
-  // Same as get().
+  // Same as get(): the value, or its address, loading it on first use.
+  // Thread safety: as get(). Throws: what get() throws.
+  // Invalidates: nothing; as get().
   T& operator*() { return get(); }
   T* operator->() { return &get(); }
 
@@ -497,6 +515,10 @@ template <class T> class LazyHandle<T&> {
                 "function, array or void)");
 
  public:
+  // LazyHandle<T&>::LazyHandle(Args&&...)
+  //
+  // Accepts any arguments, so that the static_assert is the only error.
+  // Thread safety: none. Throws: none. Invalidates: none.
   template <class... Args> explicit LazyHandle(Args&&... /*args*/) {}
 };
 // Class template argument deduction: T is what the loader returns, with
