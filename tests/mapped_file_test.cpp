@@ -115,12 +115,20 @@ TEST_CASE("a missing file is a load error naming the path and the OS error",
                        lazyload::LoadError);
 }
 
+TEST_CASE("mapping a missing file throws a LazyError naming it",
+          "[mapped_file]") {
+  CHECK_THROWS_WITH_AS(lazyload::MappedFile("/nonexistent/model.bin"),
+                       "lazyload: cannot map '/nonexistent/model.bin': No "
+                       "such file or directory",
+                       lazyload::LazyError);
+}
+
 TEST_CASE("a directory is refused, naming it", "[mapped_file]") {
   const fs::path dir = make_file("x", 1).parent_path();
   CHECK_THROWS_WITH_AS(
       lazyload::MappedFile(dir.string()),
       "lazyload: cannot map '" + dir.string() + "': No such device",
-      std::system_error);
+      lazyload::LazyError);
 }
 
 TEST_CASE("a moved-from MappedFile owns nothing", "[mapped_file]") {

@@ -29,6 +29,11 @@ namespace lazyload {
 // duplicate name, an unknown name, a type mismatch), and failed loads.
 class LazyError : public std::runtime_error {
  public:
+  // LazyError::LazyError(const std::string&), LazyError(const char*)
+  //
+  // Creates the exception with `what()` equal to the message.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
   using std::runtime_error::runtime_error;
 };
 
@@ -39,6 +44,11 @@ class LazyError : public std::runtime_error {
 // original message; the original exception is nested when there was one.
 class LoadError : public LazyError {
  public:
+  // LoadError::LoadError(const std::string&), LoadError(const char*)
+  //
+  // Creates the exception with `what()` equal to the message.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
   using LazyError::LazyError;
 };
 
@@ -49,6 +59,11 @@ class LoadError : public LazyError {
 // have deadlocked; `what()` names the chain instead.
 class CycleError : public LoadError {
  public:
+  // CycleError::CycleError(const std::string&), CycleError(const char*)
+  //
+  // Creates the exception with `what()` equal to the message.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
   using LoadError::LoadError;
 };
 

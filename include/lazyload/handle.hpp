@@ -188,6 +188,17 @@ class LazyHandleBase {
  public:
   LazyHandleBase(const LazyHandleBase&) = delete;
   LazyHandleBase& operator=(const LazyHandleBase&) = delete;
+
+  // LazyHandleBase::~LazyHandleBase(), and so LazyHandle::~LazyHandle()
+  //
+  // Destroys the handle and its ownership of the value: the value is
+  // destroyed here unless a lease holds it, in which case the last lease
+  // destroys it.
+  // Thread safety: no other member may be running or called during or after
+  // destruction, and no load may be in progress.
+  // Throws: none.
+  // Invalidates: the value unless leased: every reference and pointer from
+  // get(), operator*, operator-> and try_get(). Leases stay valid.
   virtual ~LazyHandleBase() = default;
 
   // LazyHandleBase::name()
@@ -314,6 +325,7 @@ class LazyHandleBase {
   LazyHandleBase(std::string name, HandleOptions options);
 
   // Checks, at construction, that a warm-up takes the handle's value type.
+  // Requires: no lock (construction). Throws: LazyError naming both types.
   template <class Value> void check_warmup() const {
     const Warmup& w = options_.warmup;
     if (w && w.type_ != detail::type_key<Value>()) {
@@ -325,12 +337,14 @@ class LazyHandleBase {
   }
 
   // The slow path of get(): loads and returns the published pointer.
+  // Requires: `mutex_` not held (it takes it).
   LAZYLOAD_NOINLINE void* load_slow() {
     std::unique_lock<std::mutex> lock(mutex_);
     return acquire(lock);
   }
 
   // The slow part of lease(): loads and shares ownership of the value.
+  // Requires: `mutex_` not held (it takes it).
   std::shared_ptr<void> share();
 
   // The published value; the fast path reads only this.
@@ -367,6 +381,7 @@ class LazyHandleBase {
   // Unloading: detach the value (mutex_ held), then destroy it outside.
   std::shared_ptr<void> detach_value();
   bool evict_if_unused() noexcept;
+  // Counts a use; atomics only, so callable with or without `mutex_`.
   void touch() noexcept;
 
   // Reports to the observer, without the mutex held.
@@ -377,6 +392,7 @@ class LazyHandleBase {
   void notify_change(const StatusChange& change) noexcept;
 
   // For a registry: queue for background loading, load if still queued.
+  // Requires: `mutex_` not held (each takes it).
   bool mark_queued();
   bool load_if_queued();
 
@@ -423,7 +439,8 @@ template <class T> class LazyHandle final : public LazyHandleBase {
  public:
   using value_type = T;
 
-  // LazyHandle::LazyHandle()
+  // LazyHandle::LazyHandle(F, HandleOptions),
+  // LazyHandle::LazyHandle(std::string, F, HandleOptions)
   //
   // Creates an unloaded handle around `loader`, which returns `T`,
   // `std::unique_ptr<T>` or `std::shared_ptr<T>`, and may take `Progress&`.
@@ -434,11 +451,10 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   template <class F>
   explicit LazyHandle(F loader, HandleOptions options = {})
       : LazyHandle(std::string(), std::move(loader), std::move(options)) {}
-
   template <class F>
   LazyHandle(std::string name, F loader, HandleOptions options = {})
       : LazyHandleBase(std::move(name), std::move(options)) {
-    using Traits = detail::loader_traits<F>;
+    using Traits = detail::LoaderTraits<F>;
     if constexpr (!Traits::kCallable) {
       static_assert(detail::kDependentFalse<F>,
                     "LazyHandle: the loader must be callable with no "
@@ -481,7 +497,9 @@ template <class T> class LazyHandle final : public LazyHandleBase {
 
   // LazyHandle::operator*(), operator->()
   //
-  // Same as get().
+  // Same as get(): the value, or its address, loading it on first use.
+  // Thread safety: as get(). Throws: what get() throws.
+  // Invalidates: nothing; as get().
   T& operator*() { return get(); }
   T* operator->() { return &get(); }
 
@@ -549,6 +567,10 @@ template <class T> class LazyHandle<T&> {
                 "function, array or void)");
 
  public:
+  // LazyHandle<T&>::LazyHandle(Args&&...)
+  //
+  // Accepts any arguments, so that the static_assert is the only error.
+  // Thread safety: none. Throws: none. Invalidates: none.
   template <class... Args> explicit LazyHandle(Args&&... /*args*/) {}
 };
 // Class template argument deduction: T is what the loader returns, with
@@ -587,6 +609,8 @@ class HandleObserver {
   HandleObserver() = default;
   HandleObserver(const HandleObserver&) = default;
   HandleObserver& operator=(const HandleObserver&) = default;
+  HandleObserver(HandleObserver&&) noexcept = default;
+  HandleObserver& operator=(HandleObserver&&) noexcept = default;
   ~HandleObserver() = default;
 };
 
@@ -638,7 +662,7 @@ inline LazyHandleBase::LazyHandleBase(std::string name, HandleOptions options)
 
 inline void LazyHandleBase::unload() noexcept {
   std::shared_ptr<void> doomed;
-  Status from;
+  Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);
@@ -912,7 +936,7 @@ inline void LazyHandleBase::notify_change(const StatusChange& change) noexcept {
 }
 
 inline bool LazyHandleBase::mark_queued() {
-  Status from;
+  Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);

@@ -5,18 +5,19 @@
 //
 // Example Usage:
 //
+//   // A LazyHandle<lazyload::MappedFile>; nothing is opened yet.
 //   lazyload::LazyHandle weights{"weights",
-//   lazyload::mapped_file("model.bin")};
-//   // LazyHandle<lazyload::MappedFile>; nothing is opened yet
+//                                lazyload::mapped_file("model.bin")};
 //   const std::byte* p = weights->data();  // mapped now
 //   std::size_t n = weights->size();
 //
 // Rationale: several processes that map the same weights file share its
 // pages through the page cache, where each one reading it into its own
-// buffer would hold a private copy: the answer to the seeds' two workers on
-// a 512 MB host, each killed for loading the same 300 MB model. Mapping costs
-// no reading up front; the kernel pages the file in as it is touched. The
-// loader reports the file's size, so a registry's memory budget counts it.
+// buffer would hold a private copy: two workers on a 512 MB host that each
+// read the same 300 MB model into memory are killed, where two that map it
+// share one copy. Mapping costs no reading up front; the kernel pages the
+// file in as it is touched. The loader reports the file's size, so a
+// registry's memory budget counts it.
 // POSIX only (mmap).
 
 #ifndef LAZYLOAD_MAPPED_FILE_HPP_
@@ -31,9 +32,11 @@
 #include <cstddef>       // std::byte, std::size_t
 #include <memory>        // std::unique_ptr
 #include <string>        // std::string
-#include <system_error>  // std::system_error, std::generic_category
+#include <system_error>  // std::generic_category
 #include <utility>       // std::exchange, std::move
 
+#include "detail/throw.hpp"
+#include "error.hpp"
 #include "progress.hpp"
 
 namespace lazyload {
@@ -49,7 +52,7 @@ class MappedFile {
   // Opens and maps `path`. An empty file maps to size() == 0 and a null
   // data().
   // Thread safety: none needed.
-  // Throws: std::system_error naming the path and the OS error, such as
+  // Throws: LazyError naming the path and the OS error, such as
   // "lazyload: cannot map 'model.bin': No such file or directory".
   // Invalidates: none.
   explicit MappedFile(std::string path) : path_(std::move(path)) {
@@ -62,11 +65,19 @@ class MappedFile {
     if (size_ != 0) {
       void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
       if (p == MAP_FAILED) fail_and_close(fd, errno);
-      data_ = static_cast<const std::byte*>(p);
+      data_ = static_cast<std::byte*>(p);
     }
     ::close(fd);  // the mapping keeps the file
   }
 
+  // MappedFile::MappedFile(MappedFile&&), operator=(MappedFile&&)
+  //
+  // Takes over `other`'s mapping, leaving `other` empty (size() == 0, a null
+  // data()); assignment first unmaps the file this one held.
+  // Thread safety: no other member of either object may run meanwhile.
+  // Throws: none.
+  // Invalidates: on assignment, data() of this object; the bytes taken from
+  // `other` stay valid, now reached through this object.
   MappedFile(MappedFile&& other) noexcept
       : path_(std::move(other.path_)),
         data_(std::exchange(other.data_, nullptr)),
@@ -82,6 +93,13 @@ class MappedFile {
   }
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
+
+  // MappedFile::~MappedFile()
+  //
+  // Unmaps the file.
+  // Thread safety: no other member may run during destruction.
+  // Throws: none.
+  // Invalidates: the mapping's bytes: every pointer obtained from data().
   ~MappedFile() { unmap(); }
 
   // MappedFile::data(), size(), path()
@@ -95,9 +113,11 @@ class MappedFile {
   const std::string& path() const noexcept { return path_; }
 
  private:
+  // Throws the LazyError for OS error `error` (an errno value).
   [[noreturn]] void fail(int error) const {
-    throw std::system_error(error, std::generic_category(),
-                            "lazyload: cannot map '" + path_ + "'");
+    detail::throw_error<LazyError>("lazyload: cannot map " +
+                                   detail::quoted(path_) + ": " +
+                                   std::generic_category().message(error));
   }
   [[noreturn]] void fail_and_close(int fd, int error) const {
     ::close(fd);
@@ -105,13 +125,13 @@ class MappedFile {
   }
   void unmap() noexcept {
     if (data_ != nullptr) {
-      ::munmap(const_cast<std::byte*>(data_), size_);
+      ::munmap(data_, size_);
       data_ = nullptr;
     }
   }
 
   std::string path_;
-  const std::byte* data_ = nullptr;
+  std::byte* data_ = nullptr;  // mapped PROT_READ: never written through
   std::size_t size_ = 0;
 };
 

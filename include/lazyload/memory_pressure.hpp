@@ -88,12 +88,13 @@ struct PressureEvent {
 // Invalidates: none.
 inline std::size_t process_rss_bytes() noexcept {
 #if defined(__linux__)
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): closed below, no throw
   std::FILE* f = std::fopen("/proc/self/statm", "r");
   if (f == nullptr) return 0;
   unsigned long size = 0;
   unsigned long resident = 0;
   const int read = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
+  std::fclose(f);  // NOLINT(cppcoreguidelines-owning-memory): opened above
   if (read != 2) return 0;
   const long page = sysconf(_SC_PAGESIZE);
   return page > 0 ? static_cast<std::size_t>(resident) *

@@ -39,9 +39,23 @@ class LazyHandleBase;
 // neither copyable nor movable: loaders receive it by reference.
 class Progress {
  public:
+  // Progress::Progress()
+  //
+  // Creates progress at 0, with no stage and no size reported.
+  // Thread safety: none needed (construction). Throws: none.
+  // Invalidates: none.
   Progress() = default;
+
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
+
+  // Progress::~Progress()
+  //
+  // Destroys the progress with its handle.
+  // Thread safety: no other member may run during destruction.
+  // Throws: none.
+  // Invalidates: every reference to it, such as the one a loader receives.
+  ~Progress() = default;
 
   // Progress::report()
   //
@@ -102,6 +116,7 @@ class Progress {
   friend class LazyHandleBase;
 
   // Clears everything; the handle calls it as a new load starts.
+  // Requires: no lock held (it takes `mutex_`).
   void reset() {
     fraction_.store(0.0, std::memory_order_relaxed);
     size_.store(0, std::memory_order_relaxed);

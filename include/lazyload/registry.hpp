@@ -90,9 +90,10 @@ template <class Path> struct ProfileAccess;
 // status-change callback. Neither copyable nor movable.
 class LazyRegistry {
  public:
-  // LazyRegistry::LazyRegistry()
+  // LazyRegistry::LazyRegistry(), LazyRegistry(RegistryOptions)
   //
-  // Creates an empty registry. No thread starts here.
+  // Creates an empty registry, with default options or `options`. No thread
+  // starts here.
   // Thread safety: none needed (construction).
   // Throws: LazyError if options.pressure is set without a memory_budget or
   // its levels are not 0 < warning <= critical <= 1.
@@ -235,7 +236,9 @@ class LazyRegistry {
   // lazyload::preload_profile(registry, path) from <lazyload/profile.hpp>
   // (which the umbrella header includes); kept for one minor release. They
   // compile only where profile.hpp is included.
-  // Thread safety, throws, invalidates: as the free functions.
+  // Thread safety: as the free functions.
+  // Throws: what the free functions throw.
+  // Invalidates: as the free functions.
   template <class Path = std::string>
   [[deprecated(
       "use lazyload::save_profile(registry, path) from "
@@ -292,6 +295,7 @@ class LazyRegistry {
   using Entry = detail::RegistryEntry;
 
   // The registry's side of its entries' events (see EntryEvents).
+  // NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final (C.35)
   class Events final : public detail::EntryEvents {
    public:
     explicit Events(LazyRegistry& registry) : registry_(registry) {}
@@ -304,6 +308,10 @@ class LazyRegistry {
     LazyRegistry& registry_;
   };
 
+  // Requires: no lock held; each step takes the locks it needs (the entry
+  // table's, `timeline_mutex_`). Only is_idle() runs with one held:
+  // wait_idle() calls it under `idle_mutex_`, which is taken before the
+  // table's lock, never after.
   Entry& find(std::string_view name) const;
   Entry& add_entry(std::unique_ptr<LazyHandleBase> handle,
                    EntryOptions options);
@@ -354,6 +362,7 @@ inline LazyRegistry::~LazyRegistry() {
 }
 
 template <class T, class F>
+// NOLINTNEXTLINE(performance-unnecessary-value-param): moved to add_entry()
 auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
     -> LazyHandle<
         std::conditional_t<std::is_void_v<T>, loader_result_t<F>, T>>& {
@@ -363,7 +372,8 @@ auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
         "lazyload: a resource name must not be empty");
   }
   auto handle = std::make_unique<LazyHandle<Value>>(
-      std::move(name), std::move(loader), HandleOptions(options));
+      std::move(name), std::move(loader),
+      HandleOptions(static_cast<const HandleOptions&>(options)));
   LazyHandle<Value>& typed = *handle;
   add_entry(std::move(handle), std::move(options));
   return typed;

@@ -99,6 +99,13 @@ class SharedLibrary {
   // Invalidates: none.
   explicit SharedLibrary(std::string path, int flags = kDefaultLibraryFlags);
 
+  // SharedLibrary::SharedLibrary(SharedLibrary&&), operator=(SharedLibrary&&)
+  //
+  // Takes over `other`'s open library, leaving `other` closed (a null
+  // native_handle()); assignment first closes the library this one held.
+  // Thread safety: no other member of either library may run meanwhile.
+  // Throws: none.
+  // Invalidates: on assignment, every symbol address from this library.
   SharedLibrary(SharedLibrary&& other) noexcept
       : path_(std::move(other.path_)),
         native_(std::exchange(other.native_, nullptr)) {}
@@ -118,6 +125,8 @@ class SharedLibrary {
   // Closes the library (dlclose). The C library unmaps it, running its
   // finalizers, once every dlopen of it has been closed.
   // Thread safety: no other member may run during destruction.
+  // Throws: none.
+  // Invalidates: every symbol address taken from this library.
   ~SharedLibrary() { close(); }
 
   // SharedLibrary::symbol()
@@ -199,6 +208,18 @@ class LazyLibrary {
   LazyLibrary(const LazyLibrary&) = delete;
   LazyLibrary& operator=(const LazyLibrary&) = delete;
 
+  // LazyLibrary::~LazyLibrary()
+  //
+  // Destroys the library's own handle, which closes the library unless a
+  // resolved LazySymbol or a lease still holds it; a view leaves the handle
+  // it refers to alone.
+  // Thread safety: no other member, and no symbol made from this library,
+  // may be in use during destruction.
+  // Throws: none.
+  // Invalidates: the reference from handle(), and, for a library with its
+  // own handle, every symbol address taken through it without a lease.
+  ~LazyLibrary() = default;
+
   // LazyLibrary::name(), status(), is_loaded()
   //
   // The handle's name, status and whether it holds the library open now.
@@ -274,7 +295,10 @@ template <class Signature> class LazySymbol {
                 "without noexcept or C varargs, such as LazySymbol<int(int)>");
 
  public:
+  // LazySymbol::LazySymbol(A&&...)
+  //
   // Accepts any arguments, so that the static_assert is the only error.
+  // Thread safety: none. Throws: none. Invalidates: none.
   template <class... A> explicit LazySymbol(A&&... /*args*/) {}
 };
 
@@ -293,7 +317,11 @@ template <class R, class... Args> class LazySymbol<R(Args...)> {
       : handle_(&library.handle()), name_(std::move(name)) {}
   LazySymbol(LazyHandle<SharedLibrary>& library, std::string name)
       : handle_(&library), name_(std::move(name)) {}
-  // A temporary library would be gone before the first call.
+
+  // LazySymbol::LazySymbol(LazyLibrary&&, std::string)
+  //
+  // Deleted: a temporary library would be gone before the first call.
+  // Thread safety: none. Throws: none. Invalidates: none.
   LazySymbol(LazyLibrary&& library, std::string name) = delete;
 
   LazySymbol(const LazySymbol&) = delete;
@@ -304,6 +332,8 @@ template <class R, class... Args> class LazySymbol<R(Args...)> {
   // Releases the lease; this closes the library if it was unloaded and no
   // other symbol or lease holds it.
   // Thread safety: no call through this symbol may be running.
+  // Throws: none.
+  // Invalidates: pointers returned by get().
   ~LazySymbol() = default;
 
   // LazySymbol::operator()

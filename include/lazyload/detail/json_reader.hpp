@@ -90,6 +90,8 @@ class JsonReader {
     return false;
   }
 
+  // One value of any kind; recursive descent, `depth` levels deep.
+  // NOLINTNEXTLINE(misc-no-recursion): bounded by kMaxDepth
   JsonValue value(int depth) {
     if (depth > kMaxDepth) fail("nesting too deep");
     skip_space();
@@ -152,6 +154,7 @@ class JsonReader {
     return d;
   }
 
+  // A string, from its opening quote to its closing one.
   std::string string() {
     if (at_ >= text_.size() || text_[at_] != '"') fail("expected a string");
     ++at_;
@@ -162,43 +165,49 @@ class JsonReader {
       if (c == '"') return out;
       if (static_cast<unsigned char>(c) < 0x20)
         fail("control character in string");
-      if (c != '\\') {
+      if (c == '\\') {
+        append_escape(out);
+      } else {
         out += c;
-        continue;
       }
-      if (at_ >= text_.size()) fail("unterminated string");
-      const char e = text_[at_++];
-      switch (e) {
-      case '"':
-        out += '"';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '/':
-        out += '/';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u':
-        append_utf8(out, code_point());
-        break;
-      default:
-        fail("bad escape");
-      }
+    }
+  }
+
+  // Appends what the escape sequence at `at_`, just past its backslash,
+  // stands for.
+  void append_escape(std::string& out) {
+    if (at_ >= text_.size()) fail("unterminated string");
+    const char e = text_[at_++];
+    switch (e) {
+    case '"':
+      out += '"';
+      break;
+    case '\\':
+      out += '\\';
+      break;
+    case '/':
+      out += '/';
+      break;
+    case 'b':
+      out += '\b';
+      break;
+    case 'f':
+      out += '\f';
+      break;
+    case 'n':
+      out += '\n';
+      break;
+    case 'r':
+      out += '\r';
+      break;
+    case 't':
+      out += '\t';
+      break;
+    case 'u':
+      append_utf8(out, code_point());
+      break;
+    default:
+      fail("bad escape");
     }
   }
 

@@ -22,35 +22,35 @@ struct BadLoader {};
 
 template <class> inline constexpr bool kDependentFalse = false;
 
-// unwrap<R>: the value type behind R, and whether R owns it through a pointer.
-template <class R> struct unwrap {
+// Unwrap<R>: the value type behind R, and whether R owns it through a pointer.
+template <class R> struct Unwrap {
   using type = R;
   static constexpr bool kPointer = false;
 };
-template <class U, class D> struct unwrap<std::unique_ptr<U, D>> {
+template <class U, class D> struct Unwrap<std::unique_ptr<U, D>> {
   using type = U;
   static constexpr bool kPointer = true;
 };
-template <class U> struct unwrap<std::shared_ptr<U>> {
+template <class U> struct Unwrap<std::shared_ptr<U>> {
   using type = U;
   static constexpr bool kPointer = true;
 };
 
-// loader_traits<F>: how F is called and what it returns.
-template <class F, class = void> struct loader_traits {
+// LoaderTraits<F>: how F is called and what it returns.
+template <class F, class = void> struct LoaderTraits {
   static constexpr bool kCallable = false;
   static constexpr bool kTakesProgress = false;
   using result = void;
 };
 template <class F>
-struct loader_traits<F, std::enable_if_t<std::is_invocable_v<F&, Progress&>>> {
+struct LoaderTraits<F, std::enable_if_t<std::is_invocable_v<F&, Progress&>>> {
   static constexpr bool kCallable = true;
   static constexpr bool kTakesProgress = true;
   using result = std::decay_t<std::invoke_result_t<F&, Progress&>>;
 };
 template <class F>
-struct loader_traits<F, std::enable_if_t<!std::is_invocable_v<F&, Progress&> &&
-                                         std::is_invocable_v<F&>>> {
+struct LoaderTraits<F, std::enable_if_t<!std::is_invocable_v<F&, Progress&> &&
+                                        std::is_invocable_v<F&>>> {
   static constexpr bool kCallable = true;
   static constexpr bool kTakesProgress = false;
   using result = std::decay_t<std::invoke_result_t<F&>>;
@@ -69,14 +69,14 @@ template <class F> bool is_empty_callable(const F& f) noexcept {
 }
 
 // loaded_type_t<F>: the T of LazyHandle<T> that a loader F deduces.
-template <class F, class Traits = loader_traits<std::decay_t<F>>>
+template <class F, class Traits = LoaderTraits<std::decay_t<F>>>
 using loaded_type_t = std::conditional_t<
     Traits::kCallable && !std::is_void_v<typename Traits::result>,
-    typename unwrap<typename Traits::result>::type, BadLoader>;
+    typename Unwrap<typename Traits::result>::type, BadLoader>;
 
 // Whether a loader returning R can produce a LazyHandle<T>.
 template <class T, class R> constexpr bool returns_usable() {
-  if constexpr (unwrap<R>::kPointer) {
+  if constexpr (Unwrap<R>::kPointer) {
     return std::is_constructible_v<std::shared_ptr<T>, R&&>;
   } else {
     return std::is_constructible_v<std::remove_const_t<T>, R&&>;
@@ -85,7 +85,7 @@ template <class T, class R> constexpr bool returns_usable() {
 
 // Turns a loader's result into the shared_ptr a handle owns.
 template <class T, class R> std::shared_ptr<T> to_shared(R&& result) {
-  if constexpr (unwrap<std::decay_t<R>>::kPointer) {
+  if constexpr (Unwrap<std::decay_t<R>>::kPointer) {
     return std::shared_ptr<T>(std::forward<R>(result));
   } else {
     return std::make_shared<std::remove_const_t<T>>(std::forward<R>(result));
@@ -108,13 +108,16 @@ template <class T> class LoaderFn {
 
  private:
   struct Base {
+    Base() = default;
+    Base(const Base&) = delete;
+    Base& operator=(const Base&) = delete;
     virtual ~Base() = default;
     virtual std::shared_ptr<T> call(Progress& progress) = 0;
   };
   template <class F> struct Impl final : Base {
     explicit Impl(F f) : fn(std::move(f)) {}
     std::shared_ptr<T> call(Progress& progress) override {
-      if constexpr (loader_traits<F>::kTakesProgress) {
+      if constexpr (LoaderTraits<F>::kTakesProgress) {
         return to_shared<T>(std::invoke(fn, progress));
       } else {
         return to_shared<T>(std::invoke(fn));
@@ -128,36 +131,32 @@ template <class T> class LoaderFn {
 
 // first_arg_t<F>: the parameter type of a one-parameter callable, void when
 // it cannot be named (a generic lambda, an overload set).
-template <class M> struct member_first_arg { using type = void; };
-template <class R, class C, class A> struct member_first_arg<R (C::*)(A)> {
+template <class M> struct MemberFirstArg { using type = void; };
+template <class R, class C, class A> struct MemberFirstArg<R (C::*)(A)> {
+  using type = A;
+};
+template <class R, class C, class A> struct MemberFirstArg<R (C::*)(A) const> {
   using type = A;
 };
 template <class R, class C, class A>
-struct member_first_arg<R (C::*)(A) const> {
+struct MemberFirstArg<R (C::*)(A) noexcept> {
   using type = A;
 };
 template <class R, class C, class A>
-struct member_first_arg<R (C::*)(A) noexcept> {
-  using type = A;
-};
-template <class R, class C, class A>
-struct member_first_arg<R (C::*)(A) const noexcept> {
+struct MemberFirstArg<R (C::*)(A) const noexcept> {
   using type = A;
 };
 
-template <class F, class = void> struct first_arg { using type = void; };
+template <class F, class = void> struct FirstArg { using type = void; };
 template <class F>
-struct first_arg<F, std::void_t<decltype(&F::operator())>>
-    : member_first_arg<decltype(&F::operator())> {};
-template <class R, class A> struct first_arg<R (*)(A), void> {
-  using type = A;
-};
-template <class R, class A> struct first_arg<R (*)(A) noexcept, void> {
+struct FirstArg<F, std::void_t<decltype(&F::operator())>>
+    : MemberFirstArg<decltype(&F::operator())> {};
+template <class R, class A> struct FirstArg<R (*)(A), void> { using type = A; };
+template <class R, class A> struct FirstArg<R (*)(A) noexcept, void> {
   using type = A;
 };
 
-template <class F>
-using first_arg_t = typename first_arg<std::decay_t<F>>::type;
+template <class F> using first_arg_t = typename FirstArg<std::decay_t<F>>::type;
 
 }  // namespace detail
 }  // namespace lazyload

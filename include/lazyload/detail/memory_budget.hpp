@@ -152,7 +152,7 @@ class MemoryBudget {
     return loaded;
   }
 
-  std::size_t loaded_bytes(const EntryTable& table) const {
+  static std::size_t loaded_bytes(const EntryTable& table) {
     std::size_t total = 0;
     table.for_each([&](const RegistryEntry& e) {
       if (e.handle->is_loaded()) total += e.size();
@@ -176,7 +176,7 @@ class MemoryBudget {
     if (!thresholds_) return;
     std::size_t bytes = loaded_bytes(table);
     const PressureLevel now = level_of(bytes);
-    PressureLevel before;
+    PressureLevel before = PressureLevel::normal;
     {
       std::lock_guard<std::mutex> lock(level_mutex_);
       before = level_;

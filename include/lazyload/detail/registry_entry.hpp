@@ -28,6 +28,7 @@
 namespace lazyload {
 namespace detail {
 
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, below
 class RegistryEntry;
 
 // EntryEvents
@@ -46,6 +47,8 @@ class EntryEvents {
   EntryEvents() = default;
   EntryEvents(const EntryEvents&) = default;
   EntryEvents& operator=(const EntryEvents&) = default;
+  EntryEvents(EntryEvents&&) noexcept = default;
+  EntryEvents& operator=(EntryEvents&&) noexcept = default;
   ~EntryEvents() = default;
 };
 
@@ -53,6 +56,7 @@ class EntryEvents {
 //
 // One registered resource. The handle and options never change after
 // construction; the counters are atomics. This class is thread-safe.
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final (C.35)
 class RegistryEntry final : public HandleObserver {
  public:
   RegistryEntry(EntryEvents& events, std::unique_ptr<LazyHandleBase> h,
