@@ -123,9 +123,11 @@ inline lazyload::RegistrySnapshot fixed_snapshot_of_torch() {
 // (detail/snapshot_fields.hpp), in order.
 struct FieldNames {
   std::vector<std::string> names;
+  std::vector<lazyload::detail::Field> fields;
   template <class Value>
   void field(const lazyload::detail::Field& f, const Value& /*value*/) {
     names.emplace_back(f.name);
+    fields.push_back(f);
   }
 };
 
@@ -139,6 +141,14 @@ inline std::vector<std::string> registry_field_names() {
   FieldNames v;
   lazyload::detail::for_each_registry_field(lazyload::RegistrySnapshot{}, v);
   return v.names;
+}
+
+// The descriptors of the list: the totals' fields, then an entry's.
+inline std::vector<lazyload::detail::Field> all_fields() {
+  FieldNames v;
+  lazyload::detail::for_each_registry_field(lazyload::RegistrySnapshot{}, v);
+  lazyload::detail::for_each_entry_field(lazyload::EntrySnapshot{}, v);
+  return v.fields;
 }
 
 }  // namespace lazyload_test
