@@ -100,8 +100,9 @@ template <> struct formatter<lazyload::Status> : formatter<string_view> {
 // Throws: fmt::format_error on a format spec; std::bad_alloc.
 // Invalidates: none.
 template <> struct formatter<lazyload::RegistrySnapshot> {
-  constexpr auto parse(format_parse_context& ctx) -> decltype(ctx.begin()) {
-    auto it = ctx.begin();
+  static constexpr auto parse(format_parse_context& ctx)
+      -> decltype(ctx.begin()) {
+    const auto* it = ctx.begin();
     if (it != ctx.end() && *it != '}') {
       FMT_THROW(format_error(
           "lazyload: a registry snapshot takes no format spec, use '{}'"));

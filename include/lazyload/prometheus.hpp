@@ -212,8 +212,9 @@ class PrometheusFields {
       : families_(families), entry_(entry), declare_(declare) {}
 
   // Free text and lists are not metrics.
-  void field(const Field& /*f*/, const std::optional<std::string_view>&) {}
-  void field(const Field& /*f*/, const std::vector<std::string>&) {}
+  void field(const Field& /*f*/,
+             const std::optional<std::string_view>& /*text*/) {}
+  void field(const Field& /*f*/, const std::vector<std::string>& /*list*/) {}
 
   void field(const Field& f, std::string_view text) {
     if (f.metric == Metric::info_label) info_label(f, text);
