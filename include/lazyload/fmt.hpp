@@ -7,6 +7,7 @@
 // Example Usage:
 //
 //   #include <lazyload/fmt.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   fmt::print("{} is {}\n", name, registry.entry(name).status());
 //   fmt::print("{:>8}|\n", lazyload::Status::loaded);   // "  loaded|"

@@ -54,7 +54,10 @@
 //   answers is alive, and it is ready once the entries marked `required` in
 //   their EntryOptions are loaded (`snapshot().not_ready` is empty).
 // * The page uses relative URLs, so it also works behind a reverse proxy
-//   that serves it under a path prefix.
+//   that serves it under a path prefix. It lives, as data only, in
+//   detail/status_page.hpp; this header holds the routing.
+// * Unlike the other renderers, this header includes registry.hpp: the
+//   load and unload routes need the registry itself, not a snapshot.
 
 #ifndef LAZYLOAD_HTTP_HPP_
 #define LAZYLOAD_HTTP_HPP_

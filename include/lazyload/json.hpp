@@ -8,6 +8,7 @@
 // Example Usage:
 //
 //   #include <lazyload/json.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   nlohmann::json j = registry.snapshot();
 //   if (j["progress"]["failed"] > 0) alert(j["entries"]);

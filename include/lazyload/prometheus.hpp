@@ -6,6 +6,7 @@
 // Example Usage:
 //
 //   #include <lazyload/prometheus.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   server.get("/metrics", [&] {
 //     return Response(200, "text/plain; version=0.0.4",

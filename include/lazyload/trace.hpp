@@ -8,6 +8,7 @@
 // Example Usage:
 //
 //   #include <lazyload/trace.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   registry.start_background();
 //   registry.wait_idle(std::chrono::minutes(1));
