@@ -69,6 +69,8 @@ def main():
             fail("entry %r is named %r" % (key, entry["name"]))
     if progress["ready"] != (progress["not_ready"] == []):
         fail("ready disagrees with not_ready")
+    if abs(progress["progress"] * 100 - progress["progress_percentage"]) > 0.005:
+        fail("progress_percentage is not progress * 100")
     names = "".join(entries)
     for awkward in ['"', "\\", "\n", "\x01", "/", "\u6a21", "\ufffd"]:
         if awkward not in names:
@@ -91,6 +93,10 @@ def main():
             last_loaded_at="2025-11-25 04:35:02"),
         "a negative count": lambda d: d["progress"].update(loaded=-1),
         "a missing not_ready": lambda d: d["progress"].pop("not_ready"),
+        "a progress fraction above 1": lambda d: d["progress"].update(progress=25.0),
+        "an unknown pressure": lambda d: d["progress"].update(pressure="high"),
+        "a first_load of 0 (not yet is null)": lambda d: d["entries"][first].update(first_load=0),
+        "a missing uses": lambda d: d["entries"][first].pop("uses"),
     }
     for what, change in broken_docs.items():
         if validator.is_valid(mutated(change)):

@@ -2,6 +2,7 @@
 
 #include "lazyload/fmt.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <sstream>
@@ -10,10 +11,12 @@
 
 #include "support/catch_compat.hpp"
 #include "support/scenario.hpp"
+#include "support/snapshot_fixture.hpp"
 
 using lazyload::EntrySnapshot;
 using lazyload::RegistrySnapshot;
 using lazyload::Status;
+using lazyload_test::fixed_snapshot;
 using lazyload_test::Scenario;
 
 namespace {
@@ -23,51 +26,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
-}
-
-EntrySnapshot entry(std::string name, Status status) {
-  EntrySnapshot e;
-  e.name = std::move(name);
-  e.status = status;
-  return e;
-}
-
-RegistrySnapshot fixed_snapshot() {
-  RegistrySnapshot s;
-  EntrySnapshot torch = entry("torch", Status::loaded);
-  torch.priority = 1;
-  torch.load_time = 5.8041;
-  torch.loads = 1;
-  torch.size_bytes = 64 * 1024 * 1024;
-  torch.stage = "ready";
-  s.entries.push_back(torch);
-  // 模型, two wide characters.
-  EntrySnapshot bert = entry("\xE6\xA8\xA1\xE5\x9E\x8B", Status::loading);
-  bert.priority = 2;
-  bert.progress = 0.4;
-  bert.stage = "weights";
-  bert.size_bytes = 512;
-  s.entries.push_back(bert);
-  EntrySnapshot db = entry("d\nb", Status::failed);
-  db.load_time = 0.0003;
-  db.failures = 1;
-  db.progress = 0.25;
-  db.error = "lazyload: loading 'd\nb' failed: refused";
-  s.entries.push_back(db);
-  EntrySnapshot lazy = entry("lazy", Status::unloaded);
-  lazy.load_time = 0.2111;
-  lazy.loads = 1;
-  s.entries.push_back(lazy);
-  s.total = 4;
-  s.loaded = 1;
-  s.loading = 1;
-  s.failed = 1;
-  s.unloaded = 1;
-  s.progress = 0.25;
-  s.bytes_loaded = 64 * 1024 * 1024;
-  s.memory_budget = 3ULL * 1024 * 1024 * 1024 / 2;
-  s.not_ready = {"d\nb"};
-  return s;
 }
 
 }  // namespace
@@ -90,24 +48,60 @@ TEST_CASE("a status takes the width, fill and alignment of a string", "[fmt]") {
 
 TEST_CASE("a snapshot formats as an aligned table with a summary line",
           "[fmt]") {
-  CHECK(
-      fmt::format("{}", fixed_snapshot()) ==
-      "NAME   STATUS    PRIORITY  LOAD TIME  PROGRESS         SIZE  ERROR\n"
-      "torch  loaded           1    5.804 s  100% ready   64.0 MiB\n"
-      "\xE6\xA8\xA1\xE5\x9E\x8B   loading          2          -  40% weights  "
-      "   512 B\n"
-      "d\\nb   failed         100     300 us  25%                 -  "
-      "lazyload: loading 'd\\nb' failed: refused\n"
-      "lazy   unloaded       100   211.1 ms  -                   -\n"
-      "4 entries: 1 loaded, 1 loading, 0 queued, 1 failed, 1 unloaded "
-      "(25.0%); 64.0 MiB loaded of 1.5 GiB budget; not ready: 'd\\nb'");
+  CHECK(fmt::format("{}", fixed_snapshot()) ==
+        "NAME   STATUS    PRIORITY  LOAD TIME  PROGRESS         SIZE "
+        " DETAILS                                                         "
+        "                                                                 "
+        "         ERROR\n"
+        "torch  loaded           1    5.804 s  100% ready   64.0 MiB "
+        " type=Model loads=2 failures=1 evictions=3 uses=5 depends_on=lazy"
+        " evictable required last_loaded_at=2025-11-25T04:35:02.123Z"
+        " first_load=2  lazyload: loading 'torch' failed: out of memory\n"
+        "\xE6\xA8\xA1\xE5\x9E\x8B   loading          2          -  40%"
+        " weights     512 B  type=int\n"
+        "d\\nb   failed         100     300 us  25%                 - "
+        " type=int failures=1 required                                    "
+        "                                                                 "
+        "         lazyload: loading 'd\\nb' failed: refused\n"
+        "lazy   unloaded       100   211.1 ms  -                   - "
+        " type=int loads=1 uses=1 first_load=1\n"
+        "4 entries: 1 loaded, 1 loading, 0 queued, 1 failed, 1 unloaded"
+        " (25.0%); 64.0 MiB loaded of 1.5 GiB budget (4 over); not ready:"
+        " 'd\\nb'; is_loading pressure=warning rss_bytes=200.0 MiB");
 }
 
 TEST_CASE("an empty snapshot formats as a header and a summary", "[fmt]") {
   CHECK(fmt::format("{}", RegistrySnapshot{}) ==
-        "NAME  STATUS  PRIORITY  LOAD TIME  PROGRESS  SIZE  ERROR\n"
+        "NAME  STATUS  PRIORITY  LOAD TIME  PROGRESS  SIZE  DETAILS  ERROR\n"
         "0 entries: 0 loaded, 0 loading, 0 queued, 0 failed, 0 unloaded "
         "(0.0%); 0 B loaded; ready");
+}
+
+TEST_CASE("every field of the list is in the table", "[fmt]") {
+  const std::vector<std::string> lines =
+      lines_of(fmt::format("{}", fixed_snapshot()));
+  const std::string& torch = lines.at(1);  // every field set
+  const std::string& summary = lines.back();
+  const auto has = [](const auto& list, const std::string& name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  for (const std::string& name : lazyload_test::entry_field_names()) {
+    INFO("entry field: " << name);
+    CHECK((has(lazyload::detail::kColumnFields, name) ||
+           torch.find(" " + name) != std::string::npos));
+  }
+  for (const std::string& name : lazyload_test::registry_field_names()) {
+    INFO("registry field: " << name);
+    CHECK((has(lazyload::detail::kSummaryFields, name) ||
+           summary.find(" " + name) != std::string::npos));
+  }
+  // The columns and the prose name only fields of the list.
+  for (const std::string_view name : lazyload::detail::kColumnFields) {
+    CHECK(has(lazyload_test::entry_field_names(), std::string(name)));
+  }
+  for (const std::string_view name : lazyload::detail::kSummaryFields) {
+    CHECK(has(lazyload_test::registry_field_names(), std::string(name)));
+  }
 }
 
 TEST_CASE("awkward names and errors cannot break the table's lines", "[fmt]") {
@@ -137,13 +131,16 @@ TEST_CASE("awkward names and errors cannot break the table's lines", "[fmt]") {
       if ((static_cast<unsigned char>(line[b]) & 0xC0U) != 0x80U) ++code_points;
     }
     // The unicode name has two wide characters (模型), which fmt counts as 2.
-    const bool wide = line.find("\xE6\xA8\xA1") != std::string::npos;
+    const bool wide = line.find("\xE6\xA8\xA1") < at;  // in the name
     CHECK(code_points + (wide ? 2 : 0) == column);
   }
-  CHECK(lines.back() ==
-        "7 entries: 2 loaded, 1 loading, 1 queued, 1 failed, 2 unloaded "
-        "(28.6%); 64.0 MiB loaded of 1.0 GiB budget; not ready: "
-        "'new\\nline\\ttab\\x01', 'bad \xEF\xBF\xBD\xEF\xBF\xBD utf8'");
+  // The summary ends in the process's resident set size, whatever it is.
+  CHECK(lines.back().rfind(
+            "7 entries: 2 loaded, 1 loading, 1 queued, 1 failed, 2 unloaded "
+            "(28.6%); 64.0 MiB loaded of 1.0 GiB budget; not ready: "
+            "'new\\nline\\ttab\\x01', 'bad \xEF\xBF\xBD\xEF\xBF\xBD utf8'; "
+            "is_loading",
+            0) == 0);
 }
 
 TEST_CASE("a snapshot refuses a format spec", "[fmt]") {

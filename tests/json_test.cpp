@@ -4,15 +4,19 @@
 
 #include <chrono>
 #include <cstddef>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "support/catch_compat.hpp"
 #include "support/scenario.hpp"
+#include "support/snapshot_fixture.hpp"
 
 using lazyload::EntrySnapshot;
 using lazyload::RegistrySnapshot;
 using lazyload::Status;
+using lazyload_test::at_ms;
+using lazyload_test::fixed_snapshot;
 using lazyload_test::Scenario;
 using nlohmann::json;
 
@@ -21,46 +25,6 @@ namespace {
 const std::string kFailedMessage = std::string("lazyload: loading '") +
                                    Scenario::kFailed +
                                    "' failed: " + Scenario::kError;
-
-std::chrono::system_clock::time_point at_ms(long long ms) {
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
-}
-
-// A snapshot with fixed values, for exact text.
-RegistrySnapshot fixed_snapshot() {
-  RegistrySnapshot s;
-  EntrySnapshot e;
-  e.name = "torch";
-  e.type = "Model";
-  e.status = Status::loaded;
-  e.priority = 1;
-  e.load_time = 5.8041234567;
-  e.loads = 2;
-  e.failures = 1;
-  e.evictions = 3;
-  e.progress = 1.0;
-  e.stage = "ready";
-  e.depends_on = {"cuda"};
-  e.size_bytes = 1024;
-  e.evictable = true;
-  e.required = true;
-  e.last_loaded_at = at_ms(1764045302123);
-  s.entries.push_back(e);
-  EntrySnapshot f;
-  f.name = "cuda";
-  f.type = "int";
-  f.status = Status::failed;
-  f.error = "lazyload: loading 'cuda' failed: no device";
-  s.entries.push_back(f);
-  s.total = 6;
-  s.loaded = 5;
-  s.failed = 1;
-  s.progress = 5.0 / 6.0;
-  s.bytes_loaded = 1024;
-  s.budget_overshoots = 4;
-  s.not_ready = {"cuda"};
-  return s;
-}
 
 }  // namespace
 
@@ -76,10 +40,12 @@ TEST_CASE("a registry snapshot converts to JSON by argument-dependent lookup",
   CHECK(p.at("queued") == 1);
   CHECK(p.at("unloaded") == 2);
   CHECK(p.at("is_loading") == true);
+  CHECK(p.at("progress") == 2.0 / 7.0);
   CHECK(p.at("progress_percentage") == 28.57);
   CHECK(p.at("bytes_loaded") == Scenario::kTorchSize + 4096);
   CHECK(p.at("memory_budget") == Scenario::kBudget);
   CHECK(p.at("budget_overshoots") == 0);
+  CHECK(p.at("pressure") == "normal");
   CHECK(p.at("ready") == false);
   CHECK(p.at("not_ready") ==
         json::array({Scenario::kFailed, Scenario::kInvalid}));
@@ -108,7 +74,9 @@ TEST_CASE("each entry carries every documented key with its value", "[json]") {
   CHECK(torch.at("evictable") == false);
   CHECK(torch.at("required") == true);
   CHECK(torch.at("last_loaded_at").is_string());
-  CHECK(torch.size() == 16);
+  CHECK(torch.at("uses") == 1);
+  CHECK(torch.at("first_load") == 1);
+  CHECK(torch.size() == 18);
 
   const json& failed = entries.at(Scenario::kFailed);
   CHECK(failed.at("status") == "failed");
@@ -119,6 +87,7 @@ TEST_CASE("each entry carries every documented key with its value", "[json]") {
   CHECK(failed.at("size_bytes").is_null());
   CHECK(failed.at("last_loaded_at").is_null());
   CHECK(failed.at("depends_on") == json::array({Scenario::kUnicode}));
+  CHECK(failed.at("first_load").is_null());
 
   const json& loading = entries.at(Scenario::kLoading);
   CHECK(loading.at("status") == "loading");
@@ -154,30 +123,70 @@ TEST_CASE("a status converts to its word", "[json]") {
 }
 
 TEST_CASE("dump_status writes the exact documented text", "[json]") {
+  const std::string wide = "\xE6\xA8\xA1\xE5\x9E\x8B";  // 模型
   CHECK(lazyload::dump_status(fixed_snapshot()) ==
-        R"({"progress":{"total":6,"loaded":5,"failed":1,"loading":0,)"
-        R"("queued":0,"unloaded":0,"is_loading":false,)"
-        R"("progress_percentage":83.33,"bytes_loaded":1024,)"
-        R"("memory_budget":null,"budget_overshoots":4,"ready":false,)"
-        R"("not_ready":["cuda"]},"entries":{"torch":{"name":"torch",)"
+        R"({"progress":{"total":4,"loaded":1,"failed":1,"loading":1,)"
+        R"("queued":0,"unloaded":1,"is_loading":true,"progress":0.25,)"
+        R"("progress_percentage":25.0,"bytes_loaded":67108864,)"
+        R"("memory_budget":1610612736,"budget_overshoots":4,)"
+        R"("pressure":"warning","rss_bytes":209715200,"ready":false,)"
+        R"("not_ready":["d\nb"]},"entries":{"torch":{"name":"torch",)"
         R"("type":"Model","status":"loaded","priority":1,)"
-        R"("load_time":5.804123,"error":null,"loads":2,"failures":1,)"
-        R"("evictions":3,"progress":1.0,"stage":"ready",)"
-        R"("depends_on":["cuda"],"size_bytes":1024,"evictable":true,)"
-        R"("required":true,"last_loaded_at":"2025-11-25T04:35:02.123Z"},)"
-        R"("cuda":{"name":"cuda","type":"int","status":"failed",)"
-        R"("priority":100,"load_time":0.0,)"
-        R"("error":"lazyload: loading 'cuda' failed: no device","loads":0,)"
-        R"("failures":0,"evictions":0,"progress":0.0,"stage":null,)"
-        R"("depends_on":[],"size_bytes":null,"evictable":false,)"
-        R"("required":false,"last_loaded_at":null}}})");
+        R"("load_time":5.804123,)"
+        R"("error":"lazyload: loading 'torch' failed: out of memory",)"
+        R"("loads":2,"failures":1,"evictions":3,"uses":5,"progress":1.0,)"
+        R"("stage":"ready","depends_on":["lazy"],"size_bytes":67108864,)"
+        R"("evictable":true,"required":true,)"
+        R"("last_loaded_at":"2025-11-25T04:35:02.123Z","first_load":2},")" +
+            wide + R"(":{"name":")" + wide +
+            R"(","type":"int","status":"loading","priority":2,)"
+            R"("load_time":0.0,"error":null,"loads":0,"failures":0,)"
+            R"("evictions":0,"uses":0,"progress":0.4,"stage":"weights",)"
+            R"("depends_on":[],"size_bytes":512,"evictable":false,)"
+            R"("required":false,"last_loaded_at":null,"first_load":null},)"
+            R"("d\nb":{"name":"d\nb","type":"int","status":"failed",)"
+            R"("priority":100,"load_time":0.0003,)"
+            R"("error":"lazyload: loading 'd\nb' failed: refused","loads":0,)"
+            R"("failures":1,"evictions":0,"uses":0,"progress":0.25,)"
+            R"("stage":null,"depends_on":[],"size_bytes":null,)"
+            R"("evictable":false,"required":true,"last_loaded_at":null,)"
+            R"("first_load":null},"lazy":{"name":"lazy","type":"int",)"
+            R"("status":"unloaded","priority":100,"load_time":0.2111,)"
+            R"("error":null,"loads":1,"failures":0,"evictions":0,"uses":1,)"
+            R"("progress":0.0,"stage":null,"depends_on":[],)"
+            R"("size_bytes":null,"evictable":false,"required":false,)"
+            R"("last_loaded_at":null,"first_load":1}}})");
+}
+
+TEST_CASE("the keys are the names of the field list, in its order", "[json]") {
+  const nlohmann::ordered_json j = fixed_snapshot();
+  std::vector<std::string> totals;
+  for (const auto& [key, value] : j.at("progress").items()) {
+    if (key != "progress_percentage") totals.push_back(key);  // deprecated
+  }
+  CHECK(totals == lazyload_test::registry_field_names());
+  for (const auto& [name, entry] : j.at("entries").items()) {
+    INFO("entry: " << name);
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : entry.items()) keys.push_back(key);
+    CHECK(keys == lazyload_test::entry_field_names());
+  }
+}
+
+TEST_CASE("the registry's progress is a fraction; the percentage stays",
+          "[json]") {
+  RegistrySnapshot s = fixed_snapshot();
+  s.progress = 5.0 / 6.0;
+  const json p = json(s).at("progress");
+  CHECK(p.at("progress") == 5.0 / 6.0);
+  CHECK(p.at("progress_percentage") == 83.33);
 }
 
 TEST_CASE("dump_status pretty-prints with the indent asked for", "[json]") {
   const std::string compact = lazyload::dump_status(fixed_snapshot());
   const std::string pretty = lazyload::dump_status(fixed_snapshot(), 2);
   CHECK(compact.find('\n') == std::string::npos);
-  CHECK(pretty.rfind("{\n  \"progress\": {\n    \"total\": 6,\n", 0) == 0);
+  CHECK(pretty.rfind("{\n  \"progress\": {\n    \"total\": 4,\n", 0) == 0);
   CHECK(json::parse(pretty) == json::parse(compact));
 }
 
@@ -232,11 +241,16 @@ TEST_CASE("dump_status lists entries in registration order, totals first",
 TEST_CASE("an empty registry has zero totals, no entries and no budget",
           "[json]") {
   lazyload::LazyRegistry registry;
-  CHECK(lazyload::dump_status(registry) ==
+  // The resident set size is the process's, whatever it is now.
+  const std::string text = std::regex_replace(
+      lazyload::dump_status(registry),
+      std::regex(R"("rss_bytes":(null|[1-9][0-9]*))"), R"("rss_bytes":RSS)");
+  CHECK(text ==
         R"({"progress":{"total":0,"loaded":0,"failed":0,"loading":0,)"
-        R"("queued":0,"unloaded":0,"is_loading":false,)"
+        R"("queued":0,"unloaded":0,"is_loading":false,"progress":0.0,)"
         R"("progress_percentage":0.0,"bytes_loaded":0,"memory_budget":null,)"
-        R"("budget_overshoots":0,"ready":true,"not_ready":[]},"entries":{}})");
+        R"("budget_overshoots":0,"pressure":"normal","rss_bytes":RSS,)"
+        R"("ready":true,"not_ready":[]},"entries":{}})");
 }
 
 TEST_CASE("last_loaded_at is ISO 8601 UTC with milliseconds", "[json]") {

@@ -13,6 +13,7 @@
 
 #include "support/catch_compat.hpp"
 #include "support/scenario.hpp"
+#include "support/snapshot_fixture.hpp"
 
 using lazyload::EntrySnapshot;
 using lazyload::RegistrySnapshot;
@@ -118,35 +119,11 @@ std::vector<Sample> named(const std::vector<Sample>& samples,
   return out;
 }
 
-RegistrySnapshot one_entry() {
-  RegistrySnapshot s;
-  EntrySnapshot e;
-  e.name = "torch";
-  e.type = "Model";
-  e.status = Status::loaded;
-  e.load_time = 5.804;
-  e.loads = 2;
-  e.failures = 1;
-  e.evictions = 3;
-  e.progress = 1.0;
-  e.size_bytes = 1024;
-  e.required = true;
-  e.last_loaded_at = std::chrono::system_clock::time_point(
-      std::chrono::milliseconds(1764045302123));
-  s.entries.push_back(e);
-  s.total = 1;
-  s.loaded = 1;
-  s.progress = 1.0;
-  s.bytes_loaded = 1024;
-  s.memory_budget = 4096;
-  return s;
-}
-
 }  // namespace
 
 TEST_CASE("to_prometheus writes the exact documented exposition",
           "[prometheus]") {
-  CHECK(lazyload::to_prometheus(one_entry()) ==
+  CHECK(lazyload::to_prometheus(lazyload_test::fixed_snapshot_of_torch()) ==
         "# HELP lazyload_entries Registered entries by status.\n"
         "# TYPE lazyload_entries gauge\n"
         "lazyload_entries{status=\"unloaded\"} 0\n"
@@ -154,61 +131,134 @@ TEST_CASE("to_prometheus writes the exact documented exposition",
         "lazyload_entries{status=\"loading\"} 0\n"
         "lazyload_entries{status=\"loaded\"} 1\n"
         "lazyload_entries{status=\"failed\"} 0\n"
-        "# HELP lazyload_loaded_bytes Sum of the known sizes of the loaded "
-        "entries.\n"
+        "# HELP lazyload_is_loading 1 while an entry is queued or loading,"
+        " else 0.\n"
+        "# TYPE lazyload_is_loading gauge\n"
+        "lazyload_is_loading 0\n"
+        "# HELP lazyload_progress_ratio Loaded entries over registered"
+        " entries; 0 when there are none.\n"
+        "# TYPE lazyload_progress_ratio gauge\n"
+        "lazyload_progress_ratio 1\n"
+        "# HELP lazyload_loaded_bytes Sum of the known sizes of the loaded"
+        " entries.\n"
         "# TYPE lazyload_loaded_bytes gauge\n"
-        "lazyload_loaded_bytes 1024\n"
-        "# HELP lazyload_memory_budget_bytes The registry's memory budget; no "
-        "sample when there is none.\n"
+        "lazyload_loaded_bytes 67108864\n"
+        "# HELP lazyload_memory_budget_bytes The registry's memory budget;"
+        " no sample when there is none.\n"
         "# TYPE lazyload_memory_budget_bytes gauge\n"
-        "lazyload_memory_budget_bytes 4096\n"
-        "# HELP lazyload_budget_overshoots_total Loads that left the loaded "
-        "total over the budget with nothing to evict.\n"
+        "lazyload_memory_budget_bytes 1610612736\n"
+        "# HELP lazyload_budget_overshoots_total Loads that left the"
+        " loaded total over the budget with nothing to evict.\n"
         "# TYPE lazyload_budget_overshoots_total counter\n"
-        "lazyload_budget_overshoots_total 0\n"
-        "# HELP lazyload_ready 1 when every entry marked required is loaded, "
-        "else 0.\n"
+        "lazyload_budget_overshoots_total 4\n"
+        "# HELP lazyload_pressure Whether the memory pressure is at the"
+        " level (1) or not (0).\n"
+        "# TYPE lazyload_pressure gauge\n"
+        "lazyload_pressure{level=\"normal\"} 0\n"
+        "lazyload_pressure{level=\"warning\"} 1\n"
+        "lazyload_pressure{level=\"critical\"} 0\n"
+        "# HELP lazyload_rss_bytes Resident set size of the process when"
+        " the snapshot was taken.\n"
+        "# TYPE lazyload_rss_bytes gauge\n"
+        "lazyload_rss_bytes 209715200\n"
+        "# HELP lazyload_ready 1 when every entry marked required is"
+        " loaded, else 0.\n"
         "# TYPE lazyload_ready gauge\n"
         "lazyload_ready 1\n"
-        "# HELP lazyload_entry_info Always 1; the labels describe the entry.\n"
+        "# HELP lazyload_entry_info Always 1; the labels describe the"
+        " entry.\n"
         "# TYPE lazyload_entry_info gauge\n"
-        "lazyload_entry_info{name=\"torch\",type=\"Model\",required=\"true\","
-        "evictable=\"false\"} 1\n"
-        "# HELP lazyload_entry_state Whether the entry is in the status (1) "
-        "or not (0).\n"
+        "lazyload_entry_info{name=\"torch\",type=\"Model\",evictable=\"true"
+        "\",required=\"true\"} 1\n"
+        "# HELP lazyload_entry_state Whether the entry is in the status"
+        " (1) or not (0).\n"
         "# TYPE lazyload_entry_state gauge\n"
         "lazyload_entry_state{name=\"torch\",status=\"unloaded\"} 0\n"
         "lazyload_entry_state{name=\"torch\",status=\"queued\"} 0\n"
         "lazyload_entry_state{name=\"torch\",status=\"loading\"} 0\n"
         "lazyload_entry_state{name=\"torch\",status=\"loaded\"} 1\n"
         "lazyload_entry_state{name=\"torch\",status=\"failed\"} 0\n"
-        "# HELP lazyload_entry_last_load_duration_seconds Loader plus warm-up "
-        "time of the entry's last load, successful or not.\n"
+        "# HELP lazyload_entry_priority Background loading order of the"
+        " entry: smaller first.\n"
+        "# TYPE lazyload_entry_priority gauge\n"
+        "lazyload_entry_priority{name=\"torch\"} 1\n"
+        "# HELP lazyload_entry_last_load_duration_seconds Loader plus"
+        " warm-up time of the entry's last load, successful or not.\n"
         "# TYPE lazyload_entry_last_load_duration_seconds gauge\n"
-        "lazyload_entry_last_load_duration_seconds{name=\"torch\"} 5.804\n"
+        "lazyload_entry_last_load_duration_seconds{name=\"torch\"}"
+        " 5.8041234567\n"
         "# HELP lazyload_entry_loads_total Successful loads of the entry.\n"
         "# TYPE lazyload_entry_loads_total counter\n"
         "lazyload_entry_loads_total{name=\"torch\"} 2\n"
         "# HELP lazyload_entry_failures_total Failed loads of the entry.\n"
         "# TYPE lazyload_entry_failures_total counter\n"
         "lazyload_entry_failures_total{name=\"torch\"} 1\n"
-        "# HELP lazyload_entry_evictions_total Unloads of the entry by the "
-        "registry to keep under its memory budget.\n"
+        "# HELP lazyload_entry_evictions_total Unloads of the entry by the"
+        " registry to keep under its memory budget.\n"
         "# TYPE lazyload_entry_evictions_total counter\n"
         "lazyload_entry_evictions_total{name=\"torch\"} 3\n"
-        "# HELP lazyload_entry_size_bytes The entry's size when known, "
-        "reported or declared.\n"
-        "# TYPE lazyload_entry_size_bytes gauge\n"
-        "lazyload_entry_size_bytes{name=\"torch\"} 1024\n"
-        "# HELP lazyload_entry_progress_ratio The fraction the entry's current "
-        "or last load reported.\n"
+        "# HELP lazyload_entry_uses_total Successful loads plus leases of"
+        " the entry.\n"
+        "# TYPE lazyload_entry_uses_total counter\n"
+        "lazyload_entry_uses_total{name=\"torch\"} 5\n"
+        "# HELP lazyload_entry_progress_ratio The fraction the entry's"
+        " current or last load reported.\n"
         "# TYPE lazyload_entry_progress_ratio gauge\n"
         "lazyload_entry_progress_ratio{name=\"torch\"} 1\n"
-        "# HELP lazyload_entry_last_loaded_timestamp_seconds Unix time at "
-        "which the entry's last successful load finished.\n"
+        "# HELP lazyload_entry_size_bytes The entry's size when known,"
+        " reported or declared.\n"
+        "# TYPE lazyload_entry_size_bytes gauge\n"
+        "lazyload_entry_size_bytes{name=\"torch\"} 67108864\n"
+        "# HELP lazyload_entry_last_loaded_timestamp_seconds Unix time at"
+        " which the entry's last successful load finished.\n"
         "# TYPE lazyload_entry_last_loaded_timestamp_seconds gauge\n"
-        "lazyload_entry_last_loaded_timestamp_seconds{name=\"torch\"} "
-        "1764045302.123\n");
+        "lazyload_entry_last_loaded_timestamp_seconds{name=\"torch\"}"
+        " 1764045302.123\n"
+        "# HELP lazyload_entry_first_load Rank of the entry's first load"
+        " in the registry's life (1: first).\n"
+        "# TYPE lazyload_entry_first_load gauge\n"
+        "lazyload_entry_first_load{name=\"torch\"} 2\n");
+}
+
+TEST_CASE("every field of the list is a family, a label or said not to be",
+          "[prometheus]") {
+  const std::vector<lazyload::detail::Field> fields =
+      lazyload_test::all_fields();
+  const std::string text =
+      lazyload::to_prometheus(lazyload_test::fixed_snapshot());
+  const auto samples = parse_exposition(text);
+  using lazyload::detail::Metric;
+  using lazyload::detail::Unit;
+  const auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() &&
+           s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (const lazyload::detail::Field& f : fields) {
+    const std::string name(f.name);
+    const std::string family(f.family);
+    INFO("field: " << name);
+    if (f.metric == Metric::none) {
+      CHECK(!f.help.empty());  // says why
+    } else if (f.metric == Metric::info_label) {
+      CHECK(named(samples, "lazyload_entry_info").at(0).labels.count(name) ==
+            1);
+    } else {
+      CHECK(!named(samples, family).empty());
+      CHECK(ends_with(family, "_total") == (f.metric == Metric::counter));
+      if (f.unit == Unit::seconds || f.unit == Unit::timestamp) {
+        CHECK(ends_with(family, "_seconds"));
+      }
+      if (f.unit == Unit::bytes) CHECK(ends_with(family, "_bytes"));
+      if (f.unit == Unit::ratio) CHECK(ends_with(family, "_ratio"));
+    }
+  }
+  // The exceptions, each named: free text, lists, and the total.
+  std::set<std::string> none;
+  for (const lazyload::detail::Field& f : fields) {
+    if (f.metric == Metric::none) none.emplace(f.name);
+  }
+  CHECK(none == std::set<std::string>{"total", "not_ready", "error", "stage",
+                                      "depends_on"});
 }
 
 TEST_CASE("every line of a real registry's exposition conforms to the format",
@@ -287,6 +337,8 @@ TEST_CASE("values that are not known have no sample", "[prometheus]") {
   CHECK(named(samples, "lazyload_entry_size_bytes").empty());
   CHECK(named(samples, "lazyload_entry_last_load_duration_seconds").empty());
   CHECK(named(samples, "lazyload_entry_last_loaded_timestamp_seconds").empty());
+  CHECK(named(samples, "lazyload_entry_first_load").empty());
+  CHECK(named(samples, "lazyload_rss_bytes").empty());
   CHECK(named(samples, "lazyload_entry_loads_total").at(0).value == "0");
 }
 

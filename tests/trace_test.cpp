@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "lazyload/registry.hpp"  // to_trace_json(registry)
 #include "support/catch_compat.hpp"
 
 using lazyload::LazyRegistry;

@@ -7,15 +7,16 @@
 // Example Usage:
 //
 //   #include <lazyload/fmt.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   fmt::print("{} is {}\n", name, registry.entry(name).status());
 //   fmt::print("{:>8}|\n", lazyload::Status::loaded);   // "  loaded|"
 //   fmt::print("{}\n", registry.snapshot());
 //
-//   NAME   STATUS   PRIORITY  LOAD TIME  PROGRESS         SIZE  ERROR
-//   torch  loaded          1    5.804 s  100% ready   64.0 MiB
-//   bert   loading         2          -  40% weights         -
-//   db     failed        100   300.0 ms  0%                  -  lazyload: lo...
+//   NAME   STATUS   PRIORITY  LOAD TIME  PROGRESS      SIZE  DETAILS  ERROR
+//   torch  loaded          1    5.804 s  100% ready 64.0 MiB  type=M...
+//   bert   loading         2          -  40% weights      -  type=M...
+//   db     failed        100   300.0 ms  0%               -  type=C...
 //   3 entries: 1 loaded, 1 loading, 0 queued, 1 failed, 0 unloaded (33.3...
 //                                             (long lines cut at 80 columns)
 //
@@ -31,6 +32,13 @@
 //   break the table or the terminal), bytes that are not UTF-8 as U+FFFD, and
 //   columns are padded by display width as fmt measures it. For machines,
 //   use json.hpp or prometheus.hpp.
+// * Every field of the list in detail/snapshot_fields.hpp is shown: the
+//   ones people scan have a column (NAME, STATUS, PRIORITY, LOAD TIME,
+//   PROGRESS with the stage, SIZE, ERROR); the long tail goes in DETAILS
+//   as `name=value` (a flag as its bare name), in the list's order and
+//   units, and the totals' tail (is_loading, pressure, rss_bytes) at the
+//   end of the summary line the same way. A `name=value` whose value is
+//   not known, zero, false or empty is left out, so a row stays short.
 // * PROGRESS shows 100% for a loaded entry even when its loader reported
 //   nothing, the reported fraction and stage while loading or after a
 //   failure, and `-` otherwise. The table has no trailing newline, so that
@@ -41,15 +49,20 @@
 
 #include <fmt/format.h>  // fmt::formatter, fmt::format_to
 
-#include <algorithm>    // std::copy, std::max
+#include <algorithm>    // std::copy, std::find, std::max
 #include <array>        // std::array
+#include <chrono>       // std::chrono::system_clock
 #include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t
+#include <optional>     // std::optional
 #include <string>       // std::string
 #include <string_view>  // std::string_view
 #include <vector>       // std::vector
 
+#include "detail/snapshot_fields.hpp"
 #include "detail/text.hpp"
-#include "registry.hpp"
+#include "memory_pressure.hpp"
+#include "snapshot.hpp"
 #include "status.hpp"
 
 namespace lazyload {
@@ -81,14 +94,16 @@ template <> struct formatter<lazyload::Status> : formatter<string_view> {
 //
 // Formats a snapshot as an aligned table: a header, one row per entry in
 // registration order (name, status, priority, load time, progress and stage,
-// size, error), and a summary line; lines end in '\n' except the last. Takes
+// size, details, error), and a summary line; lines end in '\n' except the
+// last. Every field of a snapshot is in it (see the header comment). Takes
 // no format spec: `{}`.
 // Thread safety: safe to call concurrently.
 // Throws: fmt::format_error on a format spec; std::bad_alloc.
 // Invalidates: none.
 template <> struct formatter<lazyload::RegistrySnapshot> {
-  constexpr auto parse(format_parse_context& ctx) -> decltype(ctx.begin()) {
-    auto it = ctx.begin();
+  static constexpr auto parse(format_parse_context& ctx)
+      -> decltype(ctx.begin()) {
+    const auto* it = ctx.begin();
     if (it != ctx.end() && *it != '}') {
       FMT_THROW(format_error(
           "lazyload: a registry snapshot takes no format spec, use '{}'"));
@@ -161,6 +176,122 @@ inline std::string progress_cell(const EntrySnapshot& e) {
   return cell;
 }
 
+// The fields that have a column, or a place in the prose of the summary
+// line; DETAILS and the end of the summary show the others.
+inline constexpr std::array<std::string_view, 8> kColumnFields = {
+    "name",     "status", "priority",   "load_time",
+    "progress", "stage",  "size_bytes", "error"};
+inline constexpr std::array<std::string_view, 12> kSummaryFields = {
+    "total",         "loaded",
+    "failed",        "loading",
+    "queued",        "unloaded",
+    "progress",      "bytes_loaded",
+    "memory_budget", "budget_overshoots",
+    "ready",         "not_ready"};
+
+// Writes the fields of the list that `shown` leaves out as `name=value`
+// tokens separated by spaces, in the units people read; a value that is not
+// known, zero, false or empty is left out, and a true flag is its name.
+template <std::size_t N> class DetailTokens {
+ public:
+  explicit DetailTokens(const std::array<std::string_view, N>& shown)
+      : shown_(shown) {}
+
+  template <class Value> void field(const Field& f, const Value& value) {
+    if (std::find(shown_.begin(), shown_.end(), f.name) != shown_.end()) {
+      return;
+    }
+    token(f, value);
+  }
+
+  const std::string& text() const { return text_; }
+
+ private:
+  template <class Value>
+  void token(const Field& f, const std::optional<Value>& value) {
+    if (value) token(f, *value);
+  }
+  void token(const Field& f, bool flag) {
+    if (flag) start(f, false);
+  }
+  void token(const Field& f, std::string_view text) {
+    if (text.empty()) return;
+    start(f);
+    append_display(text_, text);
+  }
+  void token(const Field& f, const std::vector<std::string>& list) {
+    if (list.empty()) return;
+    start(f);
+    const char* separator = "";
+    for (const std::string& item : list) {
+      text_ += separator;
+      append_display(text_, item);
+      separator = ",";
+    }
+  }
+  void token(const Field& f, Status status) { start(f) += to_string(status); }
+  void token(const Field& f, PressureLevel level) {
+    if (level != PressureLevel::normal) start(f) += to_string(level);
+  }
+  void token(const Field& f, std::chrono::system_clock::time_point t) {
+    start(f) += iso8601_utc(t);
+  }
+  void token(const Field& f, int value) {
+    start(f) += fmt::format("{}", value);
+  }
+  void token(const Field& f, std::uint64_t value) {
+    if (value == 0) return;
+    start(f) +=
+        f.unit == Unit::bytes ? human_bytes(value) : fmt::format("{}", value);
+  }
+  void token(const Field& f, double value) {
+    if (value == 0.0) return;
+    if (f.unit == Unit::seconds) {
+      start(f) += human_seconds(value);
+    } else if (f.unit == Unit::ratio) {
+      start(f) += fmt::format("{:.0f}%", value * 100.0);
+    } else {
+      start(f) += fmt::format("{}", value);
+    }
+  }
+
+  // Starts a token: a space, the name, and '=' unless it is a flag.
+  std::string& start(const Field& f, bool with_value = true) {
+    if (!text_.empty()) text_ += ' ';
+    text_ += f.name;
+    if (with_value) text_ += '=';
+    return text_;
+  }
+
+  const std::array<std::string_view, N>& shown_;
+  std::string text_;
+};
+
+// The DETAILS cell of an entry.
+inline std::string details_cell(const EntrySnapshot& e) {
+  DetailTokens<kColumnFields.size()> tokens(kColumnFields);
+  for_each_entry_field(e, tokens);
+  return tokens.text();
+}
+
+// "; not ready: 'a', 'b'" or "; ready", for the summary line.
+inline void append_readiness(std::string& line,
+                             const std::vector<std::string>& not_ready) {
+  if (not_ready.empty()) {
+    line += "; ready";
+    return;
+  }
+  line += "; not ready:";
+  const char* separator = " ";
+  for (const std::string& name : not_ready) {
+    line += separator;
+    line += '\'';
+    append_display(line, name);
+    line += '\'';
+    separator = ", ";
+  }
+}
+
 // The summary line under the table.
 inline std::string summary_line(const RegistrySnapshot& s) {
   std::string line = fmt::format(
@@ -175,63 +306,68 @@ inline std::string summary_line(const RegistrySnapshot& s) {
   if (s.budget_overshoots != 0) {
     line += fmt::format(" ({} over)", s.budget_overshoots);
   }
-  if (s.not_ready.empty()) {
-    line += "; ready";
-  } else {
-    line += "; not ready:";
-    const char* separator = " ";
-    for (const std::string& name : s.not_ready) {
-      line += separator;
-      line += '\'';
-      append_display(line, name);
-      line += '\'';
-      separator = ", ";
-    }
+  append_readiness(line, s.not_ready);
+  DetailTokens<kSummaryFields.size()> tail(kSummaryFields);
+  for_each_registry_field(s, tail);
+  if (!tail.text().empty()) {
+    line += "; ";
+    line += tail.text();
   }
   return line;
 }
 
-inline std::string status_table(const RegistrySnapshot& snapshot) {
-  constexpr std::size_t kColumns = 7;
-  using Row = std::array<std::string, kColumns>;
+inline constexpr std::size_t kColumns = 8;
+using TableRow = std::array<std::string, kColumns>;
+
+inline TableRow table_row(const EntrySnapshot& e) {
+  const bool ran = e.loads + e.failures != 0;
+  return {display(e.name),
+          std::string(to_string(e.status)),
+          fmt::format("{}", e.priority),
+          ran ? human_seconds(e.load_time) : "-",
+          progress_cell(e),
+          human_bytes(e.size_bytes),
+          details_cell(e),
+          display(e.error)};
+}
+
+// Appends `row` as one line, each cell padded to its column's width.
+inline void append_row(std::string& out, const TableRow& row,
+                       const std::array<std::size_t, kColumns>& widths) {
   // Columns whose cells are right-aligned: PRIORITY, LOAD TIME, SIZE.
-  constexpr std::array<bool, kColumns> kRight = {false, false, true, true,
-                                                 false, true,  false};
-  std::vector<Row> rows;
-  rows.reserve(snapshot.entries.size() + 1);
-  rows.push_back(
-      {"NAME", "STATUS", "PRIORITY", "LOAD TIME", "PROGRESS", "SIZE", "ERROR"});
-  for (const EntrySnapshot& e : snapshot.entries) {
-    const bool ran = e.loads + e.failures != 0;
-    rows.push_back({display(e.name), std::string(to_string(e.status)),
-                    fmt::format("{}", e.priority),
-                    ran ? human_seconds(e.load_time) : "-", progress_cell(e),
-                    human_bytes(e.size_bytes), display(e.error)});
+  constexpr std::array<bool, kColumns> kRight = {false, false, true,  true,
+                                                 false, true,  false, false};
+  std::string line;
+  for (std::size_t c = 0; c < kColumns; ++c) {
+    if (c != 0) line += "  ";
+    const fmt::string_view cell(row[c].data(), row[c].size());
+    if (c + 1 == kColumns) {
+      line.append(row[c]);  // the last column is not padded
+    } else if (kRight[c]) {
+      line += fmt::format("{:>{}}", cell, widths[c]);
+    } else {
+      line += fmt::format("{:<{}}", cell, widths[c]);
+    }
   }
+  line.erase(line.find_last_not_of(' ') + 1);
+  out += line;
+  out += '\n';
+}
+
+inline std::string status_table(const RegistrySnapshot& snapshot) {
+  std::vector<TableRow> rows;
+  rows.reserve(snapshot.entries.size() + 1);
+  rows.push_back({"NAME", "STATUS", "PRIORITY", "LOAD TIME", "PROGRESS", "SIZE",
+                  "DETAILS", "ERROR"});
+  for (const EntrySnapshot& e : snapshot.entries) rows.push_back(table_row(e));
   std::array<std::size_t, kColumns> widths{};
-  for (const Row& row : rows) {
+  for (const TableRow& row : rows) {
     for (std::size_t c = 0; c < kColumns; ++c) {
       widths[c] = std::max(widths[c], display_width(row[c]));
     }
   }
   std::string out;
-  for (const Row& row : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < kColumns; ++c) {
-      if (c != 0) line += "  ";
-      const fmt::string_view cell(row[c].data(), row[c].size());
-      if (c + 1 == kColumns) {
-        line.append(row[c]);  // the last column is not padded
-      } else if (kRight[c]) {
-        line += fmt::format("{:>{}}", cell, widths[c]);
-      } else {
-        line += fmt::format("{:<{}}", cell, widths[c]);
-      }
-    }
-    line.erase(line.find_last_not_of(' ') + 1);
-    out += line;
-    out += '\n';
-  }
+  for (const TableRow& row : rows) append_row(out, row, widths);
   out += summary_line(snapshot);
   return out;
 }

@@ -8,6 +8,7 @@
 // Example Usage:
 //
 //   #include <lazyload/json.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   nlohmann::json j = registry.snapshot();
 //   if (j["progress"]["failed"] > 0) alert(j["entries"]);
@@ -17,7 +18,7 @@
 //
 //   {"progress": {"total": 18, "loaded": 15, "failed": 0, "loading": 1,
 //                 "queued": 2, "unloaded": 0, "is_loading": true,
-//                 "progress_percentage": 83.33, ...},
+//                 "progress": 0.8333333333333334, ...},
 //    "entries": {"torch": {"status": "loaded", "priority": 1,
 //                          "load_time": 5.804, "error": null, ...}}}
 //
@@ -31,30 +32,45 @@
 //   (keys sorted) and `nlohmann::ordered_json` both work. `dump_status()`
 //   uses `ordered_json`: its text lists entries in registration order, with
 //   the totals first.
+// * The keys are the fields of detail/snapshot_fields.hpp, the list every
+//   renderer walks, with its names and units: seconds, bytes, fractions
+//   from 0 to 1. One key is not in the list: `progress_percentage`, the
+//   registry's `progress` times 100, deprecated, kept for one more release.
 // * A value that is not known is `null`, never a made-up 0: `error`,
-//   `stage`, `size_bytes`, `last_loaded_at`, `memory_budget`.
+//   `stage`, `size_bytes`, `last_loaded_at`, `first_load`, `memory_budget`,
+//   `rss_bytes`. (`load_time` is 0 before the first load, as it always was.)
 // * Names and messages are arbitrary bytes, and nlohmann's `dump()` throws
 //   type_error.316 on invalid UTF-8 by default. `dump_status()` dumps with
 //   `error_handler_t::replace`, which writes U+FFFD instead; code that dumps
 //   a converted snapshot itself should pass it too.
-// * Numbers are rounded for people: `load_time` to the microsecond,
-//   `progress_percentage` to hundredths.
+// * Numbers are rounded for people: times in seconds to the microsecond,
+//   `progress_percentage` to hundredths; fractions are not rounded.
+// * The header needs the snapshot, not the registry: `dump_status(registry)`
+//   is a template that only code which has the registry instantiates.
 
 #ifndef LAZYLOAD_JSON_HPP_
 #define LAZYLOAD_JSON_HPP_
 
 #include <chrono>             // std::chrono::system_clock
 #include <cmath>              // std::round
+#include <cstdint>            // std::uint64_t
 #include <nlohmann/json.hpp>  // nlohmann::json, nlohmann::ordered_json
+#include <optional>           // std::optional
 #include <string>             // std::string
-#include <type_traits>        // std::true_type, std::void_t
+#include <string_view>        // std::string_view
+#include <type_traits>        // std::enable_if_t, std::is_same_v
 #include <utility>            // std::move, std::forward
+#include <vector>             // std::vector
 
+#include "detail/snapshot_fields.hpp"
 #include "detail/text.hpp"
-#include "registry.hpp"
+#include "memory_pressure.hpp"
+#include "snapshot.hpp"
 #include "status.hpp"
 
 namespace lazyload {
+
+class LazyRegistry;
 
 // to_json(BasicJsonType&, Status)
 //
@@ -68,11 +84,13 @@ template <class BasicJsonType> void to_json(BasicJsonType& j, Status status);
 
 // to_json(BasicJsonType&, const EntrySnapshot&)
 //
-// Sets `j` to the object of one entry: name, type, status, priority,
-// load_time (seconds), error (null or the last error message), loads,
-// failures, evictions, progress, stage, depends_on, size_bytes (null when
-// unknown), evictable, required, last_loaded_at (ISO 8601 UTC or null).
-// Called by nlohmann on `json j = entry;`.
+// Sets `j` to the object of one entry, a key per field of the list in
+// detail/snapshot_fields.hpp: name, type, status, priority, load_time
+// (seconds), error (null or the last error message), loads, failures,
+// evictions, uses, progress, stage, depends_on, size_bytes (null when
+// unknown), evictable, required, last_loaded_at (ISO 8601 UTC or null),
+// first_load (null until the entry loads). Called by nlohmann on
+// `json j = entry;`.
 // Thread safety: safe to call concurrently on different `j`.
 // Throws: std::bad_alloc only.
 // Invalidates: references into `j`.
@@ -92,15 +110,21 @@ void to_json(BasicJsonType& j, const RegistrySnapshot& snapshot);
 
 // dump_status()
 //
-// Returns the status document of `registry` (or of `snapshot`) as JSON text:
-// compact for `indent` < 0, else pretty-printed with `indent` spaces. Entries
-// appear in registration order. Bytes that are not UTF-8 come out as U+FFFD,
-// so the text is always valid UTF-8 and valid JSON.
+// Returns the status document of `snapshot` (or of `registry.snapshot()`)
+// as JSON text: compact for `indent` < 0, else pretty-printed with `indent`
+// spaces. Entries appear in registration order. Bytes that are not UTF-8
+// come out as U+FFFD, so the text is always valid UTF-8 and valid JSON. The
+// registry overload is a template so that this header needs only the
+// snapshot; include <lazyload/registry.hpp> to call it.
 // Thread safety: safe to call concurrently, also while loads run.
 // Throws: std::bad_alloc only.
 // Invalidates: none.
-std::string dump_status(const LazyRegistry& registry, int indent = -1);
 std::string dump_status(const RegistrySnapshot& snapshot, int indent = -1);
+template <class Registry,
+          std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
+std::string dump_status(const Registry& registry, int indent = -1) {
+  return dump_status(registry.snapshot(), indent);
+}
 
 // End of public interfaces.
 // Implementation details follow.
@@ -109,30 +133,76 @@ namespace detail {
 
 // Whether an object type is nlohmann's ordered_map (a vector underneath).
 template <class Object, class = void>
-struct is_ordered_object : std::false_type {};
+struct IsOrderedObject : std::false_type {};
 template <class Object>
-struct is_ordered_object<Object, std::void_t<typename Object::Container>>
+struct IsOrderedObject<Object, std::void_t<typename Object::Container>>
     : std::true_type {};
 
 // Adds a member whose key is known to be new, in constant time for
 // ordered_json and logarithmic time for json.
 template <class Object, class Value>
 void append_member(Object& object, const std::string& key, Value&& value) {
-  if constexpr (is_ordered_object<Object>::value) {
+  if constexpr (IsOrderedObject<Object>::value) {
     object.Object::Container::emplace_back(key, std::forward<Value>(value));
   } else {
     object.emplace_hint(object.end(), key, std::forward<Value>(value));
   }
 }
 
-}  // namespace detail
-
-namespace detail {
-
 // Returns `value` rounded to a multiple of 1 / `scale`.
 inline double round_to(double value, double scale) {
   return std::round(value * scale) / scale;
 }
+
+// Sets a key of a JSON object per field of the list in snapshot_fields.hpp.
+// For the totals (`totals`), adds the deprecated `progress_percentage`
+// (progress * 100, rounded to hundredths) after `progress`.
+template <class BasicJsonType> class JsonFields {
+ public:
+  JsonFields(BasicJsonType& object, bool totals)
+      : object_(object), totals_(totals) {}
+
+  template <class Value> void field(const Field& f, const Value& value) {
+    object_[std::string(f.name)] = to_value(value);
+  }
+
+  template <class Value>
+  void field(const Field& f, const std::optional<Value>& value) {
+    if (value) {
+      field(f, *value);
+    } else if (f.unknown == Unknown::zero) {
+      object_[std::string(f.name)] = 0.0;
+    } else {
+      object_[std::string(f.name)] = nullptr;
+    }
+  }
+
+  void field(const Field& f, double value) {
+    object_[std::string(f.name)] =
+        f.unit == Unit::seconds ? round_to(value, 1e6) : value;
+    if (totals_ && f.name == registry_field::kProgress.name) {
+      object_["progress_percentage"] = round_to(100.0 * value, 100.0);
+    }
+  }
+
+ private:
+  template <class Value> static BasicJsonType to_value(const Value& value) {
+    using Time = std::chrono::system_clock::time_point;
+    if constexpr (std::is_same_v<Value, Status> ||
+                  std::is_same_v<Value, PressureLevel>) {
+      return std::string(to_string(value));
+    } else if constexpr (std::is_same_v<Value, std::string_view>) {
+      return std::string(value);
+    } else if constexpr (std::is_same_v<Value, Time>) {
+      return iso8601_utc(value);
+    } else {
+      return value;
+    }
+  }
+
+  BasicJsonType& object_;
+  bool totals_;
+};
 
 }  // namespace detail
 
@@ -143,61 +213,15 @@ template <class BasicJsonType> void to_json(BasicJsonType& j, Status status) {
 template <class BasicJsonType>
 void to_json(BasicJsonType& j, const EntrySnapshot& entry) {
   j = BasicJsonType::object();
-  j["name"] = entry.name;
-  j["type"] = entry.type;
-  j["status"] = std::string(to_string(entry.status));
-  j["priority"] = entry.priority;
-  j["load_time"] = detail::round_to(entry.load_time, 1e6);
-  if (entry.error.empty()) {
-    j["error"] = nullptr;
-  } else {
-    j["error"] = entry.error;
-  }
-  j["loads"] = entry.loads;
-  j["failures"] = entry.failures;
-  j["evictions"] = entry.evictions;
-  j["progress"] = entry.progress;
-  if (entry.stage.empty()) {
-    j["stage"] = nullptr;
-  } else {
-    j["stage"] = entry.stage;
-  }
-  j["depends_on"] = entry.depends_on;
-  if (entry.size_bytes == 0) {
-    j["size_bytes"] = nullptr;
-  } else {
-    j["size_bytes"] = entry.size_bytes;
-  }
-  j["evictable"] = entry.evictable;
-  j["required"] = entry.required;
-  if (entry.last_loaded_at == std::chrono::system_clock::time_point{}) {
-    j["last_loaded_at"] = nullptr;
-  } else {
-    j["last_loaded_at"] = detail::iso8601_utc(entry.last_loaded_at);
-  }
+  detail::JsonFields<BasicJsonType> fields(j, false);
+  detail::for_each_entry_field(entry, fields);
 }
 
 template <class BasicJsonType>
 void to_json(BasicJsonType& j, const RegistrySnapshot& snapshot) {
   BasicJsonType progress = BasicJsonType::object();
-  progress["total"] = snapshot.total;
-  progress["loaded"] = snapshot.loaded;
-  progress["failed"] = snapshot.failed;
-  progress["loading"] = snapshot.loading;
-  progress["queued"] = snapshot.queued;
-  progress["unloaded"] = snapshot.unloaded;
-  progress["is_loading"] = snapshot.is_loading;
-  progress["progress_percentage"] =
-      detail::round_to(100.0 * snapshot.progress, 100.0);
-  progress["bytes_loaded"] = snapshot.bytes_loaded;
-  if (snapshot.memory_budget == 0) {
-    progress["memory_budget"] = nullptr;
-  } else {
-    progress["memory_budget"] = snapshot.memory_budget;
-  }
-  progress["budget_overshoots"] = snapshot.budget_overshoots;
-  progress["ready"] = snapshot.not_ready.empty();
-  progress["not_ready"] = snapshot.not_ready;
+  detail::JsonFields<BasicJsonType> totals(progress, true);
+  detail::for_each_registry_field(snapshot, totals);
 
   // Names in a snapshot are unique, so each entry is appended without the
   // lookup that `entries[name]` does: ordered_json's lookup is linear, and
@@ -215,10 +239,6 @@ void to_json(BasicJsonType& j, const RegistrySnapshot& snapshot) {
 inline std::string dump_status(const RegistrySnapshot& snapshot, int indent) {
   const nlohmann::ordered_json j = snapshot;
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-inline std::string dump_status(const LazyRegistry& registry, int indent) {
-  return dump_status(registry.snapshot(), indent);
 }
 
 }  // namespace lazyload

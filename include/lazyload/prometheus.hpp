@@ -6,6 +6,7 @@
 // Example Usage:
 //
 //   #include <lazyload/prometheus.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   server.get("/metrics", [&] {
 //     return Response(200, "text/plain; version=0.0.4",
@@ -21,22 +22,33 @@
 //   lazyload_entry_state{name="torch",status="failed"} 0
 //
 // The metric families, each with HELP and TYPE lines even when it has no
-// sample:
+// sample, one per field of the list in detail/snapshot_fields.hpp that is a
+// number, a flag or a state (free text and lists are not metrics):
 //
 //   gauge   lazyload_entries{status}          entries by status
+//   gauge   lazyload_is_loading               1: an entry queued or loading
+//   gauge   lazyload_progress_ratio           loaded / total, 0 to 1
 //   gauge   lazyload_loaded_bytes             sizes of the loaded entries
 //   gauge   lazyload_memory_budget_bytes      the budget, when there is one
 //   counter lazyload_budget_overshoots_total  loads that overshot the budget
+//   gauge   lazyload_pressure{level}          1 for the pressure level now
+//   gauge   lazyload_rss_bytes                resident set size, when known
 //   gauge   lazyload_ready                    1: every required entry loaded
-//   gauge   lazyload_entry_info{name,type,required,evictable}  always 1
+//   gauge   lazyload_entry_info{name,type,evictable,required}  always 1
 //   gauge   lazyload_entry_state{name,status}  1 for the entry's status
+//   gauge   lazyload_entry_priority{name}     loading order, smaller first
 //   gauge   lazyload_entry_last_load_duration_seconds{name}  once loaded
 //   counter lazyload_entry_loads_total{name}
 //   counter lazyload_entry_failures_total{name}
 //   counter lazyload_entry_evictions_total{name}  unloads for the budget
-//   gauge   lazyload_entry_size_bytes{name}   when known
+//   counter lazyload_entry_uses_total{name}   loads plus leases
 //   gauge   lazyload_entry_progress_ratio{name}  what the last load reported
+//   gauge   lazyload_entry_size_bytes{name}   when known
 //   gauge   lazyload_entry_last_loaded_timestamp_seconds{name}  Unix time
+//   gauge   lazyload_entry_first_load{name}   rank of its first load, once
+//
+// The total is sum(lazyload_entries); not_ready is what
+// lazyload_entry_info{required="true"} and lazyload_entry_state tell.
 //
 // Rationale:
 //
@@ -57,17 +69,26 @@
 #ifndef LAZYLOAD_PROMETHEUS_HPP_
 #define LAZYLOAD_PROMETHEUS_HPP_
 
+#include <array>        // std::array
 #include <chrono>       // std::chrono::system_clock
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
+#include <optional>     // std::optional
 #include <string>       // std::string
 #include <string_view>  // std::string_view
+#include <type_traits>  // std::enable_if_t, std::is_same_v
+#include <utility>      // std::pair
+#include <vector>       // std::vector
 
+#include "detail/snapshot_fields.hpp"
 #include "detail/text.hpp"
-#include "registry.hpp"
+#include "memory_pressure.hpp"
+#include "snapshot.hpp"
 #include "status.hpp"
 
 namespace lazyload {
+
+class LazyRegistry;
 
 // kPrometheusContentType
 //
@@ -81,45 +102,31 @@ inline constexpr std::string_view kPrometheusContentType =
 // Returns the metrics of `snapshot` (or of `registry.snapshot()`) in the
 // Prometheus text exposition format 0.0.4: a HELP and a TYPE line per metric
 // family, then its samples, one per line, each line ending in '\n'. Always
-// valid UTF-8.
+// valid UTF-8. The registry overload is a template so that this header
+// needs only the snapshot; include <lazyload/registry.hpp> to call it.
 // Thread safety: safe to call concurrently, also while loads run.
 // Throws: std::bad_alloc only.
 // Invalidates: none.
 std::string to_prometheus(const RegistrySnapshot& snapshot);
-std::string to_prometheus(const LazyRegistry& registry);
+template <class Registry,
+          std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
+std::string to_prometheus(const Registry& registry) {
+  return to_prometheus(registry.snapshot());
+}
 
 // End of public interfaces.
 // Implementation details follow.
 
 namespace detail {
 
-// Writes one metric family: its HELP and TYPE lines, then samples.
-class PrometheusWriter {
+// Appends one sample line: `family{label="value",...} number`.
+class PrometheusSample {
  public:
-  explicit PrometheusWriter(std::string& out) : out_(out) {}
-
-  void family(std::string_view name, std::string_view type,
-              std::string_view help) {
-    name_ = name;
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    out_ += help;  // static text: nothing to escape
-    out_ += "\n# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
+  PrometheusSample(std::string& out, std::string_view family) : out_(out) {
+    out_ += family;
   }
 
-  // Starts a sample of the current family; add labels, then a value.
-  PrometheusWriter& sample() {
-    out_ += name_;
-    first_label_ = true;
-    return *this;
-  }
-
-  PrometheusWriter& label(std::string_view name, std::string_view value) {
+  PrometheusSample& label(std::string_view name, std::string_view value) {
     out_ += first_label_ ? '{' : ',';
     first_label_ = false;
     out_ += name;
@@ -138,116 +145,195 @@ class PrometheusWriter {
 
  private:
   std::string& out_;
-  std::string_view name_;
   bool first_label_ = true;
 };
 
-inline void write_totals(PrometheusWriter& w, const RegistrySnapshot& s) {
-  w.family("lazyload_entries", "gauge", "Registered entries by status.");
-  const std::size_t counts[] = {s.unloaded, s.queued, s.loading, s.loaded,
-                                s.failed};
-  for (const Status status : kAllStatuses) {
-    w.sample()
-        .label("status", to_string(status))
-        .value(std::uint64_t{counts[static_cast<std::size_t>(status)]});
+// The metric families in the order of their first field, each with its
+// samples, so that the samples of one family stay together although the
+// fields are walked entry by entry.
+class PrometheusFamilies {
+ public:
+  // Returns where the samples of `family` go, adding the family if new.
+  std::string& samples(std::string_view family, Metric metric,
+                       std::string_view help) {
+    for (Family& f : families_) {
+      if (f.name == family) return f.samples;
+    }
+    families_.push_back({family, metric == Metric::counter, help, {}});
+    return families_.back().samples;
   }
-  w.family("lazyload_loaded_bytes", "gauge",
-           "Sum of the known sizes of the loaded entries.");
-  w.sample().value(std::uint64_t{s.bytes_loaded});
-  w.family("lazyload_memory_budget_bytes", "gauge",
-           "The registry's memory budget; no sample when there is none.");
-  if (s.memory_budget != 0) w.sample().value(std::uint64_t{s.memory_budget});
-  w.family("lazyload_budget_overshoots_total", "counter",
-           "Loads that left the loaded total over the budget with nothing "
-           "to evict.");
-  w.sample().value(std::uint64_t{s.budget_overshoots});
-  w.family("lazyload_ready", "gauge",
-           "1 when every entry marked required is loaded, else 0.");
-  w.sample().value(std::uint64_t{s.not_ready.empty() ? 1U : 0U});
+
+  // Appends each family: HELP, TYPE, then its samples.
+  void write(std::string& out) const {
+    for (const Family& f : families_) {
+      out += "# HELP ";
+      out += f.name;
+      out += ' ';
+      out += f.help;  // static text: nothing to escape
+      out += "\n# TYPE ";
+      out += f.name;
+      out += f.counter ? " counter\n" : " gauge\n";
+      out += f.samples;
+    }
+  }
+
+ private:
+  struct Family {
+    std::string_view name;
+    bool counter;
+    std::string_view help;
+    std::string samples;
+  };
+  std::vector<Family> families_;
+};
+
+inline constexpr std::string_view kEntryInfo = "lazyload_entry_info";
+inline constexpr std::string_view kEntryInfoHelp =
+    "Always 1; the labels describe the entry.";
+
+// Returns a sample value in the metric's base unit: Unix seconds for a time
+// point, 0 or 1 for a flag.
+inline double metric_value(int value) { return value; }
+inline double metric_value(double value) { return value; }
+inline std::uint64_t metric_value(std::uint64_t value) { return value; }
+inline std::uint64_t metric_value(bool value) { return value ? 1U : 0U; }
+inline double metric_value(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      t.time_since_epoch())
+                      .count();
+  return static_cast<double>(ms) / 1e3;
 }
 
-inline void write_entries(PrometheusWriter& w, const RegistrySnapshot& s) {
-  w.family("lazyload_entry_info", "gauge",
-           "Always 1; the labels describe the entry.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample()
-        .label("name", e.name)
-        .label("type", e.type)
-        .label("required", e.required ? "true" : "false")
-        .label("evictable", e.evictable ? "true" : "false")
-        .value(std::uint64_t{1});
+// Adds the samples of the list's fields of the totals (`entry` null) or of
+// one entry to `families`; with `declare`, adds the families only.
+class PrometheusFields {
+ public:
+  PrometheusFields(PrometheusFamilies& families, const std::string* entry,
+                   bool declare = false)
+      : families_(families), entry_(entry), declare_(declare) {}
+
+  // Free text and lists are not metrics.
+  void field(const Field& /*f*/,
+             const std::optional<std::string_view>& /*text*/) {}
+  void field(const Field& /*f*/, const std::vector<std::string>& /*list*/) {}
+
+  void field(const Field& f, std::string_view text) {
+    if (f.metric == Metric::info_label) info_label(f, text);
   }
-  w.family("lazyload_entry_state", "gauge",
-           "Whether the entry is in the status (1) or not (0).");
-  for (const EntrySnapshot& e : s.entries) {
-    for (const Status status : kAllStatuses) {
-      w.sample()
-          .label("name", e.name)
-          .label("status", to_string(status))
-          .value(std::uint64_t{e.status == status ? 1U : 0U});
+
+  void field(const Field& f, bool flag) {
+    if (f.metric == Metric::info_label) {
+      info_label(f, flag ? "true" : "false");
+    } else {
+      number(f, flag);
     }
   }
-  w.family("lazyload_entry_last_load_duration_seconds", "gauge",
-           "Loader plus warm-up time of the entry's last load, successful "
-           "or not.");
-  for (const EntrySnapshot& e : s.entries) {
-    if (e.loads + e.failures != 0) {
-      w.sample().label("name", e.name).value(e.load_time);
+
+  void field(const Field& f, Status status) { states(f, status, kAllStatuses); }
+  void field(const Field& f, PressureLevel level) {
+    states(f, level, kAllPressureLevels);
+  }
+
+  void field(const Field& f, std::uint64_t count) {
+    if (f.metric == Metric::by_status) {
+      families_.samples(f.family, f.metric, f.help);
+      for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
+        if (to_string(kAllStatuses[i]) == f.name) by_status_[i] = count;
+      }
+      by_status_field_ = &f;
+    } else {
+      number(f, count);
     }
   }
-  w.family("lazyload_entry_loads_total", "counter",
-           "Successful loads of the entry.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample().label("name", e.name).value(e.loads);
+
+  void field(const Field& f, int value) { number(f, value); }
+  void field(const Field& f, double value) { number(f, value); }
+
+  template <class Value>
+  void field(const Field& f, const std::optional<Value>& value) {
+    if (f.metric == Metric::none) return;
+    std::string& out = families_.samples(f.family, f.metric, f.help);
+    if (value && !declare_) sample(out, f).value(metric_value(*value));
   }
-  w.family("lazyload_entry_failures_total", "counter",
-           "Failed loads of the entry.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample().label("name", e.name).value(e.failures);
+
+  // Writes what waits for the last field: the info sample of an entry, the
+  // counts by status of the totals.
+  void finish() {
+    if (declare_) return;
+    if (!info_.empty()) {
+      PrometheusSample s(families_.samples(kEntryInfo, Metric::gauge, {}),
+                         kEntryInfo);
+      for (const auto& [name, value] : info_) s.label(name, value);
+      s.value(std::uint64_t{1});
+    }
+    if (by_status_field_ != nullptr) write_by_status(*by_status_field_);
   }
-  w.family("lazyload_entry_evictions_total", "counter",
-           "Unloads of the entry by the registry to keep under its memory "
-           "budget.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample().label("name", e.name).value(e.evictions);
+
+ private:
+  PrometheusSample sample(std::string& out, const Field& f) const {
+    PrometheusSample s(out, f.family);
+    if (entry_ != nullptr) s.label("name", *entry_);
+    return s;
   }
-  w.family("lazyload_entry_size_bytes", "gauge",
-           "The entry's size when known, reported or declared.");
-  for (const EntrySnapshot& e : s.entries) {
-    if (e.size_bytes != 0) {
-      w.sample().label("name", e.name).value(std::uint64_t{e.size_bytes});
+
+  template <class Value> void number(const Field& f, Value value) {
+    if (f.metric == Metric::none) return;
+    std::string& out = families_.samples(f.family, f.metric, f.help);
+    if (!declare_) sample(out, f).value(metric_value(value));
+  }
+
+  void info_label(const Field& f, std::string_view value) {
+    families_.samples(kEntryInfo, Metric::gauge, kEntryInfoHelp);
+    info_.emplace_back(f.name, value);
+  }
+
+  template <class State, class All>
+  void states(const Field& f, State state, const All& all) {
+    std::string& out = families_.samples(f.family, f.metric, f.help);
+    if (declare_) return;
+    for (const State each : all) {
+      sample(out, f)
+          .label(f.label, to_string(each))
+          .value(std::uint64_t{each == state ? 1U : 0U});
     }
   }
-  w.family("lazyload_entry_progress_ratio", "gauge",
-           "The fraction the entry's current or last load reported.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample().label("name", e.name).value(e.progress);
-  }
-  w.family("lazyload_entry_last_loaded_timestamp_seconds", "gauge",
-           "Unix time at which the entry's last successful load finished.");
-  for (const EntrySnapshot& e : s.entries) {
-    if (e.last_loaded_at != std::chrono::system_clock::time_point{}) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          e.last_loaded_at.time_since_epoch())
-                          .count();
-      w.sample().label("name", e.name).value(static_cast<double>(ms) / 1e3);
+
+  void write_by_status(const Field& f) {
+    std::string& out = families_.samples(f.family, f.metric, f.help);
+    for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
+      sample(out, f)
+          .label(f.label, to_string(kAllStatuses[i]))
+          .value(by_status_[i]);
     }
   }
-}
+
+  PrometheusFamilies& families_;
+  const std::string* entry_;
+  bool declare_;
+  std::vector<std::pair<std::string_view, std::string_view>> info_;
+  std::array<std::uint64_t, kAllStatuses.size()> by_status_{};
+  const Field* by_status_field_ = nullptr;
+};
 
 }  // namespace detail
 
 inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
+  detail::PrometheusFamilies families;
+  detail::PrometheusFields totals(families, nullptr);
+  detail::for_each_registry_field(snapshot, totals);
+  totals.finish();
+  // The entries' families, declared even when there is no entry.
+  detail::PrometheusFields declare(families, nullptr, true);
+  detail::for_each_entry_field(EntrySnapshot{}, declare);
+  for (const EntrySnapshot& e : snapshot.entries) {
+    detail::PrometheusFields fields(families, &e.name);
+    detail::for_each_entry_field(e, fields);
+    fields.finish();
+  }
   std::string out;
-  out.reserve(1024 + snapshot.entries.size() * 1024);
-  detail::PrometheusWriter writer(out);
-  detail::write_totals(writer, snapshot);
-  detail::write_entries(writer, snapshot);
+  out.reserve(2048 + snapshot.entries.size() * 1536);
+  families.write(out);
   return out;
-}
-
-inline std::string to_prometheus(const LazyRegistry& registry) {
-  return to_prometheus(registry.snapshot());
 }
 
 }  // namespace lazyload

@@ -8,6 +8,7 @@
 // Example Usage:
 //
 //   #include <lazyload/trace.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   registry.start_background();
 //   registry.wait_idle(std::chrono::minutes(1));
@@ -43,32 +44,40 @@
 #ifndef LAZYLOAD_TRACE_HPP_
 #define LAZYLOAD_TRACE_HPP_
 
-#include <algorithm>  // std::min, std::stable_sort
-#include <chrono>     // std::chrono::steady_clock
-#include <cstddef>    // std::size_t
-#include <cstdint>    // std::int64_t, std::uint64_t
-#include <map>        // std::map
-#include <string>     // std::string
-#include <thread>     // std::thread::id
-#include <vector>     // std::vector
+#include <algorithm>    // std::min, std::sort, std::stable_sort
+#include <chrono>       // std::chrono::steady_clock
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::int64_t, std::uint64_t
+#include <map>          // std::map
+#include <string>       // std::string
+#include <thread>       // std::thread::id
+#include <type_traits>  // std::enable_if_t, std::is_same_v
+#include <vector>       // std::vector
 
 #include "detail/text.hpp"
-#include "handle.hpp"
-#include "registry.hpp"
+#include "events.hpp"  // LoadRecord
 
 namespace lazyload {
+
+class LazyRegistry;
 
 // to_trace_json()
 //
 // Returns `records` (or `registry.timeline()`) as a Chrome trace-event JSON
 // object: process and thread-name metadata events, a complete event per
 // load on its thread's track, and an async begin/end pair per queue wait.
-// Always valid UTF-8 and valid JSON.
+// Always valid UTF-8 and valid JSON. The registry overload is a template
+// so that this header needs only the records (events.hpp); include
+// <lazyload/registry.hpp> to call it.
 // Thread safety: safe to call concurrently, also while loads run.
 // Throws: std::bad_alloc only.
 // Invalidates: none.
 std::string to_trace_json(const std::vector<LoadRecord>& records);
-std::string to_trace_json(const LazyRegistry& registry);
+template <class Registry,
+          std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
+std::string to_trace_json(const Registry& registry) {
+  return to_trace_json(registry.timeline());
+}
 
 // End of public interfaces.
 // Implementation details follow.
@@ -84,33 +93,33 @@ class TraceWriter {
   void metadata(const char* what, std::uint64_t tid, const char* key,
                 const std::string& value) {
     begin_event();
-    out_ += "{\"name\":\"";
+    out_ += R"({"name":")";
     out_ += what;
-    out_ += "\",\"ph\":\"M\",\"pid\":1,\"tid\":";
+    out_ += R"(","ph":"M","pid":1,"tid":)";
     append_number(out_, tid);
-    out_ += ",\"args\":{\"";
+    out_ += R"(,"args":{")";
     out_ += key;
-    out_ += "\":";
+    out_ += R"(":)";
     append_json_string(out_, value);
     out_ += "}}";
   }
 
   void load(const LoadRecord& r, std::uint64_t tid) {
     begin_event();
-    out_ += "{\"name\":";
+    out_ += R"({"name":)";
     append_json_string(out_, r.name);
-    out_ += r.ok ? ",\"cat\":\"load\"" : ",\"cat\":\"load,failed\"";
-    out_ += ",\"ph\":\"X\",\"ts\":";
+    out_ += r.ok ? R"(,"cat":"load")" : R"(,"cat":"load,failed")";
+    out_ += R"(,"ph":"X","ts":)";
     time(r.started_at);
-    out_ += ",\"dur\":";
+    out_ += R"(,"dur":)";
     append_microseconds(out_, nanoseconds(r.finished_at - r.started_at));
-    out_ += ",\"pid\":1,\"tid\":";
+    out_ += R"(,"pid":1,"tid":)";
     append_number(out_, tid);
-    if (!r.ok) out_ += ",\"cname\":\"terrible\"";
-    out_ += ",\"args\":{\"ok\":";
+    if (!r.ok) out_ += R"(,"cname":"terrible")";
+    out_ += R"(,"args":{"ok":)";
     out_ += r.ok ? "true" : "false";
     if (queued(r)) {
-      out_ += ",\"queued_us\":";
+      out_ += R"(,"queued_us":)";
       append_microseconds(out_, nanoseconds(r.started_at - r.queued_at));
     }
     out_ += "}}";
@@ -120,15 +129,15 @@ class TraceWriter {
   void queue_wait(const LoadRecord& r, std::uint64_t tid, std::uint64_t id) {
     for (const bool end : {false, true}) {
       begin_event();
-      out_ += "{\"name\":";
+      out_ += R"({"name":)";
       append_json_string(out_, r.name + " (queued)");
-      out_ += ",\"cat\":\"queue\",\"ph\":\"";
+      out_ += R"(,"cat":"queue","ph":")";
       out_ += end ? 'e' : 'b';
-      out_ += "\",\"id\":";
+      out_ += R"(","id":)";
       append_number(out_, id);
-      out_ += ",\"ts\":";
+      out_ += R"(,"ts":)";
       time(end ? r.started_at : r.queued_at);
-      out_ += ",\"pid\":1,\"tid\":";
+      out_ += R"(,"pid":1,"tid":)";
       append_number(out_, tid);
       out_ += "}";
     }
@@ -159,9 +168,11 @@ class TraceWriter {
 
 }  // namespace detail
 
-inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
-  using detail::TraceWriter;
-  // The origin: the earliest time any record mentions.
+namespace detail {
+
+// The earliest time any record mentions; the epoch when there are none.
+inline std::chrono::steady_clock::time_point trace_origin(
+    const std::vector<LoadRecord>& records) {
   std::chrono::steady_clock::time_point origin{};
   bool have_origin = false;
   for (const LoadRecord& r : records) {
@@ -171,7 +182,12 @@ inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
     origin = have_origin ? std::min(origin, first) : first;
     have_origin = true;
   }
-  // Thread numbers in the order the threads started their first load.
+  return origin;
+}
+
+// Thread numbers from 1, in the order the threads started their first load.
+inline std::map<std::thread::id, std::uint64_t> trace_thread_numbers(
+    const std::vector<LoadRecord>& records) {
   std::vector<const LoadRecord*> by_start;
   by_start.reserve(records.size());
   for (const LoadRecord& r : records) by_start.push_back(&r);
@@ -183,19 +199,34 @@ inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
   for (const LoadRecord* r : by_start) {
     tids.emplace(r->thread, tids.size() + 1);
   }
+  return tids;
+}
 
-  std::string out;
-  out.reserve(256 + records.size() * 320);
-  out += "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[";
-  TraceWriter writer(out, origin);
+// The process and thread-name metadata events, threads in number order.
+inline void write_trace_metadata(
+    TraceWriter& writer, const std::map<std::thread::id, std::uint64_t>& tids) {
   writer.metadata("process_name", 0, "name", "lazyload");
   std::vector<std::uint64_t> numbers;
+  numbers.reserve(tids.size());
   for (const auto& [id, tid] : tids) numbers.push_back(tid);
   std::sort(numbers.begin(), numbers.end());
   for (const std::uint64_t tid : numbers) {
     writer.metadata("thread_name", tid, "name",
                     "thread " + std::to_string(tid));
   }
+}
+
+}  // namespace detail
+
+inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
+  using detail::TraceWriter;
+  const std::map<std::thread::id, std::uint64_t> tids =
+      detail::trace_thread_numbers(records);
+  std::string out;
+  out.reserve(256 + records.size() * 320);
+  out += R"({"displayTimeUnit":"ms","traceEvents":[)";
+  TraceWriter writer(out, detail::trace_origin(records));
+  detail::write_trace_metadata(writer, tids);
   std::uint64_t queue_id = 0;
   for (const LoadRecord& r : records) {
     const std::uint64_t tid = tids.at(r.thread);
@@ -204,10 +235,6 @@ inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
   }
   out += "\n]}\n";
   return out;
-}
-
-inline std::string to_trace_json(const LazyRegistry& registry) {
-  return to_trace_json(registry.timeline());
 }
 
 }  // namespace lazyload
