@@ -111,6 +111,11 @@ namespace lazyload {
 // duplicate name, an unknown name, a type mismatch), and failed loads.
 class LazyError : public std::runtime_error {
  public:
+  // LazyError::LazyError(const std::string&), LazyError(const char*)
+  //
+  // Creates the exception with `what()` equal to the message.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
   using std::runtime_error::runtime_error;
 };
 
@@ -121,6 +126,11 @@ class LazyError : public std::runtime_error {
 // original message; the original exception is nested when there was one.
 class LoadError : public LazyError {
  public:
+  // LoadError::LoadError(const std::string&), LoadError(const char*)
+  //
+  // Creates the exception with `what()` equal to the message.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
   using LazyError::LazyError;
 };
 
@@ -131,6 +141,11 @@ class LoadError : public LazyError {
 // have deadlocked; `what()` names the chain instead.
 class CycleError : public LoadError {
  public:
+  // CycleError::CycleError(const std::string&), CycleError(const char*)
+  //
+  // Creates the exception with `what()` equal to the message.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
   using LoadError::LoadError;
 };
 
@@ -178,9 +193,11 @@ class CycleError : public LoadError {
 #define LAZYLOAD_STATUS_HPP_
 
 #include <array>        // std::array
+#include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint8_t
 #include <iosfwd>       // std::basic_ostream
 #include <string_view>  // std::string_view
+#include <type_traits>  // std::enable_if_t, std::is_enum_v
 
 namespace lazyload {
 
@@ -227,31 +244,26 @@ class EnumName : public std::string_view {
 // Throws: none.
 // Invalidates: none; the view refers to static storage.
 constexpr EnumName to_string(Status status) noexcept {
-  switch (status) {
-  case Status::unloaded:
-    return "unloaded";
-  case Status::queued:
-    return "queued";
-  case Status::loading:
-    return "loading";
-  case Status::loaded:
-    return "loaded";
-  case Status::failed:
-    return "failed";
-  }
-  return "unknown";
+  constexpr std::array<const char*, 5> kNames = {"unloaded", "queued",
+                                                 "loading", "loaded", "failed"};
+  const auto index = static_cast<std::size_t>(status);
+  return index < kNames.size() ? kNames[index] : "unknown";
 }
 
-// operator<<(std::ostream&, Status)
+// operator<<(std::ostream&, E)
 //
-// Writes to_string(status). Declared with <iosfwd> only: include <ostream>
-// (or <iostream>) where you use it.
+// Writes to_string(value) for every lazyload enum that has one (Status,
+// PressureLevel). Declared with <iosfwd> only: include <ostream> (or
+// <iostream>) where you use it.
 // Thread safety: as the stream's. Throws: what the stream throws.
 // Invalidates: none.
-template <class Traits>
+template <class Traits, class E,
+          class = std::enable_if_t<
+              std::is_enum_v<E> &&
+              std::is_same_v<decltype(to_string(E{})), EnumName>>>
 std::basic_ostream<char, Traits>& operator<<(
-    std::basic_ostream<char, Traits>& out, Status status) {
-  return out << to_string(status).c_str();
+    std::basic_ostream<char, Traits>& out, E value) {
+  return out << to_string(value).c_str();
 }
 
 }  // namespace lazyload
@@ -383,6 +395,44 @@ struct LoadRecord {
 #endif
 
 #endif  // LAZYLOAD_DETAIL_CONFIG_HPP_
+// lazyload/detail/deadline.hpp
+//
+// Internal: a timeout turned into a steady_clock deadline without overflow,
+// so that `duration::max()` means "for ever" rather than a deadline in the
+// past. Not part of the public interface.
+
+#ifndef LAZYLOAD_DETAIL_DEADLINE_HPP_
+#define LAZYLOAD_DETAIL_DEADLINE_HPP_
+
+#include <chrono>    // std::chrono::steady_clock, duration_cast
+#include <optional>  // std::optional
+
+namespace lazyload {
+namespace detail {
+
+// deadline_after()
+//
+// Returns now + `timeout`, or nothing when that is past what steady_clock
+// can represent (the caller then waits without a deadline). A negative
+// timeout is a deadline now.
+template <class Rep, class Period>
+std::optional<std::chrono::steady_clock::time_point> deadline_after(
+    const std::chrono::duration<Rep, Period>& timeout) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point now = Clock::now();
+  if (timeout <= timeout.zero()) return now;
+  // Compare in double seconds, which cannot overflow for any duration type.
+  const double wanted = std::chrono::duration<double>(timeout).count();
+  const double room =
+      std::chrono::duration<double>(Clock::time_point::max() - now).count();
+  if (wanted >= room) return std::nullopt;
+  return now + std::chrono::duration_cast<Clock::duration>(timeout);
+}
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_DEADLINE_HPP_
 // lazyload/detail/loader.hpp
 //
 // Internal: what a loader returns, how its result becomes the shared_ptr the
@@ -437,9 +487,23 @@ class LazyHandleBase;
 // neither copyable nor movable: loaders receive it by reference.
 class Progress {
  public:
+  // Progress::Progress()
+  //
+  // Creates progress at 0, with no stage and no size reported.
+  // Thread safety: none needed (construction). Throws: none.
+  // Invalidates: none.
   Progress() = default;
+
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
+
+  // Progress::~Progress()
+  //
+  // Destroys the progress with its handle.
+  // Thread safety: no other member may run during destruction.
+  // Throws: none.
+  // Invalidates: every reference to it, such as the one a loader receives.
+  ~Progress() = default;
 
   // Progress::report()
   //
@@ -500,6 +564,7 @@ class Progress {
   friend class LazyHandleBase;
 
   // Clears everything; the handle calls it as a new load starts.
+  // Requires: no lock held (it takes `mutex_`).
   void reset() {
     fraction_.store(0.0, std::memory_order_relaxed);
     size_.store(0, std::memory_order_relaxed);
@@ -526,49 +591,61 @@ struct BadLoader {};
 
 template <class> inline constexpr bool kDependentFalse = false;
 
-// unwrap<R>: the value type behind R, and whether R owns it through a pointer.
-template <class R> struct unwrap {
+// Unwrap<R>: the value type behind R, and whether R owns it through a pointer.
+template <class R> struct Unwrap {
   using type = R;
   static constexpr bool kPointer = false;
 };
-template <class U, class D> struct unwrap<std::unique_ptr<U, D>> {
+template <class U, class D> struct Unwrap<std::unique_ptr<U, D>> {
   using type = U;
   static constexpr bool kPointer = true;
 };
-template <class U> struct unwrap<std::shared_ptr<U>> {
+template <class U> struct Unwrap<std::shared_ptr<U>> {
   using type = U;
   static constexpr bool kPointer = true;
 };
 
-// loader_traits<F>: how F is called and what it returns.
-template <class F, class = void> struct loader_traits {
+// LoaderTraits<F>: how F is called and what it returns.
+template <class F, class = void> struct LoaderTraits {
   static constexpr bool kCallable = false;
   static constexpr bool kTakesProgress = false;
   using result = void;
 };
 template <class F>
-struct loader_traits<F, std::enable_if_t<std::is_invocable_v<F&, Progress&>>> {
+struct LoaderTraits<F, std::enable_if_t<std::is_invocable_v<F&, Progress&>>> {
   static constexpr bool kCallable = true;
   static constexpr bool kTakesProgress = true;
   using result = std::decay_t<std::invoke_result_t<F&, Progress&>>;
 };
 template <class F>
-struct loader_traits<F, std::enable_if_t<!std::is_invocable_v<F&, Progress&> &&
-                                         std::is_invocable_v<F&>>> {
+struct LoaderTraits<F, std::enable_if_t<!std::is_invocable_v<F&, Progress&> &&
+                                        std::is_invocable_v<F&>>> {
   static constexpr bool kCallable = true;
   static constexpr bool kTakesProgress = false;
   using result = std::decay_t<std::invoke_result_t<F&>>;
 };
 
+// is_empty_callable(f): whether `f` is a null function pointer or an empty
+// std::function (anything that tests false), which cannot be called.
+template <class F> bool is_empty_callable(const F& f) noexcept {
+  if constexpr (std::is_pointer_v<F> || std::is_member_pointer_v<F>) {
+    return f == nullptr;
+  } else if constexpr (std::is_constructible_v<bool, const F&>) {
+    return !static_cast<bool>(f);  // std::function and the like
+  } else {
+    return false;
+  }
+}
+
 // loaded_type_t<F>: the T of LazyHandle<T> that a loader F deduces.
-template <class F, class Traits = loader_traits<std::decay_t<F>>>
+template <class F, class Traits = LoaderTraits<std::decay_t<F>>>
 using loaded_type_t = std::conditional_t<
     Traits::kCallable && !std::is_void_v<typename Traits::result>,
-    typename unwrap<typename Traits::result>::type, BadLoader>;
+    typename Unwrap<typename Traits::result>::type, BadLoader>;
 
 // Whether a loader returning R can produce a LazyHandle<T>.
 template <class T, class R> constexpr bool returns_usable() {
-  if constexpr (unwrap<R>::kPointer) {
+  if constexpr (Unwrap<R>::kPointer) {
     return std::is_constructible_v<std::shared_ptr<T>, R&&>;
   } else {
     return std::is_constructible_v<std::remove_const_t<T>, R&&>;
@@ -577,7 +654,7 @@ template <class T, class R> constexpr bool returns_usable() {
 
 // Turns a loader's result into the shared_ptr a handle owns.
 template <class T, class R> std::shared_ptr<T> to_shared(R&& result) {
-  if constexpr (unwrap<std::decay_t<R>>::kPointer) {
+  if constexpr (Unwrap<std::decay_t<R>>::kPointer) {
     return std::shared_ptr<T>(std::forward<R>(result));
   } else {
     return std::make_shared<std::remove_const_t<T>>(std::forward<R>(result));
@@ -600,13 +677,16 @@ template <class T> class LoaderFn {
 
  private:
   struct Base {
+    Base() = default;
+    Base(const Base&) = delete;
+    Base& operator=(const Base&) = delete;
     virtual ~Base() = default;
     virtual std::shared_ptr<T> call(Progress& progress) = 0;
   };
   template <class F> struct Impl final : Base {
     explicit Impl(F f) : fn(std::move(f)) {}
     std::shared_ptr<T> call(Progress& progress) override {
-      if constexpr (loader_traits<F>::kTakesProgress) {
+      if constexpr (LoaderTraits<F>::kTakesProgress) {
         return to_shared<T>(std::invoke(fn, progress));
       } else {
         return to_shared<T>(std::invoke(fn));
@@ -620,36 +700,32 @@ template <class T> class LoaderFn {
 
 // first_arg_t<F>: the parameter type of a one-parameter callable, void when
 // it cannot be named (a generic lambda, an overload set).
-template <class M> struct member_first_arg { using type = void; };
-template <class R, class C, class A> struct member_first_arg<R (C::*)(A)> {
+template <class M> struct MemberFirstArg { using type = void; };
+template <class R, class C, class A> struct MemberFirstArg<R (C::*)(A)> {
+  using type = A;
+};
+template <class R, class C, class A> struct MemberFirstArg<R (C::*)(A) const> {
   using type = A;
 };
 template <class R, class C, class A>
-struct member_first_arg<R (C::*)(A) const> {
+struct MemberFirstArg<R (C::*)(A) noexcept> {
   using type = A;
 };
 template <class R, class C, class A>
-struct member_first_arg<R (C::*)(A) noexcept> {
-  using type = A;
-};
-template <class R, class C, class A>
-struct member_first_arg<R (C::*)(A) const noexcept> {
+struct MemberFirstArg<R (C::*)(A) const noexcept> {
   using type = A;
 };
 
-template <class F, class = void> struct first_arg { using type = void; };
+template <class F, class = void> struct FirstArg { using type = void; };
 template <class F>
-struct first_arg<F, std::void_t<decltype(&F::operator())>>
-    : member_first_arg<decltype(&F::operator())> {};
-template <class R, class A> struct first_arg<R (*)(A), void> {
-  using type = A;
-};
-template <class R, class A> struct first_arg<R (*)(A) noexcept, void> {
+struct FirstArg<F, std::void_t<decltype(&F::operator())>>
+    : MemberFirstArg<decltype(&F::operator())> {};
+template <class R, class A> struct FirstArg<R (*)(A), void> { using type = A; };
+template <class R, class A> struct FirstArg<R (*)(A) noexcept, void> {
   using type = A;
 };
 
-template <class F>
-using first_arg_t = typename first_arg<std::decay_t<F>>::type;
+template <class F> using first_arg_t = typename FirstArg<std::decay_t<F>>::type;
 
 }  // namespace detail
 }  // namespace lazyload
@@ -690,6 +766,13 @@ inline std::string quoted(const std::string& name) {
   out += name;
   out += '\'';
   return out;
+}
+
+// label_of()
+//
+// Returns how a message names a handle: `'name'`, or "an unnamed handle".
+inline std::string label_of(const std::string& name) {
+  return name.empty() ? std::string("an unnamed handle") : quoted(name);
 }
 
 }  // namespace detail
@@ -1014,6 +1097,17 @@ class LazyHandleBase {
  public:
   LazyHandleBase(const LazyHandleBase&) = delete;
   LazyHandleBase& operator=(const LazyHandleBase&) = delete;
+
+  // LazyHandleBase::~LazyHandleBase(), and so LazyHandle::~LazyHandle()
+  //
+  // Destroys the handle and its ownership of the value: the value is
+  // destroyed here unless a lease holds it, in which case the last lease
+  // destroys it.
+  // Thread safety: no other member may be running or called during or after
+  // destruction, and no load may be in progress.
+  // Throws: none.
+  // Invalidates: the value unless leased: every reference and pointer from
+  // get(), operator*, operator-> and try_get(). Leases stay valid.
   virtual ~LazyHandleBase() = default;
 
   // LazyHandleBase::name()
@@ -1075,11 +1169,16 @@ class LazyHandleBase {
   // Invalidates: none.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait_for(lock, timeout, [this] {
+    const auto settled = [this] {
       const Status s = status_.load(std::memory_order_relaxed);
       return s != Status::loading && s != Status::queued;
-    });
+    };
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (const auto deadline = detail::deadline_after(timeout)) {
+      cv_.wait_until(lock, *deadline, settled);
+    } else {
+      cv_.wait(lock, settled);  // a timeout past the clock's range: for ever
+    }
     return value_.load(std::memory_order_relaxed) != nullptr;
   }
 
@@ -1135,6 +1234,7 @@ class LazyHandleBase {
   LazyHandleBase(std::string name, HandleOptions options);
 
   // Checks, at construction, that a warm-up takes the handle's value type.
+  // Requires: no lock (construction). Throws: LazyError naming both types.
   template <class Value> void check_warmup() const {
     const Warmup& w = options_.warmup;
     if (w && w.type_ != detail::type_key<Value>()) {
@@ -1146,12 +1246,14 @@ class LazyHandleBase {
   }
 
   // The slow path of get(): loads and returns the published pointer.
+  // Requires: `mutex_` not held (it takes it).
   LAZYLOAD_NOINLINE void* load_slow() {
     std::unique_lock<std::mutex> lock(mutex_);
     return acquire(lock);
   }
 
   // The slow part of lease(): loads and shares ownership of the value.
+  // Requires: `mutex_` not held (it takes it).
   std::shared_ptr<void> share();
 
   // The published value; the fast path reads only this.
@@ -1188,6 +1290,7 @@ class LazyHandleBase {
   // Unloading: detach the value (mutex_ held), then destroy it outside.
   std::shared_ptr<void> detach_value();
   bool evict_if_unused() noexcept;
+  // Counts a use; atomics only, so callable with or without `mutex_`.
   void touch() noexcept;
 
   // Reports to the observer, without the mutex held.
@@ -1198,6 +1301,7 @@ class LazyHandleBase {
   void notify_change(const StatusChange& change) noexcept;
 
   // For a registry: queue for background loading, load if still queued.
+  // Requires: `mutex_` not held (each takes it).
   bool mark_queued();
   bool load_if_queued();
 
@@ -1244,7 +1348,8 @@ template <class T> class LazyHandle final : public LazyHandleBase {
  public:
   using value_type = T;
 
-  // LazyHandle::LazyHandle()
+  // LazyHandle::LazyHandle(F, HandleOptions),
+  // LazyHandle::LazyHandle(std::string, F, HandleOptions)
   //
   // Creates an unloaded handle around `loader`, which returns `T`,
   // `std::unique_ptr<T>` or `std::shared_ptr<T>`, and may take `Progress&`.
@@ -1255,11 +1360,10 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   template <class F>
   explicit LazyHandle(F loader, HandleOptions options = {})
       : LazyHandle(std::string(), std::move(loader), std::move(options)) {}
-
   template <class F>
   LazyHandle(std::string name, F loader, HandleOptions options = {})
       : LazyHandleBase(std::move(name), std::move(options)) {
-    using Traits = detail::loader_traits<F>;
+    using Traits = detail::LoaderTraits<F>;
     if constexpr (!Traits::kCallable) {
       static_assert(detail::kDependentFalse<F>,
                     "LazyHandle: the loader must be callable with no "
@@ -1274,6 +1378,11 @@ template <class T> class LazyHandle final : public LazyHandleBase {
                     "LazyHandle: the loader must return T, std::unique_ptr<T> "
                     "or std::shared_ptr<T>");
     } else {
+      if (detail::is_empty_callable(loader)) {
+        detail::throw_error<LazyError>("lazyload: the loader of " +
+                                       detail::label_of(this->name()) +
+                                       " is empty");
+      }
       loader_ = detail::LoaderFn<T>(std::move(loader));
       check_warmup<std::remove_const_t<T>>();
     }
@@ -1297,7 +1406,9 @@ template <class T> class LazyHandle final : public LazyHandleBase {
 
   // LazyHandle::operator*(), operator->()
   //
-  // Same as get().
+  // Same as get(): the value, or its address, loading it on first use.
+  // Thread safety: as get(). Throws: what get() throws.
+  // Invalidates: nothing; as get().
   T& operator*() { return get(); }
   T* operator->() { return &get(); }
 
@@ -1365,6 +1476,10 @@ template <class T> class LazyHandle<T&> {
                 "function, array or void)");
 
  public:
+  // LazyHandle<T&>::LazyHandle(Args&&...)
+  //
+  // Accepts any arguments, so that the static_assert is the only error.
+  // Thread safety: none. Throws: none. Invalidates: none.
   template <class... Args> explicit LazyHandle(Args&&... /*args*/) {}
 };
 // Class template argument deduction: T is what the loader returns, with
@@ -1403,6 +1518,8 @@ class HandleObserver {
   HandleObserver() = default;
   HandleObserver(const HandleObserver&) = default;
   HandleObserver& operator=(const HandleObserver&) = default;
+  HandleObserver(HandleObserver&&) noexcept = default;
+  HandleObserver& operator=(HandleObserver&&) noexcept = default;
   ~HandleObserver() = default;
 };
 
@@ -1454,7 +1571,7 @@ inline LazyHandleBase::LazyHandleBase(std::string name, HandleOptions options)
 
 inline void LazyHandleBase::unload() noexcept {
   std::shared_ptr<void> doomed;
-  Status from;
+  Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);
@@ -1728,7 +1845,7 @@ inline void LazyHandleBase::notify_change(const StatusChange& change) noexcept {
 }
 
 inline bool LazyHandleBase::mark_queued() {
-  Status from;
+  Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);
@@ -1775,10 +1892,10 @@ inline bool LazyHandleBase::load_if_queued() {
 #ifndef LAZYLOAD_MEMORY_PRESSURE_HPP_
 #define LAZYLOAD_MEMORY_PRESSURE_HPP_
 
+#include <array>        // std::array
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint8_t
 #include <cstdio>       // std::FILE, std::fopen, std::fscanf
-#include <iosfwd>       // std::basic_ostream
 #include <string_view>  // std::string_view
 
 
@@ -1800,27 +1917,10 @@ enum class PressureLevel : std::uint8_t { normal, warning, critical };
 // Thread safety: safe to call concurrently. Throws: none.
 // Invalidates: none; the view refers to static storage.
 constexpr EnumName to_string(PressureLevel level) noexcept {
-  switch (level) {
-  case PressureLevel::normal:
-    return "normal";
-  case PressureLevel::warning:
-    return "warning";
-  case PressureLevel::critical:
-    return "critical";
-  }
-  return "unknown";
-}
-
-// operator<<(std::ostream&, PressureLevel)
-//
-// Writes to_string(level). Declared with <iosfwd> only: include <ostream>
-// where you use it.
-// Thread safety: as the stream's. Throws: what the stream throws.
-// Invalidates: none.
-template <class Traits>
-std::basic_ostream<char, Traits>& operator<<(
-    std::basic_ostream<char, Traits>& out, PressureLevel level) {
-  return out << to_string(level).c_str();
+  constexpr std::array<const char*, 3> kNames = {"normal", "warning",
+                                                 "critical"};
+  const auto index = static_cast<std::size_t>(level);
+  return index < kNames.size() ? kNames[index] : "unknown";
 }
 
 // PressureThresholds
@@ -1856,12 +1956,13 @@ struct PressureEvent {
 // Invalidates: none.
 inline std::size_t process_rss_bytes() noexcept {
 #if defined(__linux__)
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): closed below, no throw
   std::FILE* f = std::fopen("/proc/self/statm", "r");
   if (f == nullptr) return 0;
   unsigned long size = 0;
   unsigned long resident = 0;
   const int read = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
+  std::fclose(f);  // NOLINT(cppcoreguidelines-owning-memory): opened above
   if (read != 2) return 0;
   const long page = sysconf(_SC_PAGESIZE);
   return page > 0 ? static_cast<std::size_t>(resident) *
@@ -2002,6 +2103,8 @@ class JsonReader {
     return false;
   }
 
+  // One value of any kind; recursive descent, `depth` levels deep.
+  // NOLINTNEXTLINE(misc-no-recursion): bounded by kMaxDepth
   JsonValue value(int depth) {
     if (depth > kMaxDepth) fail("nesting too deep");
     skip_space();
@@ -2064,6 +2167,7 @@ class JsonReader {
     return d;
   }
 
+  // A string, from its opening quote to its closing one.
   std::string string() {
     if (at_ >= text_.size() || text_[at_] != '"') fail("expected a string");
     ++at_;
@@ -2074,43 +2178,49 @@ class JsonReader {
       if (c == '"') return out;
       if (static_cast<unsigned char>(c) < 0x20)
         fail("control character in string");
-      if (c != '\\') {
+      if (c == '\\') {
+        append_escape(out);
+      } else {
         out += c;
-        continue;
       }
-      if (at_ >= text_.size()) fail("unterminated string");
-      const char e = text_[at_++];
-      switch (e) {
-      case '"':
-        out += '"';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '/':
-        out += '/';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u':
-        append_utf8(out, code_point());
-        break;
-      default:
-        fail("bad escape");
-      }
+    }
+  }
+
+  // Appends what the escape sequence at `at_`, just past its backslash,
+  // stands for.
+  void append_escape(std::string& out) {
+    if (at_ >= text_.size()) fail("unterminated string");
+    const char e = text_[at_++];
+    switch (e) {
+    case '"':
+      out += '"';
+      break;
+    case '\\':
+      out += '\\';
+      break;
+    case '/':
+      out += '/';
+      break;
+    case 'b':
+      out += '\b';
+      break;
+    case 'f':
+      out += '\f';
+      break;
+    case 'n':
+      out += '\n';
+      break;
+    case 'r':
+      out += '\r';
+      break;
+    case 't':
+      out += '\t';
+      break;
+    case 'u':
+      append_utf8(out, code_point());
+      break;
+    default:
+      fail("bad escape");
     }
   }
 
@@ -2774,6 +2884,7 @@ struct RegistryOptions {
 namespace lazyload {
 namespace detail {
 
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, below
 class RegistryEntry;
 
 // EntryEvents
@@ -2792,6 +2903,8 @@ class EntryEvents {
   EntryEvents() = default;
   EntryEvents(const EntryEvents&) = default;
   EntryEvents& operator=(const EntryEvents&) = default;
+  EntryEvents(EntryEvents&&) noexcept = default;
+  EntryEvents& operator=(EntryEvents&&) noexcept = default;
   ~EntryEvents() = default;
 };
 
@@ -2799,6 +2912,7 @@ class EntryEvents {
 //
 // One registered resource. The handle and options never change after
 // construction; the counters are atomics. This class is thread-safe.
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final (C.35)
 class RegistryEntry final : public HandleObserver {
  public:
   RegistryEntry(EntryEvents& events, std::unique_ptr<LazyHandleBase> h,
@@ -3166,7 +3280,7 @@ class MemoryBudget {
     return loaded;
   }
 
-  std::size_t loaded_bytes(const EntryTable& table) const {
+  static std::size_t loaded_bytes(const EntryTable& table) {
     std::size_t total = 0;
     table.for_each([&](const RegistryEntry& e) {
       if (e.handle->is_loaded()) total += e.size();
@@ -3190,7 +3304,7 @@ class MemoryBudget {
     if (!thresholds_) return;
     std::size_t bytes = loaded_bytes(table);
     const PressureLevel now = level_of(bytes);
-    PressureLevel before;
+    PressureLevel before = PressureLevel::normal;
     {
       std::lock_guard<std::mutex> lock(level_mutex_);
       before = level_;
@@ -3431,7 +3545,7 @@ class Scheduler {
   static void run(Task& task) {
     if (task.promise) {
       try {
-        task.handle->load();
+        run_request(*task.handle);
         task.promise->set_value();
       } catch (...) {
         task.promise->set_exception(std::current_exception());
@@ -3443,6 +3557,18 @@ class Scheduler {
     } catch (...) {
       // Recorded in the entry's status and error; nobody waits on it here.
     }
+  }
+
+  // An explicit request: loads the handle if it is still queued, or waits
+  // for a load under way; one unloaded while queued stays unloaded, and its
+  // requester is told so.
+  static void run_request(LazyHandleBase& handle) {
+    if (HandleAccess::load_if_queued(handle)) return;
+    if (handle.status() == Status::unloaded) {
+      throw_error<LoadError>("lazyload: loading " + label_of(handle.name()) +
+                             " was cancelled: it was unloaded while queued");
+    }
+    handle.load();
   }
 
   void push(Task task, bool request) {
@@ -3506,9 +3632,10 @@ template <class Path> struct ProfileAccess;
 // status-change callback. Neither copyable nor movable.
 class LazyRegistry {
  public:
-  // LazyRegistry::LazyRegistry()
+  // LazyRegistry::LazyRegistry(), LazyRegistry(RegistryOptions)
   //
-  // Creates an empty registry. No thread starts here.
+  // Creates an empty registry, with default options or `options`. No thread
+  // starts here.
   // Thread safety: none needed (construction).
   // Throws: LazyError if options.pressure is set without a memory_budget or
   // its levels are not 0 < warning <= critical <= 1.
@@ -3651,7 +3778,9 @@ class LazyRegistry {
   // lazyload::preload_profile(registry, path) from <lazyload/profile.hpp>
   // (which the umbrella header includes); kept for one minor release. They
   // compile only where profile.hpp is included.
-  // Thread safety, throws, invalidates: as the free functions.
+  // Thread safety: as the free functions.
+  // Throws: what the free functions throw.
+  // Invalidates: as the free functions.
   template <class Path = std::string>
   [[deprecated(
       "use lazyload::save_profile(registry, path) from "
@@ -3708,6 +3837,7 @@ class LazyRegistry {
   using Entry = detail::RegistryEntry;
 
   // The registry's side of its entries' events (see EntryEvents).
+  // NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final (C.35)
   class Events final : public detail::EntryEvents {
    public:
     explicit Events(LazyRegistry& registry) : registry_(registry) {}
@@ -3720,6 +3850,10 @@ class LazyRegistry {
     LazyRegistry& registry_;
   };
 
+  // Requires: no lock held; each step takes the locks it needs (the entry
+  // table's, `timeline_mutex_`). Only is_idle() runs with one held:
+  // wait_idle() calls it under `idle_mutex_`, which is taken before the
+  // table's lock, never after.
   Entry& find(std::string_view name) const;
   Entry& add_entry(std::unique_ptr<LazyHandleBase> handle,
                    EntryOptions options);
@@ -3770,6 +3904,7 @@ inline LazyRegistry::~LazyRegistry() {
 }
 
 template <class T, class F>
+// NOLINTNEXTLINE(performance-unnecessary-value-param): moved to add_entry()
 auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
     -> LazyHandle<
         std::conditional_t<std::is_void_v<T>, loader_result_t<F>, T>>& {
@@ -3779,7 +3914,8 @@ auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
         "lazyload: a resource name must not be empty");
   }
   auto handle = std::make_unique<LazyHandle<Value>>(
-      std::move(name), std::move(loader), HandleOptions(options));
+      std::move(name), std::move(loader),
+      HandleOptions(static_cast<const HandleOptions&>(options)));
   LazyHandle<Value>& typed = *handle;
   add_entry(std::move(handle), std::move(options));
   return typed;
@@ -3915,15 +4051,16 @@ inline bool LazyRegistry::is_idle() const {
 template <class Rep, class Period>
 bool LazyRegistry::wait_idle(
     const std::chrono::duration<Rep, Period>& timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // No deadline: a timeout past the clock's range waits for ever.
+  const auto deadline = detail::deadline_after(timeout);
   std::unique_lock<std::mutex> lock(idle_mutex_);
   for (;;) {
     if (is_idle()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline && now >= *deadline) return false;
     // Woken on every status change; the slice is a safety net only.
-    idle_cv_.wait_until(lock,
-                        std::min(deadline, std::chrono::steady_clock::now() +
-                                               std::chrono::milliseconds(50)));
+    const auto slice = now + std::chrono::milliseconds(50);
+    idle_cv_.wait_until(lock, deadline ? std::min(*deadline, slice) : slice);
   }
 }
 
@@ -4262,6 +4399,7 @@ inline ProfileReport preload_profile(LazyRegistry& registry,
 // Example Usage:
 //
 //   #include <lazyload/prometheus.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   server.get("/metrics", [&] {
 //     return Response(200, "text/plain; version=0.0.4",
@@ -4277,22 +4415,33 @@ inline ProfileReport preload_profile(LazyRegistry& registry,
 //   lazyload_entry_state{name="torch",status="failed"} 0
 //
 // The metric families, each with HELP and TYPE lines even when it has no
-// sample:
+// sample, one per field of the list in detail/snapshot_fields.hpp that is a
+// number, a flag or a state (free text and lists are not metrics):
 //
 //   gauge   lazyload_entries{status}          entries by status
+//   gauge   lazyload_is_loading               1: an entry queued or loading
+//   gauge   lazyload_progress_ratio           loaded / total, 0 to 1
 //   gauge   lazyload_loaded_bytes             sizes of the loaded entries
 //   gauge   lazyload_memory_budget_bytes      the budget, when there is one
 //   counter lazyload_budget_overshoots_total  loads that overshot the budget
+//   gauge   lazyload_pressure{level}          1 for the pressure level now
+//   gauge   lazyload_rss_bytes                resident set size, when known
 //   gauge   lazyload_ready                    1: every required entry loaded
-//   gauge   lazyload_entry_info{name,type,required,evictable}  always 1
+//   gauge   lazyload_entry_info{name,type,evictable,required}  always 1
 //   gauge   lazyload_entry_state{name,status}  1 for the entry's status
+//   gauge   lazyload_entry_priority{name}     loading order, smaller first
 //   gauge   lazyload_entry_last_load_duration_seconds{name}  once loaded
 //   counter lazyload_entry_loads_total{name}
 //   counter lazyload_entry_failures_total{name}
 //   counter lazyload_entry_evictions_total{name}  unloads for the budget
-//   gauge   lazyload_entry_size_bytes{name}   when known
+//   counter lazyload_entry_uses_total{name}   loads plus leases
 //   gauge   lazyload_entry_progress_ratio{name}  what the last load reported
+//   gauge   lazyload_entry_size_bytes{name}   when known
 //   gauge   lazyload_entry_last_loaded_timestamp_seconds{name}  Unix time
+//   gauge   lazyload_entry_first_load{name}   rank of its first load, once
+//
+// The total is sum(lazyload_entries); not_ready is what
+// lazyload_entry_info{required="true"} and lazyload_entry_state tell.
 //
 // Rationale:
 //
@@ -4313,14 +4462,357 @@ inline ProfileReport preload_profile(LazyRegistry& registry,
 #ifndef LAZYLOAD_PROMETHEUS_HPP_
 #define LAZYLOAD_PROMETHEUS_HPP_
 
+#include <array>        // std::array
 #include <chrono>       // std::chrono::system_clock
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
+#include <optional>     // std::optional
 #include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <type_traits>  // std::enable_if_t, std::is_same_v
+#include <utility>      // std::pair
+#include <vector>       // std::vector
+
+// lazyload/detail/snapshot_fields.hpp
+//
+// Internal: the one list of the facts a snapshot holds, in the order the
+// renderers show them. Not part of the public interface; do not include it
+// directly.
+//
+// Every renderer walks this list instead of naming the members itself, so
+// that a field added to EntrySnapshot or RegistrySnapshot and to this list
+// appears in all of them at once, under one name and one unit:
+//
+//   json.hpp        one key per field, named as here (null when not known)
+//   fmt.hpp         a column, the DETAILS column, or the summary line
+//   prometheus.hpp  a metric family per numeric field (`family`), a label of
+//                   lazyload_entry_info, or a gauge per state
+//
+// Example Usage:
+//
+//   struct Printer {
+//     template <class Value> void field(const Field& f, const Value& v) {...}
+//   };
+//   Printer p;
+//   for_each_entry_field(entry, p);  // p.field(kLoadTime, 5.8), ...
+//
+// Rationale:
+//
+// * A visitor, not a table of member pointers: the fields have different
+//   types, and a value that is not known (a size of 0, the epoch) reaches
+//   the renderer as an empty std::optional, decided here once.
+// * The descriptor carries what differs between renderers (the Prometheus
+//   family and its HELP text), so that the renderers hold no per-field
+//   knowledge beyond their layout.
+// * Units are the snapshot's: seconds, bytes, fractions from 0 to 1, and
+//   time points as Unix time; renderers convert for people, never for
+//   machines.
+
+#ifndef LAZYLOAD_DETAIL_SNAPSHOT_FIELDS_HPP_
+#define LAZYLOAD_DETAIL_SNAPSHOT_FIELDS_HPP_
+
+#include <array>        // std::array
+#include <chrono>       // std::chrono::system_clock
+#include <cstdint>      // std::uint8_t, std::uint64_t
+#include <optional>     // std::optional
 #include <string_view>  // std::string_view
 
 
 namespace lazyload {
+namespace detail {
+
+// What a number measures.
+enum class Unit : std::uint8_t {
+  none,       // text, a flag, a state, a list, a rank
+  count,      // a number of events or entries
+  seconds,    // a duration
+  bytes,      // a size
+  ratio,      // a fraction from 0 to 1
+  timestamp,  // a system_clock time point; Unix seconds in Prometheus
+};
+
+// How prometheus.hpp exposes a field.
+enum class Metric : std::uint8_t {
+  none,        // not a metric: free text or a list (see `help`)
+  gauge,       // its own gauge family, `family`
+  counter,     // its own counter family, `family` (ends in _total)
+  by_status,   // a sample of `family` with label `label` = the field's name
+  state_set,   // `family` with one sample per state, labelled `label`
+  info_label,  // a label of lazyload_entry_info named as the field
+};
+
+// How json.hpp writes a value that is not known.
+enum class Unknown : std::uint8_t {
+  null,  // null: the rule for every key since the status JSON had one
+  zero,  // 0: load_time, documented as 0 before the first load
+};
+
+// One field of a snapshot, as the renderers name and measure it.
+struct Field {
+  std::string_view name;  // the JSON key; the table's and metric's stem
+  Unit unit;
+  Metric metric;
+  std::string_view family;  // the Prometheus family, if any
+  std::string_view label;   // for by_status and state_set
+  std::string_view help;    // the Prometheus HELP text; why, for none
+  Unknown unknown = Unknown::null;
+};
+
+// The values of PressureLevel, for renderers that show each state.
+inline constexpr std::array<PressureLevel, 3> kAllPressureLevels = {
+    PressureLevel::normal, PressureLevel::warning, PressureLevel::critical};
+
+// The fields of an entry, in the order of EntrySnapshot.
+namespace entry_field {
+inline constexpr Field kName{"name", Unit::none, Metric::info_label,
+                             "",     "",         "The entry's name."};
+inline constexpr Field kType{"type", Unit::none, Metric::info_label,
+                             "",     "",         "The value type, demangled."};
+inline constexpr Field kStatus{
+    "status",          Unit::none,
+    Metric::state_set, "lazyload_entry_state",
+    "status",          "Whether the entry is in the status (1) or not (0)."};
+inline constexpr Field kPriority{
+    "priority",
+    Unit::none,
+    Metric::gauge,
+    "lazyload_entry_priority",
+    "",
+    "Background loading order of the entry: smaller first."};
+inline constexpr Field kLoadTime{
+    "load_time",
+    Unit::seconds,
+    Metric::gauge,
+    "lazyload_entry_last_load_duration_seconds",
+    "",
+    "Loader plus warm-up time of the entry's last load, successful or not.",
+    Unknown::zero};
+inline constexpr Field kError{
+    "error", Unit::none, Metric::none,
+    "",      "",         "Free text: the last failure's message."};
+inline constexpr Field kLoads{"loads",
+                              Unit::count,
+                              Metric::counter,
+                              "lazyload_entry_loads_total",
+                              "",
+                              "Successful loads of the entry."};
+inline constexpr Field kFailures{"failures",
+                                 Unit::count,
+                                 Metric::counter,
+                                 "lazyload_entry_failures_total",
+                                 "",
+                                 "Failed loads of the entry."};
+inline constexpr Field kEvictions{
+    "evictions",
+    Unit::count,
+    Metric::counter,
+    "lazyload_entry_evictions_total",
+    "",
+    "Unloads of the entry by the registry to keep under its memory budget."};
+inline constexpr Field kUses{"uses",
+                             Unit::count,
+                             Metric::counter,
+                             "lazyload_entry_uses_total",
+                             "",
+                             "Successful loads plus leases of the entry."};
+inline constexpr Field kProgress{
+    "progress",
+    Unit::ratio,
+    Metric::gauge,
+    "lazyload_entry_progress_ratio",
+    "",
+    "The fraction the entry's current or last load reported."};
+inline constexpr Field kStage{
+    "stage", Unit::none, Metric::none,
+    "",      "",         "Free text: the stage the load reported."};
+inline constexpr Field kDependsOn{
+    "depends_on", Unit::none, Metric::none,
+    "",           "",         "A list: the declared dependencies."};
+inline constexpr Field kSizeBytes{
+    "size_bytes",
+    Unit::bytes,
+    Metric::gauge,
+    "lazyload_entry_size_bytes",
+    "",
+    "The entry's size when known, reported or declared."};
+inline constexpr Field kEvictable{
+    "evictable", Unit::none, Metric::info_label,
+    "",          "",         "The budget may unload the entry."};
+inline constexpr Field kRequired{
+    "required", Unit::none, Metric::info_label,
+    "",         "",         "The entry counts for readiness."};
+inline constexpr Field kLastLoadedAt{
+    "last_loaded_at",
+    Unit::timestamp,
+    Metric::gauge,
+    "lazyload_entry_last_loaded_timestamp_seconds",
+    "",
+    "Unix time at which the entry's last successful load finished."};
+inline constexpr Field kFirstLoad{
+    "first_load",
+    Unit::none,
+    Metric::gauge,
+    "lazyload_entry_first_load",
+    "",
+    "Rank of the entry's first load in the registry's life (1: first)."};
+}  // namespace entry_field
+
+// The fields of the totals, in the order of RegistrySnapshot, with `ready`
+// (not_ready is empty) before not_ready.
+namespace registry_field {
+inline constexpr std::string_view kEntriesHelp =
+    "Registered entries by status.";
+inline constexpr Field kTotal{
+    "total", Unit::count, Metric::none,
+    "",      "",          "Not a family: sum(lazyload_entries) is the total."};
+inline constexpr Field kLoaded{"loaded",          Unit::count,
+                               Metric::by_status, "lazyload_entries",
+                               "status",          kEntriesHelp};
+inline constexpr Field kFailed{"failed",          Unit::count,
+                               Metric::by_status, "lazyload_entries",
+                               "status",          kEntriesHelp};
+inline constexpr Field kLoading{"loading",         Unit::count,
+                                Metric::by_status, "lazyload_entries",
+                                "status",          kEntriesHelp};
+inline constexpr Field kQueued{"queued",          Unit::count,
+                               Metric::by_status, "lazyload_entries",
+                               "status",          kEntriesHelp};
+inline constexpr Field kUnloaded{"unloaded",        Unit::count,
+                                 Metric::by_status, "lazyload_entries",
+                                 "status",          kEntriesHelp};
+inline constexpr Field kIsLoading{
+    "is_loading",
+    Unit::none,
+    Metric::gauge,
+    "lazyload_is_loading",
+    "",
+    "1 while an entry is queued or loading, else 0."};
+inline constexpr Field kProgress{
+    "progress",
+    Unit::ratio,
+    Metric::gauge,
+    "lazyload_progress_ratio",
+    "",
+    "Loaded entries over registered entries; 0 when there are none."};
+inline constexpr Field kBytesLoaded{
+    "bytes_loaded",
+    Unit::bytes,
+    Metric::gauge,
+    "lazyload_loaded_bytes",
+    "",
+    "Sum of the known sizes of the loaded entries."};
+inline constexpr Field kMemoryBudget{
+    "memory_budget",
+    Unit::bytes,
+    Metric::gauge,
+    "lazyload_memory_budget_bytes",
+    "",
+    "The registry's memory budget; no sample when there is none."};
+inline constexpr Field kBudgetOvershoots{
+    "budget_overshoots",
+    Unit::count,
+    Metric::counter,
+    "lazyload_budget_overshoots_total",
+    "",
+    "Loads that left the loaded total over the budget with nothing to evict."};
+inline constexpr Field kPressure{
+    "pressure",
+    Unit::none,
+    Metric::state_set,
+    "lazyload_pressure",
+    "level",
+    "Whether the memory pressure is at the level (1) or not (0)."};
+inline constexpr Field kRssBytes{
+    "rss_bytes",
+    Unit::bytes,
+    Metric::gauge,
+    "lazyload_rss_bytes",
+    "",
+    "Resident set size of the process when the snapshot was taken."};
+inline constexpr Field kReady{
+    "ready",
+    Unit::none,
+    Metric::gauge,
+    "lazyload_ready",
+    "",
+    "1 when every entry marked required is loaded, else 0."};
+inline constexpr Field kNotReady{
+    "not_ready",
+    Unit::none,
+    Metric::none,
+    "",
+    "",
+    "A list: lazyload_entry_info{required} and lazyload_entry_state say it."};
+}  // namespace registry_field
+
+// Returns `value` when `known`, else nothing.
+template <class T> std::optional<T> known_if(bool known, T value) {
+  return known ? std::optional<T>(value) : std::nullopt;
+}
+
+// Calls `v.field(field, value)` for each field of `e`, in list order. The
+// values are std::string_view, std::optional<std::string_view>, Status,
+// int, std::uint64_t, double, bool, std::optional<double>,
+// std::optional<std::uint64_t>, std::optional<system_clock::time_point>
+// and const std::vector<std::string>&.
+template <class Visitor>
+void for_each_entry_field(const EntrySnapshot& e, Visitor& v) {
+  namespace f = entry_field;
+  using Time = std::chrono::system_clock::time_point;
+  v.field(f::kName, std::string_view(e.name));
+  v.field(f::kType, std::string_view(e.type));
+  v.field(f::kStatus, e.status);
+  v.field(f::kPriority, e.priority);
+  v.field(f::kLoadTime, known_if(e.loads + e.failures != 0, e.load_time));
+  v.field(f::kError, known_if(!e.error.empty(), std::string_view(e.error)));
+  v.field(f::kLoads, e.loads);
+  v.field(f::kFailures, e.failures);
+  v.field(f::kEvictions, e.evictions);
+  v.field(f::kUses, e.uses);
+  v.field(f::kProgress, e.progress);
+  v.field(f::kStage, known_if(!e.stage.empty(), std::string_view(e.stage)));
+  v.field(f::kDependsOn, e.depends_on);
+  v.field(f::kSizeBytes,
+          known_if(e.size_bytes != 0, std::uint64_t{e.size_bytes}));
+  v.field(f::kEvictable, e.evictable);
+  v.field(f::kRequired, e.required);
+  v.field(f::kLastLoadedAt,
+          known_if(e.last_loaded_at != Time{}, e.last_loaded_at));
+  v.field(f::kFirstLoad, known_if(e.first_load != 0, e.first_load));
+}
+
+// Calls `v.field(field, value)` for each field of the totals of `s`, in
+// list order; the values are as for for_each_entry_field(), plus
+// PressureLevel.
+template <class Visitor>
+void for_each_registry_field(const RegistrySnapshot& s, Visitor& v) {
+  namespace f = registry_field;
+  v.field(f::kTotal, std::uint64_t{s.total});
+  v.field(f::kLoaded, std::uint64_t{s.loaded});
+  v.field(f::kFailed, std::uint64_t{s.failed});
+  v.field(f::kLoading, std::uint64_t{s.loading});
+  v.field(f::kQueued, std::uint64_t{s.queued});
+  v.field(f::kUnloaded, std::uint64_t{s.unloaded});
+  v.field(f::kIsLoading, s.is_loading);
+  v.field(f::kProgress, s.progress);
+  v.field(f::kBytesLoaded, std::uint64_t{s.bytes_loaded});
+  v.field(f::kMemoryBudget,
+          known_if(s.memory_budget != 0, std::uint64_t{s.memory_budget}));
+  v.field(f::kBudgetOvershoots, s.budget_overshoots);
+  v.field(f::kPressure, s.pressure);
+  v.field(f::kRssBytes, known_if(s.rss_bytes != 0, std::uint64_t{s.rss_bytes}));
+  v.field(f::kReady, s.not_ready.empty());
+  v.field(f::kNotReady, s.not_ready);
+}
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_SNAPSHOT_FIELDS_HPP_
+
+namespace lazyload {
+
+class LazyRegistry;
 
 // kPrometheusContentType
 //
@@ -4334,45 +4826,31 @@ inline constexpr std::string_view kPrometheusContentType =
 // Returns the metrics of `snapshot` (or of `registry.snapshot()`) in the
 // Prometheus text exposition format 0.0.4: a HELP and a TYPE line per metric
 // family, then its samples, one per line, each line ending in '\n'. Always
-// valid UTF-8.
+// valid UTF-8. The registry overload is a template so that this header
+// needs only the snapshot; include <lazyload/registry.hpp> to call it.
 // Thread safety: safe to call concurrently, also while loads run.
 // Throws: std::bad_alloc only.
 // Invalidates: none.
 std::string to_prometheus(const RegistrySnapshot& snapshot);
-std::string to_prometheus(const LazyRegistry& registry);
+template <class Registry,
+          std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
+std::string to_prometheus(const Registry& registry) {
+  return to_prometheus(registry.snapshot());
+}
 
 // End of public interfaces.
 // Implementation details follow.
 
 namespace detail {
 
-// Writes one metric family: its HELP and TYPE lines, then samples.
-class PrometheusWriter {
+// Appends one sample line: `family{label="value",...} number`.
+class PrometheusSample {
  public:
-  explicit PrometheusWriter(std::string& out) : out_(out) {}
-
-  void family(std::string_view name, std::string_view type,
-              std::string_view help) {
-    name_ = name;
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    out_ += help;  // static text: nothing to escape
-    out_ += "\n# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
+  PrometheusSample(std::string& out, std::string_view family) : out_(out) {
+    out_ += family;
   }
 
-  // Starts a sample of the current family; add labels, then a value.
-  PrometheusWriter& sample() {
-    out_ += name_;
-    first_label_ = true;
-    return *this;
-  }
-
-  PrometheusWriter& label(std::string_view name, std::string_view value) {
+  PrometheusSample& label(std::string_view name, std::string_view value) {
     out_ += first_label_ ? '{' : ',';
     first_label_ = false;
     out_ += name;
@@ -4391,116 +4869,195 @@ class PrometheusWriter {
 
  private:
   std::string& out_;
-  std::string_view name_;
   bool first_label_ = true;
 };
 
-inline void write_totals(PrometheusWriter& w, const RegistrySnapshot& s) {
-  w.family("lazyload_entries", "gauge", "Registered entries by status.");
-  const std::size_t counts[] = {s.unloaded, s.queued, s.loading, s.loaded,
-                                s.failed};
-  for (const Status status : kAllStatuses) {
-    w.sample()
-        .label("status", to_string(status))
-        .value(std::uint64_t{counts[static_cast<std::size_t>(status)]});
+// The metric families in the order of their first field, each with its
+// samples, so that the samples of one family stay together although the
+// fields are walked entry by entry.
+class PrometheusFamilies {
+ public:
+  // Returns where the samples of `family` go, adding the family if new.
+  std::string& samples(std::string_view family, Metric metric,
+                       std::string_view help) {
+    for (Family& f : families_) {
+      if (f.name == family) return f.samples;
+    }
+    families_.push_back({family, metric == Metric::counter, help, {}});
+    return families_.back().samples;
   }
-  w.family("lazyload_loaded_bytes", "gauge",
-           "Sum of the known sizes of the loaded entries.");
-  w.sample().value(std::uint64_t{s.bytes_loaded});
-  w.family("lazyload_memory_budget_bytes", "gauge",
-           "The registry's memory budget; no sample when there is none.");
-  if (s.memory_budget != 0) w.sample().value(std::uint64_t{s.memory_budget});
-  w.family("lazyload_budget_overshoots_total", "counter",
-           "Loads that left the loaded total over the budget with nothing "
-           "to evict.");
-  w.sample().value(std::uint64_t{s.budget_overshoots});
-  w.family("lazyload_ready", "gauge",
-           "1 when every entry marked required is loaded, else 0.");
-  w.sample().value(std::uint64_t{s.not_ready.empty() ? 1U : 0U});
+
+  // Appends each family: HELP, TYPE, then its samples.
+  void write(std::string& out) const {
+    for (const Family& f : families_) {
+      out += "# HELP ";
+      out += f.name;
+      out += ' ';
+      out += f.help;  // static text: nothing to escape
+      out += "\n# TYPE ";
+      out += f.name;
+      out += f.counter ? " counter\n" : " gauge\n";
+      out += f.samples;
+    }
+  }
+
+ private:
+  struct Family {
+    std::string_view name;
+    bool counter;
+    std::string_view help;
+    std::string samples;
+  };
+  std::vector<Family> families_;
+};
+
+inline constexpr std::string_view kEntryInfo = "lazyload_entry_info";
+inline constexpr std::string_view kEntryInfoHelp =
+    "Always 1; the labels describe the entry.";
+
+// Returns a sample value in the metric's base unit: Unix seconds for a time
+// point, 0 or 1 for a flag.
+inline double metric_value(int value) { return value; }
+inline double metric_value(double value) { return value; }
+inline std::uint64_t metric_value(std::uint64_t value) { return value; }
+inline std::uint64_t metric_value(bool value) { return value ? 1U : 0U; }
+inline double metric_value(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      t.time_since_epoch())
+                      .count();
+  return static_cast<double>(ms) / 1e3;
 }
 
-inline void write_entries(PrometheusWriter& w, const RegistrySnapshot& s) {
-  w.family("lazyload_entry_info", "gauge",
-           "Always 1; the labels describe the entry.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample()
-        .label("name", e.name)
-        .label("type", e.type)
-        .label("required", e.required ? "true" : "false")
-        .label("evictable", e.evictable ? "true" : "false")
-        .value(std::uint64_t{1});
+// Adds the samples of the list's fields of the totals (`entry` null) or of
+// one entry to `families`; with `declare`, adds the families only.
+class PrometheusFields {
+ public:
+  PrometheusFields(PrometheusFamilies& families, const std::string* entry,
+                   bool declare = false)
+      : families_(families), entry_(entry), declare_(declare) {}
+
+  // Free text and lists are not metrics.
+  void field(const Field& /*f*/,
+             const std::optional<std::string_view>& /*text*/) {}
+  void field(const Field& /*f*/, const std::vector<std::string>& /*list*/) {}
+
+  void field(const Field& f, std::string_view text) {
+    if (f.metric == Metric::info_label) info_label(f, text);
   }
-  w.family("lazyload_entry_state", "gauge",
-           "Whether the entry is in the status (1) or not (0).");
-  for (const EntrySnapshot& e : s.entries) {
-    for (const Status status : kAllStatuses) {
-      w.sample()
-          .label("name", e.name)
-          .label("status", to_string(status))
-          .value(std::uint64_t{e.status == status ? 1U : 0U});
+
+  void field(const Field& f, bool flag) {
+    if (f.metric == Metric::info_label) {
+      info_label(f, flag ? "true" : "false");
+    } else {
+      number(f, flag);
     }
   }
-  w.family("lazyload_entry_last_load_duration_seconds", "gauge",
-           "Loader plus warm-up time of the entry's last load, successful "
-           "or not.");
-  for (const EntrySnapshot& e : s.entries) {
-    if (e.loads + e.failures != 0) {
-      w.sample().label("name", e.name).value(e.load_time);
+
+  void field(const Field& f, Status status) { states(f, status, kAllStatuses); }
+  void field(const Field& f, PressureLevel level) {
+    states(f, level, kAllPressureLevels);
+  }
+
+  void field(const Field& f, std::uint64_t count) {
+    if (f.metric == Metric::by_status) {
+      families_.samples(f.family, f.metric, f.help);
+      for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
+        if (to_string(kAllStatuses[i]) == f.name) by_status_[i] = count;
+      }
+      by_status_field_ = &f;
+    } else {
+      number(f, count);
     }
   }
-  w.family("lazyload_entry_loads_total", "counter",
-           "Successful loads of the entry.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample().label("name", e.name).value(e.loads);
+
+  void field(const Field& f, int value) { number(f, value); }
+  void field(const Field& f, double value) { number(f, value); }
+
+  template <class Value>
+  void field(const Field& f, const std::optional<Value>& value) {
+    if (f.metric == Metric::none) return;
+    std::string& out = families_.samples(f.family, f.metric, f.help);
+    if (value && !declare_) sample(out, f).value(metric_value(*value));
   }
-  w.family("lazyload_entry_failures_total", "counter",
-           "Failed loads of the entry.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample().label("name", e.name).value(e.failures);
+
+  // Writes what waits for the last field: the info sample of an entry, the
+  // counts by status of the totals.
+  void finish() {
+    if (declare_) return;
+    if (!info_.empty()) {
+      PrometheusSample s(families_.samples(kEntryInfo, Metric::gauge, {}),
+                         kEntryInfo);
+      for (const auto& [name, value] : info_) s.label(name, value);
+      s.value(std::uint64_t{1});
+    }
+    if (by_status_field_ != nullptr) write_by_status(*by_status_field_);
   }
-  w.family("lazyload_entry_evictions_total", "counter",
-           "Unloads of the entry by the registry to keep under its memory "
-           "budget.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample().label("name", e.name).value(e.evictions);
+
+ private:
+  PrometheusSample sample(std::string& out, const Field& f) const {
+    PrometheusSample s(out, f.family);
+    if (entry_ != nullptr) s.label("name", *entry_);
+    return s;
   }
-  w.family("lazyload_entry_size_bytes", "gauge",
-           "The entry's size when known, reported or declared.");
-  for (const EntrySnapshot& e : s.entries) {
-    if (e.size_bytes != 0) {
-      w.sample().label("name", e.name).value(std::uint64_t{e.size_bytes});
+
+  template <class Value> void number(const Field& f, Value value) {
+    if (f.metric == Metric::none) return;
+    std::string& out = families_.samples(f.family, f.metric, f.help);
+    if (!declare_) sample(out, f).value(metric_value(value));
+  }
+
+  void info_label(const Field& f, std::string_view value) {
+    families_.samples(kEntryInfo, Metric::gauge, kEntryInfoHelp);
+    info_.emplace_back(f.name, value);
+  }
+
+  template <class State, class All>
+  void states(const Field& f, State state, const All& all) {
+    std::string& out = families_.samples(f.family, f.metric, f.help);
+    if (declare_) return;
+    for (const State each : all) {
+      sample(out, f)
+          .label(f.label, to_string(each))
+          .value(std::uint64_t{each == state ? 1U : 0U});
     }
   }
-  w.family("lazyload_entry_progress_ratio", "gauge",
-           "The fraction the entry's current or last load reported.");
-  for (const EntrySnapshot& e : s.entries) {
-    w.sample().label("name", e.name).value(e.progress);
-  }
-  w.family("lazyload_entry_last_loaded_timestamp_seconds", "gauge",
-           "Unix time at which the entry's last successful load finished.");
-  for (const EntrySnapshot& e : s.entries) {
-    if (e.last_loaded_at != std::chrono::system_clock::time_point{}) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          e.last_loaded_at.time_since_epoch())
-                          .count();
-      w.sample().label("name", e.name).value(static_cast<double>(ms) / 1e3);
+
+  void write_by_status(const Field& f) {
+    std::string& out = families_.samples(f.family, f.metric, f.help);
+    for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
+      sample(out, f)
+          .label(f.label, to_string(kAllStatuses[i]))
+          .value(by_status_[i]);
     }
   }
-}
+
+  PrometheusFamilies& families_;
+  const std::string* entry_;
+  bool declare_;
+  std::vector<std::pair<std::string_view, std::string_view>> info_;
+  std::array<std::uint64_t, kAllStatuses.size()> by_status_{};
+  const Field* by_status_field_ = nullptr;
+};
 
 }  // namespace detail
 
 inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
+  detail::PrometheusFamilies families;
+  detail::PrometheusFields totals(families, nullptr);
+  detail::for_each_registry_field(snapshot, totals);
+  totals.finish();
+  // The entries' families, declared even when there is no entry.
+  detail::PrometheusFields declare(families, nullptr, true);
+  detail::for_each_entry_field(EntrySnapshot{}, declare);
+  for (const EntrySnapshot& e : snapshot.entries) {
+    detail::PrometheusFields fields(families, &e.name);
+    detail::for_each_entry_field(e, fields);
+    fields.finish();
+  }
   std::string out;
-  out.reserve(1024 + snapshot.entries.size() * 1024);
-  detail::PrometheusWriter writer(out);
-  detail::write_totals(writer, snapshot);
-  detail::write_entries(writer, snapshot);
+  out.reserve(2048 + snapshot.entries.size() * 1536);
+  families.write(out);
   return out;
-}
-
-inline std::string to_prometheus(const LazyRegistry& registry) {
-  return to_prometheus(registry.snapshot());
 }
 
 }  // namespace lazyload
@@ -4516,6 +5073,7 @@ inline std::string to_prometheus(const LazyRegistry& registry) {
 // Example Usage:
 //
 //   #include <lazyload/trace.hpp>
+//   #include <lazyload/registry.hpp>  // for a registry to render
 //
 //   registry.start_background();
 //   registry.wait_idle(std::chrono::minutes(1));
@@ -4551,29 +5109,38 @@ inline std::string to_prometheus(const LazyRegistry& registry) {
 #ifndef LAZYLOAD_TRACE_HPP_
 #define LAZYLOAD_TRACE_HPP_
 
-#include <algorithm>  // std::min, std::stable_sort
-#include <chrono>     // std::chrono::steady_clock
-#include <cstddef>    // std::size_t
-#include <cstdint>    // std::int64_t, std::uint64_t
-#include <map>        // std::map
-#include <string>     // std::string
-#include <thread>     // std::thread::id
-#include <vector>     // std::vector
+#include <algorithm>    // std::min, std::sort, std::stable_sort
+#include <chrono>       // std::chrono::steady_clock
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::int64_t, std::uint64_t
+#include <map>          // std::map
+#include <string>       // std::string
+#include <thread>       // std::thread::id
+#include <type_traits>  // std::enable_if_t, std::is_same_v
+#include <vector>       // std::vector
 
 
 namespace lazyload {
+
+class LazyRegistry;
 
 // to_trace_json()
 //
 // Returns `records` (or `registry.timeline()`) as a Chrome trace-event JSON
 // object: process and thread-name metadata events, a complete event per
 // load on its thread's track, and an async begin/end pair per queue wait.
-// Always valid UTF-8 and valid JSON.
+// Always valid UTF-8 and valid JSON. The registry overload is a template
+// so that this header needs only the records (events.hpp); include
+// <lazyload/registry.hpp> to call it.
 // Thread safety: safe to call concurrently, also while loads run.
 // Throws: std::bad_alloc only.
 // Invalidates: none.
 std::string to_trace_json(const std::vector<LoadRecord>& records);
-std::string to_trace_json(const LazyRegistry& registry);
+template <class Registry,
+          std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
+std::string to_trace_json(const Registry& registry) {
+  return to_trace_json(registry.timeline());
+}
 
 // End of public interfaces.
 // Implementation details follow.
@@ -4589,33 +5156,33 @@ class TraceWriter {
   void metadata(const char* what, std::uint64_t tid, const char* key,
                 const std::string& value) {
     begin_event();
-    out_ += "{\"name\":\"";
+    out_ += R"({"name":")";
     out_ += what;
-    out_ += "\",\"ph\":\"M\",\"pid\":1,\"tid\":";
+    out_ += R"(","ph":"M","pid":1,"tid":)";
     append_number(out_, tid);
-    out_ += ",\"args\":{\"";
+    out_ += R"(,"args":{")";
     out_ += key;
-    out_ += "\":";
+    out_ += R"(":)";
     append_json_string(out_, value);
     out_ += "}}";
   }
 
   void load(const LoadRecord& r, std::uint64_t tid) {
     begin_event();
-    out_ += "{\"name\":";
+    out_ += R"({"name":)";
     append_json_string(out_, r.name);
-    out_ += r.ok ? ",\"cat\":\"load\"" : ",\"cat\":\"load,failed\"";
-    out_ += ",\"ph\":\"X\",\"ts\":";
+    out_ += r.ok ? R"(,"cat":"load")" : R"(,"cat":"load,failed")";
+    out_ += R"(,"ph":"X","ts":)";
     time(r.started_at);
-    out_ += ",\"dur\":";
+    out_ += R"(,"dur":)";
     append_microseconds(out_, nanoseconds(r.finished_at - r.started_at));
-    out_ += ",\"pid\":1,\"tid\":";
+    out_ += R"(,"pid":1,"tid":)";
     append_number(out_, tid);
-    if (!r.ok) out_ += ",\"cname\":\"terrible\"";
-    out_ += ",\"args\":{\"ok\":";
+    if (!r.ok) out_ += R"(,"cname":"terrible")";
+    out_ += R"(,"args":{"ok":)";
     out_ += r.ok ? "true" : "false";
     if (queued(r)) {
-      out_ += ",\"queued_us\":";
+      out_ += R"(,"queued_us":)";
       append_microseconds(out_, nanoseconds(r.started_at - r.queued_at));
     }
     out_ += "}}";
@@ -4625,15 +5192,15 @@ class TraceWriter {
   void queue_wait(const LoadRecord& r, std::uint64_t tid, std::uint64_t id) {
     for (const bool end : {false, true}) {
       begin_event();
-      out_ += "{\"name\":";
+      out_ += R"({"name":)";
       append_json_string(out_, r.name + " (queued)");
-      out_ += ",\"cat\":\"queue\",\"ph\":\"";
+      out_ += R"(,"cat":"queue","ph":")";
       out_ += end ? 'e' : 'b';
-      out_ += "\",\"id\":";
+      out_ += R"(","id":)";
       append_number(out_, id);
-      out_ += ",\"ts\":";
+      out_ += R"(,"ts":)";
       time(end ? r.started_at : r.queued_at);
-      out_ += ",\"pid\":1,\"tid\":";
+      out_ += R"(,"pid":1,"tid":)";
       append_number(out_, tid);
       out_ += "}";
     }
@@ -4664,9 +5231,11 @@ class TraceWriter {
 
 }  // namespace detail
 
-inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
-  using detail::TraceWriter;
-  // The origin: the earliest time any record mentions.
+namespace detail {
+
+// The earliest time any record mentions; the epoch when there are none.
+inline std::chrono::steady_clock::time_point trace_origin(
+    const std::vector<LoadRecord>& records) {
   std::chrono::steady_clock::time_point origin{};
   bool have_origin = false;
   for (const LoadRecord& r : records) {
@@ -4676,7 +5245,12 @@ inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
     origin = have_origin ? std::min(origin, first) : first;
     have_origin = true;
   }
-  // Thread numbers in the order the threads started their first load.
+  return origin;
+}
+
+// Thread numbers from 1, in the order the threads started their first load.
+inline std::map<std::thread::id, std::uint64_t> trace_thread_numbers(
+    const std::vector<LoadRecord>& records) {
   std::vector<const LoadRecord*> by_start;
   by_start.reserve(records.size());
   for (const LoadRecord& r : records) by_start.push_back(&r);
@@ -4688,19 +5262,34 @@ inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
   for (const LoadRecord* r : by_start) {
     tids.emplace(r->thread, tids.size() + 1);
   }
+  return tids;
+}
 
-  std::string out;
-  out.reserve(256 + records.size() * 320);
-  out += "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[";
-  TraceWriter writer(out, origin);
+// The process and thread-name metadata events, threads in number order.
+inline void write_trace_metadata(
+    TraceWriter& writer, const std::map<std::thread::id, std::uint64_t>& tids) {
   writer.metadata("process_name", 0, "name", "lazyload");
   std::vector<std::uint64_t> numbers;
+  numbers.reserve(tids.size());
   for (const auto& [id, tid] : tids) numbers.push_back(tid);
   std::sort(numbers.begin(), numbers.end());
   for (const std::uint64_t tid : numbers) {
     writer.metadata("thread_name", tid, "name",
                     "thread " + std::to_string(tid));
   }
+}
+
+}  // namespace detail
+
+inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
+  using detail::TraceWriter;
+  const std::map<std::thread::id, std::uint64_t> tids =
+      detail::trace_thread_numbers(records);
+  std::string out;
+  out.reserve(256 + records.size() * 320);
+  out += R"({"displayTimeUnit":"ms","traceEvents":[)";
+  TraceWriter writer(out, detail::trace_origin(records));
+  detail::write_trace_metadata(writer, tids);
   std::uint64_t queue_id = 0;
   for (const LoadRecord& r : records) {
     const std::uint64_t tid = tids.at(r.thread);
@@ -4709,10 +5298,6 @@ inline std::string to_trace_json(const std::vector<LoadRecord>& records) {
   }
   out += "\n]}\n";
   return out;
-}
-
-inline std::string to_trace_json(const LazyRegistry& registry) {
-  return to_trace_json(registry.timeline());
 }
 
 }  // namespace lazyload
