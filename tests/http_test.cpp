@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -29,6 +30,15 @@ int events_named(const json& trace, const std::string& name) {
   return n;
 }
 
+// `text` with the process's resident set size zeroed: it changes between
+// two renderings of the same registry, everything else does not.
+std::string without_rss(const std::string& text) {
+  static const std::regex kJson("\"rss_bytes\":[0-9]+");
+  static const std::regex kPrometheus("\nlazyload_rss_bytes [0-9]+");
+  return std::regex_replace(std::regex_replace(text, kJson, "\"rss_bytes\":0"),
+                            kPrometheus, "\nlazyload_rss_bytes 0");
+}
+
 }  // namespace
 
 TEST_CASE("GET /api/status answers the status JSON", "[http]") {
@@ -36,7 +46,8 @@ TEST_CASE("GET /api/status answers the status JSON", "[http]") {
   const HttpResponse r = respond(scenario.registry(), "GET", "/api/status");
   CHECK(r.status == 200);
   CHECK(r.content_type == "application/json");
-  CHECK(r.body == lazyload::dump_status(scenario.registry()) + "\n");
+  CHECK(without_rss(r.body) ==
+        without_rss(lazyload::dump_status(scenario.registry()) + "\n"));
   CHECK(r.allow.empty());
   CHECK(body_of(r).at("progress").at("total") == 7);
 }
@@ -46,7 +57,8 @@ TEST_CASE("GET /metrics answers the Prometheus exposition", "[http]") {
   const HttpResponse r = respond(scenario.registry(), "GET", "/metrics");
   CHECK(r.status == 200);
   CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(r.body == lazyload::to_prometheus(scenario.registry()));
+  CHECK(without_rss(r.body) ==
+        without_rss(lazyload::to_prometheus(scenario.registry())));
 }
 
 TEST_CASE("GET /api/trace answers the load timeline", "[http]") {
@@ -243,7 +255,7 @@ TEST_CASE("HEAD answers as GET, the query is ignored, bodies are ignored",
   const HttpResponse get = respond(registry, "GET", "/api/status");
   const HttpResponse head = respond(registry, "HEAD", "/api/status?x=1");
   CHECK(head.status == 200);
-  CHECK(head.body == get.body);
+  CHECK(without_rss(head.body) == without_rss(get.body));
   CHECK(respond(registry, "GET", "/metrics?name[]=x", "junk").status == 200);
   const HttpResponse r =
       respond(registry, "POST", "/api/load/model", "{not json");
