@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -537,8 +538,12 @@ TEST_CASE("leases, gets and unloads racing keep every lease valid",
       if (i % 4 == 0) {
         h.unload();
       } else {
-        std::shared_ptr<Tracked> lease = h.lease();
-        if (lease->live_ != &live) ++bad;  // a destroyed value would differ
+        try {
+          std::shared_ptr<Tracked> lease = h.lease();
+          if (lease->live_ != &live) ++bad;  // a destroyed value would differ
+        } catch (const lazyload::LoadCancelled&) {
+          // An unload() raced with this lease's load and cancelled it.
+        }
       }
       (void)h.try_get();
       (void)h.stats();
@@ -577,3 +582,357 @@ TEST_CASE("an empty loader is refused at construction, naming the handle",
                        "lazyload: the loader of an unnamed handle is empty",
                        LazyError);
 }
+
+// Reload, cancellation, deadlines and try_lease: the serving lifecycle.
+
+namespace {
+
+// A flag one thread raises and others wait for, with a bound, so that a
+// regression fails the test instead of hanging it.
+class Flag {
+ public:
+  void raise() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    raised_ = true;
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::seconds bound = 10s) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return cv_.wait_for(lock, bound, [this] { return raised_; });
+  }
+  bool raised() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return raised_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool raised_ = false;
+};
+
+// A value that counts its destructions.
+struct Version {
+  Version(int v, std::atomic<int>& destroyed) : value(v), gone(&destroyed) {}
+  Version(const Version&) = delete;
+  Version& operator=(const Version&) = delete;
+  ~Version() { gone->fetch_add(1); }
+  int value;
+  std::atomic<int>* gone;
+};
+
+}  // namespace
+
+TEST_CASE("reload serves the old value until the new one is ready",
+          "[handle][reload]") {
+  std::atomic<int> version{0};
+  std::atomic<int> destroyed{0};
+  Flag started;
+  Flag release;
+  LazyHandle<Version> h{"model", [&] {
+    const int v = ++version;
+    if (v == 2) {
+      started.raise();
+      release.wait();
+    }
+    return std::make_unique<Version>(v, destroyed);
+  }};
+  REQUIRE(h.get().value == 1);
+  std::shared_ptr<Version> held = h.lease();
+  std::thread reloader([&] { h.reload(); });
+  REQUIRE(started.wait());
+  // While the reload runs: status loaded, every read returns version 1 at once.
+  CHECK(h.status() == Status::loaded);
+  CHECK(h.stats().reloading);
+  CHECK(h.get().value == 1);
+  CHECK(h.try_lease()->value == 1);
+  CHECK(h.lease()->value == 1);
+  release.raise();
+  reloader.join();
+  CHECK(h.get().value == 2);
+  CHECK_FALSE(h.stats().reloading);
+  CHECK(h.stats().loads == 2);
+  // The old value lives as long as its lease, and is destroyed exactly once.
+  CHECK(destroyed == 0);
+  CHECK(held->value == 1);
+  held.reset();
+  CHECK(destroyed == 1);
+}
+
+TEST_CASE("readers that lease throughout reloads never block or see a gap",
+          "[handle][reload]") {
+  std::atomic<int> version{0};
+  std::atomic<int> destroyed{0};
+  LazyHandle<Version> h{[&] {
+    std::this_thread::sleep_for(1ms);
+    return std::make_unique<Version>(++version, destroyed);
+  }};
+  h.load();
+  std::atomic<bool> done{false};
+  std::atomic<int> empty{0};
+  std::atomic<int> backwards{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&] {
+      int last = 0;
+      while (!done) {
+        std::shared_ptr<Version> v = h.try_lease();
+        if (!v) {
+          ++empty;
+          continue;
+        }
+        if (v->value < last) ++backwards;
+        last = v->value;
+      }
+    });
+  }
+  for (int i = 0; i < 50; ++i) h.reload();
+  done = true;
+  for (auto& t : readers) t.join();
+  CHECK(empty == 0);
+  CHECK(backwards == 0);
+  CHECK(h.get().value == 51);
+  // Every replaced version was destroyed once, the serving one not at all.
+  CHECK(destroyed == 50);
+}
+
+TEST_CASE("a failed reload leaves the old value serving", "[handle][reload]") {
+  std::atomic<int> runs{0};
+  LazyHandle<int> h{"model", [&]() -> int {
+    if (++runs == 2) throw std::runtime_error("bad weights");
+    return runs;
+  }};
+  REQUIRE(h.get() == 1);
+  CHECK_THROWS_WITH_AS(h.reload(), "lazyload: loading 'model' failed: bad weights",
+                       LoadError);
+  CHECK(h.status() == Status::loaded);
+  CHECK(h.get() == 1);
+  const auto stats = h.stats();
+  CHECK(stats.failures == 1);
+  CHECK(stats.error == "lazyload: loading 'model' failed: bad weights");
+  h.reload();
+  CHECK(h.get() == 3);
+  CHECK(h.stats().error.empty());
+}
+
+TEST_CASE("reload of a handle that is not loaded is a load",
+          "[handle][reload]") {
+  int runs = 0;
+  LazyHandle<int> h{[&] { return ++runs; }};
+  h.reload();
+  CHECK(h.is_loaded());
+  CHECK(runs == 1);
+}
+
+TEST_CASE("concurrent reloads share one load", "[handle][reload]") {
+  std::atomic<int> runs{0};
+  Flag started;
+  Flag release;
+  LazyHandle<int> h{[&] {
+    const int n = ++runs;
+    if (n == 2) {
+      started.raise();
+      release.wait();
+    }
+    return n;
+  }};
+  h.load();
+  std::thread first([&] { h.reload(); });
+  REQUIRE(started.wait());
+  std::vector<std::thread> others;
+  for (int i = 0; i < 4; ++i) others.emplace_back([&] { h.reload(); });
+  std::this_thread::sleep_for(20ms);  // let them reach the wait (not needed
+                                      // for correctness: they share anyway)
+  release.raise();
+  first.join();
+  for (auto& t : others) t.join();
+  CHECK(runs == 2);
+  CHECK(h.get() == 2);
+}
+
+TEST_CASE("a cancelled load publishes nothing and every waiter is told",
+          "[handle][cancel]") {
+  std::atomic<bool> stuck{true};
+  std::atomic<int> runs{0};
+  LazyHandle<int> h{"slow", [&](Progress& p) {
+    ++runs;
+    while (stuck && !p.stop_requested()) std::this_thread::yield();
+    return 7;  // returned anyway: not published while stuck
+  }};
+  CHECK_FALSE(h.cancel());  // nothing runs yet
+  std::atomic<int> cancelled{0};
+  std::atomic<int> finished{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 3; ++i) {
+    callers.emplace_back([&] {
+      try {
+        h.get();
+      } catch (const lazyload::LoadCancelled& e) {
+        if (std::string(e.what()) == "lazyload: loading 'slow' was cancelled") {
+          ++cancelled;
+        }
+      }
+      ++finished;
+    });
+  }
+  // Each caller either runs the loader or waits for the caller that does;
+  // cancelling until all have returned reaches every one of them.
+  while (finished < 3) {
+    h.cancel();
+    std::this_thread::yield();
+  }
+  for (auto& t : callers) t.join();
+  CHECK(cancelled == 3);
+  CHECK(runs >= 1);
+  CHECK(h.status() == Status::unloaded);
+  CHECK_FALSE(h.is_loaded());
+  CHECK(h.stats().failures == 0);
+  stuck = false;
+  CHECK(h.get() == 7);  // the next access loads again
+}
+
+TEST_CASE("a cancelled reload keeps the old value", "[handle][cancel]") {
+  std::atomic<int> runs{0};
+  Flag started;
+  LazyHandle<int> h{[&](Progress& p) {
+    const int n = ++runs;
+    if (n == 2) {
+      started.raise();
+      while (true) p.throw_if_stop_requested();
+    }
+    return n;
+  }};
+  h.load();
+  std::atomic<bool> cancelled{false};  // Catch2 asserts on one thread only
+  std::thread reloader([&] {
+    try {
+      h.reload();
+    } catch (const lazyload::LoadCancelled&) {
+      cancelled = true;
+    }
+  });
+  REQUIRE(started.wait());
+  CHECK(h.cancel());
+  reloader.join();
+  CHECK(cancelled);
+  CHECK(h.status() == Status::loaded);
+  CHECK(h.get() == 1);
+  CHECK(h.stats().failures == 0);
+}
+
+TEST_CASE("unload during a load cancels it", "[handle][cancel]") {
+  Flag started;
+  LazyHandle<int> h{[&](Progress& p) {
+    started.raise();
+    while (!p.stop_requested()) std::this_thread::yield();
+    return 1;
+  }};
+  std::atomic<bool> cancelled{false};
+  std::thread loader([&] {
+    try {
+      h.get();
+    } catch (const lazyload::LoadCancelled&) {
+      cancelled = true;
+    }
+  });
+  REQUIRE(started.wait());
+  h.unload();
+  loader.join();
+  CHECK(cancelled);
+  CHECK(h.status() == Status::unloaded);
+  CHECK_FALSE(h.is_loaded());
+}
+
+TEST_CASE("load_timeout stops a cooperative loader and says so",
+          "[handle][cancel]") {
+  lazyload::HandleOptions options;
+  options.load_timeout = 50ms;
+  LazyHandle<int> h{"stuck",
+                    [](Progress& p) {
+                      while (true) p.throw_if_stop_requested();
+                      return 0;
+                    },
+                    options};
+  CHECK_THROWS_WITH_AS(h.get(), "lazyload: loading 'stuck' timed out after 50 ms",
+                       LoadError);
+  CHECK(h.status() == Status::failed);
+  CHECK(h.stats().failures == 1);
+}
+
+TEST_CASE("a loader that returns after its deadline publishes nothing",
+          "[handle][cancel]") {
+  lazyload::HandleOptions options;
+  options.load_timeout = 10ms;
+  LazyHandle<int> h{[] {
+                      std::this_thread::sleep_for(50ms);  // ignores the stop
+                      return 1;
+                    },
+                    options};
+  CHECK_THROWS_WITH_AS(h.get(), "lazyload: loading timed out after 10 ms",
+                       LoadError);
+  CHECK_FALSE(h.is_loaded());
+}
+
+TEST_CASE("try_lease never loads and never waits for a load",
+          "[handle][try_lease]") {
+  Flag started;
+  Flag release;
+  LazyHandle<int> h{[&] {
+    started.raise();
+    release.wait();
+    return 5;
+  }};
+  CHECK_FALSE(h.try_lease());
+  CHECK(h.status() == Status::unloaded);
+  std::thread loader([&] { h.load(); });
+  REQUIRE(started.wait());
+  CHECK_FALSE(h.try_lease());  // returns at once during the load
+  release.raise();
+  loader.join();
+  std::shared_ptr<int> lease = h.try_lease();
+  REQUIRE(lease);
+  h.unload();
+  CHECK(*lease == 5);  // the lease outlives unload
+}
+
+TEST_CASE("stop_requested is false outside a stop, and no deadline is set "
+          "by default",
+          "[handle][cancel]") {
+  bool seen = true;
+  LazyHandle<int> h{[&](Progress& p) {
+    seen = p.stop_requested();
+    return 1;
+  }};
+  h.load();
+  CHECK_FALSE(seen);
+}
+
+#if LAZYLOAD_HAS_FORCED_UNWIND
+#  include <pthread.h>
+
+TEST_CASE("a loader that ends its thread fails the load and frees waiters",
+          "[handle][cancel]") {
+  // pthread_exit() unwinds with abi::__forced_unwind: swallowing it aborts
+  // the process ("FATAL: exception not rethrown").
+  static std::atomic<int> runs{0};
+  static LazyHandle<int>* handle = nullptr;
+  LazyHandle<int> h{"exit", [] {
+    if (++runs == 1) pthread_exit(nullptr);
+    return 2;
+  }};
+  handle = &h;
+  pthread_t thread;
+  REQUIRE(pthread_create(
+              &thread, nullptr,
+              [](void*) -> void* {
+                handle->load();
+                return nullptr;
+              },
+              nullptr) == 0);
+  REQUIRE(pthread_join(thread, nullptr) == 0);
+  CHECK(h.status() == Status::failed);
+  CHECK(h.stats().error ==
+        "lazyload: loading 'exit' failed: the loading thread was ended");
+  CHECK(h.get() == 2);  // the next access loads again
+}
+#endif

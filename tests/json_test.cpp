@@ -76,7 +76,7 @@ TEST_CASE("each entry carries every documented key with its value", "[json]") {
   CHECK(torch.at("last_loaded_at").is_string());
   CHECK(torch.at("uses") == 1);
   CHECK(torch.at("first_load") == 1);
-  CHECK(torch.size() == 18);
+  CHECK(torch.size() == 22);
 
   const json& failed = entries.at(Scenario::kFailed);
   CHECK(failed.at("status") == "failed");
@@ -137,25 +137,25 @@ TEST_CASE("dump_status writes the exact documented text", "[json]") {
         R"("loads":2,"failures":1,"evictions":3,"uses":5,"progress":1.0,)"
         R"("stage":"ready","depends_on":["lazy"],"size_bytes":67108864,)"
         R"("evictable":true,"required":true,)"
-        R"("last_loaded_at":"2025-11-25T04:35:02.123Z","first_load":2},")" +
+        R"("last_loaded_at":"2025-11-25T04:35:02.123Z","first_load":2,"reloading":true,"reload_progress":0.5,"retries":1,"next_retry_at":"2025-11-25T04:35:03.412Z"},")" +
             wide + R"(":{"name":")" + wide +
             R"(","type":"int","status":"loading","priority":2,)"
             R"("load_time":0.0,"error":null,"loads":0,"failures":0,)"
             R"("evictions":0,"uses":0,"progress":0.4,"stage":"weights",)"
             R"("depends_on":[],"size_bytes":512,"evictable":false,)"
-            R"("required":false,"last_loaded_at":null,"first_load":null},)"
+            R"("required":false,"last_loaded_at":null,"first_load":null,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null},)"
             R"("d\nb":{"name":"d\nb","type":"int","status":"failed",)"
             R"("priority":100,"load_time":0.0003,)"
             R"("error":"lazyload: loading 'd\nb' failed: refused","loads":0,)"
             R"("failures":1,"evictions":0,"uses":0,"progress":0.25,)"
             R"("stage":null,"depends_on":[],"size_bytes":null,)"
             R"("evictable":false,"required":true,"last_loaded_at":null,)"
-            R"("first_load":null},"lazy":{"name":"lazy","type":"int",)"
+            R"("first_load":null,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null},"lazy":{"name":"lazy","type":"int",)"
             R"("status":"unloaded","priority":100,"load_time":0.2111,)"
             R"("error":null,"loads":1,"failures":0,"evictions":0,"uses":1,)"
             R"("progress":0.0,"stage":null,"depends_on":[],)"
             R"("size_bytes":null,"evictable":false,"required":false,)"
-            R"("last_loaded_at":null,"first_load":1}}})");
+            R"("last_loaded_at":null,"first_load":1,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null}}})");
 }
 
 TEST_CASE("the keys are the names of the field list, in its order", "[json]") {

@@ -217,7 +217,24 @@ TEST_CASE("to_prometheus writes the exact documented exposition",
         "# HELP lazyload_entry_first_load Rank of the entry's first load"
         " in the registry's life (1: first).\n"
         "# TYPE lazyload_entry_first_load gauge\n"
-        "lazyload_entry_first_load{name=\"torch\"} 2\n");
+        "lazyload_entry_first_load{name=\"torch\"} 2\n"
+        "# HELP lazyload_entry_reloading 1 while a reload runs beside the"
+        " entry's serving value, else 0.\n"
+        "# TYPE lazyload_entry_reloading gauge\n"
+        "lazyload_entry_reloading{name=\"torch\"} 1\n"
+        "# HELP lazyload_entry_reload_progress_ratio The fraction the"
+        " entry's running reload reported.\n"
+        "# TYPE lazyload_entry_reload_progress_ratio gauge\n"
+        "lazyload_entry_reload_progress_ratio{name=\"torch\"} 0.5\n"
+        "# HELP lazyload_entry_retries Retries of the entry scheduled since"
+        " its last successful load.\n"
+        "# TYPE lazyload_entry_retries gauge\n"
+        "lazyload_entry_retries{name=\"torch\"} 1\n"
+        "# HELP lazyload_entry_next_retry_timestamp_seconds Unix time at"
+        " which the entry's next retry is due.\n"
+        "# TYPE lazyload_entry_next_retry_timestamp_seconds gauge\n"
+        "lazyload_entry_next_retry_timestamp_seconds{name=\"torch\"}"
+        " 1764045303.412\n");
 }
 
 TEST_CASE("every field of the list is a family, a label or said not to be",

@@ -740,3 +740,72 @@ TEST_CASE("unloading an entry queued by load_async keeps it unloaded",
   CHECK(r.entry("x").status() == Status::unloaded);
   CHECK(runs == 0);
 }
+
+TEST_CASE("reload, cancel and try_lease by name", "[registry][reload]") {
+  LazyRegistry registry;
+  std::atomic<int> runs{0};
+  registry.add("model", [&] { return ++runs; });
+  CHECK_FALSE(registry.try_lease<int>("model"));  // never loads
+  CHECK(runs == 0);
+  registry.load("model");
+  std::shared_ptr<int> old = registry.try_lease<int>("model");
+  REQUIRE(old);
+  registry.reload("model");
+  CHECK(*registry.try_lease<int>("model") == 2);
+  CHECK(*old == 1);
+  CHECK_FALSE(registry.cancel("model"));  // nothing runs
+  CHECK_THROWS_AS(registry.reload("nope"), LazyError);
+  CHECK_THROWS_AS(registry.cancel("nope"), LazyError);
+  CHECK_THROWS_AS(registry.try_lease<double>("model"), LazyError);
+}
+
+TEST_CASE("destroying a registry stops a cooperative load at once",
+          "[registry][cancel]") {
+  std::atomic<bool> started{false};
+  const auto begin = std::chrono::steady_clock::now();
+  {
+    RegistryOptions options;
+    options.workers = 1;
+    LazyRegistry registry(options);
+    registry.add("slow", [&](lazyload::Progress& p) {
+      started = true;
+      const auto until = std::chrono::steady_clock::now() + 30s;
+      while (std::chrono::steady_clock::now() < until) {
+        p.throw_if_stop_requested();
+        std::this_thread::sleep_for(1ms);
+      }
+      return 1;
+    });
+    registry.start_background();
+    while (!started) std::this_thread::yield();
+  }
+  // Joined a loader that had 30 s to go: it stopped when asked.
+  CHECK(std::chrono::steady_clock::now() - begin < 10s);
+}
+
+TEST_CASE("a snapshot shows a reload in progress", "[registry][reload]") {
+  LazyRegistry registry;
+  std::atomic<int> runs{0};
+  std::atomic<bool> release{false};
+  registry.add("model", [&](lazyload::Progress& p) {
+    if (++runs == 2) {
+      p.report(0.5, "weights");
+      while (!release) std::this_thread::yield();
+    }
+    return runs.load();
+  });
+  registry.load("model");
+  std::thread reloader([&] { registry.reload("model"); });
+  lazyload::EntrySnapshot during;
+  do {
+    during = registry.snapshot().entries.at(0);
+  } while (during.reload_progress < 0.5);
+  CHECK(during.status == Status::loaded);
+  CHECK(during.reloading);
+  release = true;
+  reloader.join();
+  const lazyload::EntrySnapshot after = registry.snapshot().entries.at(0);
+  CHECK_FALSE(after.reloading);
+  CHECK(after.loads == 2);
+  CHECK(after.stage == "weights");
+}

@@ -2,8 +2,9 @@
 //
 // The exceptions lazyload throws. There is one root, `LazyError`, so that
 // `catch (const lazyload::LazyError&)` catches everything the library itself
-// reports; beneath it, `LoadError` is a failed load and `CycleError` a load
-// that would have waited for itself.
+// reports; beneath it, `LoadError` is a failed load, `CycleError` a load
+// that would have waited for itself and `LoadCancelled` a load stopped by
+// `cancel()`, `unload()` or the registry's destruction.
 //
 // Every message starts with `lazyload: `, is lower case, has no final period
 // and names the entry it is about in quotes:
@@ -60,6 +61,21 @@ class LoadError : public LazyError {
 class CycleError : public LoadError {
  public:
   // CycleError::CycleError(const std::string&), CycleError(const char*)
+  //
+  // Creates the exception with `what()` equal to the message.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
+  using LoadError::LoadError;
+};
+
+// LoadCancelled
+//
+// A load that was asked to stop (`cancel()`, `unload()` during the load, or
+// the registry's destruction) and so published nothing. Loaders may throw it
+// themselves, through `Progress::throw_if_stop_requested()`.
+class LoadCancelled : public LoadError {
+ public:
+  // LoadCancelled::LoadCancelled(const std::string&), LoadCancelled(const char*)
   //
   // Creates the exception with `what()` equal to the message.
   // Thread safety: none needed (construction).

@@ -44,6 +44,13 @@ struct StatusChange {
   // For `unloaded`: whether a registry evicted it (memory budget, pressure or
   // idle timeout) rather than someone calling unload().
   bool eviction = false;
+  // Whether this change ends a reload(): `from` and `to` are then both
+  // `loaded` (or `to` is `unloaded` if it was unloaded meanwhile), and
+  // `error` is set when the new value failed to load.
+  bool reload = false;
+  // For a load a registry runs again under its retry policy: which attempt
+  // this is (1 for the first retry); 0 for every other change.
+  unsigned retry = 0;
 };
 
 // LoadRecord

@@ -67,6 +67,9 @@
 #if LAZYLOAD_HAS_RTTI
 #  include <typeinfo>  // std::type_info
 #endif
+#if LAZYLOAD_HAS_FORCED_UNWIND
+#  include <cxxabi.h>  // abi::__forced_unwind
+#endif
 
 namespace lazyload {
 
@@ -146,6 +149,10 @@ struct HandleOptions {
   // After a failure, accesses within this period rethrow it without running
   // the loader. Zero (the default) retries at once.
   std::chrono::steady_clock::duration failure_cooldown{};
+  // A load (or reload) running longer than this is asked to stop
+  // (Progress::stop_requested() turns true) and publishes nothing; its
+  // callers get a LoadError saying it timed out. Zero (the default): none.
+  std::chrono::steady_clock::duration load_timeout{};
 };
 
 // HandleStats
@@ -168,6 +175,8 @@ LAZYLOAD_SUPPRESS_DEPRECATED_BEGIN  // the implicit members copy the old names
   double progress = 0.0;       // the current or last load's fraction, 0 to 1
   std::string stage;           // the current or last load's reported stage
   std::size_t size_bytes = 0;  // bytes, from Progress::set_size(); 0: unknown
+  bool reloading = false;       // a reload() runs while the value serves
+  double reload_progress = 0.0;  // that reload's fraction, 0 to 1
 
   // Deprecated names of the fields above, filled with the same facts; they
   // go in the next minor release.
@@ -244,12 +253,41 @@ class LazyHandleBase {
   // `unloaded` and the next access loads again. If no lease holds the value it
   // is destroyed before unload() returns; otherwise the last lease destroys
   // it. A queued entry is unqueued, a failed one forgets its failure. A load
-  // in progress is not cancelled: unload() leaves it alone and it publishes.
+  // or reload in progress is cancelled, as by cancel(): it publishes nothing,
+  // and the status turns `unloaded` when its loader returns.
   // Thread safety: safe to call concurrently with every member.
   // Throws: none.
   // Invalidates: every reference and pointer obtained from get(), operator*,
   // operator-> and try_get(), like a container's clear(). Leases stay valid.
   void unload() noexcept;
+
+  // LazyHandleBase::reload()
+  //
+  // Loads a new value with the handle's loader while get(), lease() and
+  // try_lease() keep returning the current one, then publishes it in one step
+  // (after its warm-up) and releases the old value, which is destroyed once
+  // its last lease ends. Concurrent calls share one reload. If the new load
+  // fails or is cancelled, the current value keeps serving (status `loaded`;
+  // a failure is counted and becomes the last error). On a handle that is not
+  // loaded, reload() is load().
+  // Thread safety: safe to call concurrently with every member.
+  // Throws: LoadError naming the entry (the current value still serves);
+  // LoadCancelled if the reload was cancelled; CycleError as load().
+  // Invalidates: when the new value is published, every reference and
+  // pointer from get(), operator*, operator-> and try_get() to the old
+  // value, as unload() does. Leases stay valid.
+  void reload();
+
+  // LazyHandleBase::cancel()
+  //
+  // Asks the load or reload in progress to stop, and returns whether there
+  // was one. The loader sees Progress::stop_requested(); whatever it returns
+  // is not published. Its caller and every waiter get LoadCancelled, and the
+  // status goes back to `unloaded` (or stays `loaded` for a reload); the next
+  // access loads again. A queued entry is not running: unload() unqueues it.
+  // Thread safety: safe to call concurrently with every member.
+  // Throws: none. Invalidates: none.
+  bool cancel() noexcept;
 
   // LazyHandleBase::wait_for()
   //
@@ -347,6 +385,10 @@ class LazyHandleBase {
   // Requires: `mutex_` not held (it takes it).
   std::shared_ptr<void> share();
 
+  // try_lease(): shares ownership of the value if one is published, else
+  // returns null; never loads. Requires: `mutex_` not held (it takes it).
+  std::shared_ptr<void> try_share();
+
   // The published value; the fast path reads only this.
   std::atomic<void*> value_{nullptr};
 
@@ -354,11 +396,13 @@ class LazyHandleBase {
   // The one door a registry uses into the handle (see detail::HandleAccess).
   friend class detail::HandleAccess;
 
-  // What a finished load produced: the value, or the failure and its message.
+  // What a finished load produced: the value, or the failure and its
+  // message; `cancelled` when it was asked to stop (not a failure).
   struct Outcome {
     std::shared_ptr<void> value;
     std::exception_ptr failure;
     std::string message;
+    bool cancelled = false;
   };
 
   // Runs the loader; returns the value, never null.
@@ -372,11 +416,24 @@ class LazyHandleBase {
   bool cooling_down() const;
   void run_load(std::unique_lock<std::mutex>& lock);
   LoadRecord begin_load(std::unique_lock<std::mutex>& lock);
-  Outcome run_loader(LoadRecord& record);
+  Outcome run_loader(LoadRecord& record, Progress& progress);
+  Outcome run_guarded(std::unique_lock<std::mutex>& lock, LoadRecord& record,
+                      bool reload);
+  void settle_stop(const Progress& progress, Outcome& outcome) const;
   void finish_load(const LoadRecord& record, const Outcome& outcome);
   void publish(const std::shared_ptr<void>& value);
-  void report_load(const LoadRecord& record, const Outcome& outcome) noexcept;
+  void report_load(const LoadRecord& record, const Outcome& outcome,
+                   bool reload = false) noexcept;
   std::exception_ptr wrap_failure(std::string& message) const;
+  std::exception_ptr stop_failure(const std::exception_ptr& cause,
+                                  bool cancelled, std::string& message) const;
+  std::string load_prefix() const;
+
+  // The steps of a reload, which run beside the published value.
+  void wait_for_running_reload(std::unique_lock<std::mutex>& lock);
+  void run_reload(std::unique_lock<std::mutex>& lock);
+  std::shared_ptr<void> finish_reload(const LoadRecord& record,
+                                      const Outcome& outcome);
 
   // Unloading: detach the value (mutex_ held), then destroy it outside.
   std::shared_ptr<void> detach_value();
@@ -407,11 +464,16 @@ class LazyHandleBase {
   std::atomic<std::int64_t> last_used_at_{0};
   std::atomic<std::uint64_t> uses_{0};  // loads plus leases
   Progress progress_;
+  Progress reload_progress_;  // the running reload's; its size counts too
   const HandleOptions options_;
   detail::HandleObserver* observer_ = nullptr;  // set once, before any load
 
   std::shared_ptr<void> owner_;   // guarded by mutex_
   std::exception_ptr failure_;    // guarded by mutex_
+  std::exception_ptr last_failure_;  // guarded by mutex_; the last load's
+  bool reloading_ = false;           // guarded by mutex_
+  std::uint64_t reload_generation_ = 0;  // guarded by mutex_; reloads ended
+  std::exception_ptr reload_failure_;    // guarded by mutex_; the last's
   std::string last_error_;        // guarded by mutex_
   std::uint64_t generation_ = 0;  // guarded by mutex_; loads finished
   std::uint64_t loads_ = 0;       // guarded by mutex_
@@ -527,7 +589,22 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   std::shared_ptr<T> lease() {
     std::shared_ptr<void> owner = share();
     T* value = static_cast<T*>(owner.get());
-    return std::shared_ptr<T>(owner, value);
+    return std::shared_ptr<T>(owner, value);  // aliasing: C++17 copies
+  }
+
+  // LazyHandle::try_lease()
+  //
+  // Returns shared ownership of the value if it is loaded now, else an empty
+  // pointer; never starts a load and never waits for one. What a request
+  // handler uses to answer "not ready" instead of blocking. The value stays
+  // alive as long as the lease, across unload(), reload() and eviction.
+  // Thread safety: safe to call concurrently.
+  // Throws: none beyond std::system_error from the mutex.
+  // Invalidates: none.
+  std::shared_ptr<T> try_lease() {
+    std::shared_ptr<void> owner = try_share();
+    T* value = static_cast<T*>(owner.get());
+    return std::shared_ptr<T>(owner, value);  // aliasing: C++17 copies
   }
 
   // LazyHandle::type_name()
@@ -649,7 +726,7 @@ class HandleAccess {
   }
   // The size the loader reported through Progress::set_size(); 0: none.
   static std::size_t reported_size(const LazyHandleBase& h) noexcept {
-    return h.progress_.size_bytes();
+    return h.progress_.size_bytes() + h.reload_progress_.size_bytes();
   }
 };
 
@@ -665,12 +742,39 @@ inline void LazyHandleBase::unload() noexcept {
   Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (reloading_) reload_progress_.request_stop();
     from = status_.load(std::memory_order_relaxed);
+    if (from == Status::loading) progress_.request_stop();
     if (from == Status::loading || from == Status::unloaded) return;
     doomed = detach_value();
   }
   doomed.reset();  // destroys the value here unless a lease holds it
   notify(from, Status::unloaded);
+}
+
+inline void LazyHandleBase::reload() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (value_.load(std::memory_order_relaxed) == nullptr) {
+    acquire(lock);  // not loaded: a reload is a load
+  } else if (reloading_) {
+    wait_for_running_reload(lock);
+  } else {
+    run_reload(lock);
+  }
+}
+
+inline bool LazyHandleBase::cancel() noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  bool running = false;
+  if (status_.load(std::memory_order_relaxed) == Status::loading) {
+    progress_.request_stop();
+    running = true;
+  }
+  if (reloading_) {
+    reload_progress_.request_stop();
+    running = true;
+  }
+  return running;
 }
 
 inline HandleStats LazyHandleBase::stats() const {
@@ -686,7 +790,9 @@ inline HandleStats LazyHandleBase::stats() const {
     duration = last_duration_;
     out.last_loaded_at = loaded_at_;
     out.error = last_error_;
+    out.reloading = reloading_;
   }
+  if (out.reloading) out.reload_progress = reload_progress_.fraction();
   out.load_time = std::chrono::duration<double>(duration).count();
   out.progress = progress_.fraction();
   out.stage = progress_.stage();
@@ -702,6 +808,13 @@ inline HandleStats LazyHandleBase::stats() const {
 inline std::shared_ptr<void> LazyHandleBase::share() {
   std::unique_lock<std::mutex> lock(mutex_);
   acquire(lock);
+  touch();
+  return owner_;
+}
+
+inline std::shared_ptr<void> LazyHandleBase::try_share() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!owner_) return nullptr;
   touch();
   return owner_;
 }
@@ -735,9 +848,9 @@ inline void LazyHandleBase::wait_for_running_load(
     detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
     cv_.wait(lock, [&] { return generation_ != generation; });
   }
-  // Every waiter of a failed load gets that load's failure.
-  if (status_.load(std::memory_order_relaxed) == Status::failed && failure_) {
-    std::rethrow_exception(failure_);
+  // Every waiter of a failed or cancelled load gets that load's failure.
+  if (generation_ == generation + 1 && last_failure_) {
+    std::rethrow_exception(last_failure_);
   }
 }
 
@@ -745,7 +858,7 @@ inline void LazyHandleBase::wait_for_running_load(
 // while the loader runs and while the observer is told.
 inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
   LoadRecord record = begin_load(lock);
-  Outcome outcome = run_loader(record);
+  Outcome outcome = run_guarded(lock, record, false);
   lock.lock();
   finish_load(record, outcome);
   lock.unlock();
@@ -753,6 +866,38 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
   outcome.value.reset();  // the handle owns it now, or nobody does
   lock.lock();
   if (outcome.failure) std::rethrow_exception(outcome.failure);
+}
+
+// Requires: `mutex_` not held. Runs the loader; if the loading thread is
+// ended under it (pthread_exit, pthread_cancel: a forced unwind, which must
+// not be swallowed), records the failure, releases the waiters and lets the
+// unwind go on.
+inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
+    std::unique_lock<std::mutex>& lock, LoadRecord& record, bool reload) {
+  Progress& progress = reload ? reload_progress_ : progress_;
+#if LAZYLOAD_HAS_FORCED_UNWIND
+  try {
+    return run_loader(record, progress);
+  } catch (abi::__forced_unwind&) {
+    Outcome ended;
+    ended.message = load_prefix() + "failed: the loading thread was ended";
+    ended.failure = std::make_exception_ptr(LoadError(ended.message));
+    record.finished_at = std::chrono::steady_clock::now();
+    lock.lock();
+    if (reload) {
+      finish_reload(record, ended);  // keeps the old value serving
+    } else {
+      finish_load(record, ended);
+    }
+    lock.unlock();
+    report_load(record, ended, reload);
+    throw;
+  }
+#else
+  static_cast<void>(lock);
+  static_cast<void>(reload);
+  return run_loader(record, progress);
+#endif
 }
 
 // Requires: `mutex_` held through `lock`. Marks the load started and returns
@@ -766,7 +911,7 @@ inline LoadRecord LazyHandleBase::begin_load(
   if (from == Status::queued) record.queued_at = queued_at_;
   status_.store(Status::loading, std::memory_order_release);
   site_.loader.store(record.thread);
-  progress_.reset();
+  progress_.reset(options_.load_timeout);
   lock.unlock();
   notify(from, Status::loading);
   return record;
@@ -774,26 +919,70 @@ inline LoadRecord LazyHandleBase::begin_load(
 
 // Requires: `mutex_` not held. Runs the observer's before_load, the loader
 // and the warm-up; never throws, the failure is in the outcome.
-inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record) {
+inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record,
+                                                          Progress& progress) {
   Outcome outcome;
   detail::LoadScope scope(site_);
   record.started_at = std::chrono::steady_clock::now();
   try {
     if (observer_ != nullptr) observer_->before_load();
     record.started_at = std::chrono::steady_clock::now();
-    outcome.value = produce(progress_);
+    outcome.value = produce(progress);
     if (!outcome.value) {
       detail::throw_error<LoadError>(
           "lazyload: the loader returned a null pointer");
     }
     if (options_.warmup) options_.warmup.fn_(outcome.value.get());
+#if LAZYLOAD_HAS_FORCED_UNWIND
+  } catch (abi::__forced_unwind&) {
+    throw;  // the thread is being ended: run_guarded() records it
+#endif
   } catch (...) {
     outcome.value.reset();
     outcome.failure = wrap_failure(outcome.message);
   }
+  settle_stop(progress, outcome);
   record.finished_at = std::chrono::steady_clock::now();
   record.ok = outcome.failure == nullptr;
   return outcome;
+}
+
+// A load asked to stop publishes nothing: cancelled, whatever the loader
+// did; past its deadline, a failure that says it timed out.
+inline void LazyHandleBase::settle_stop(const Progress& progress,
+                                        Outcome& outcome) const {
+  const bool cancelled = progress.stop_flag();
+  if (!cancelled && !progress.timed_out()) return;
+  outcome.value.reset();
+  outcome.cancelled = cancelled;
+  outcome.failure = stop_failure(outcome.failure, cancelled, outcome.message);
+}
+
+// The LoadCancelled (or, for a timeout, LoadError) of a stopped load, with
+// the loader's own exception, if it threw one, nested.
+inline std::exception_ptr LazyHandleBase::stop_failure(
+    const std::exception_ptr& cause, bool cancelled,
+    std::string& message) const {
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      options_.load_timeout);
+  message = load_prefix() + (cancelled ? std::string("was cancelled")
+                                       : "timed out after " +
+                                             std::to_string(timeout.count()) +
+                                             " ms");
+  try {
+    if (cause) {
+      try {
+        std::rethrow_exception(cause);
+      } catch (...) {
+        if (cancelled) std::throw_with_nested(LoadCancelled(message));
+        std::throw_with_nested(LoadError(message));
+      }
+    }
+    if (cancelled) throw LoadCancelled(message);
+    throw LoadError(message);
+  } catch (...) {
+    return std::current_exception();
+  }
 }
 
 // Requires: `mutex_` held. Records the load and wakes its waiters.
@@ -803,8 +992,12 @@ inline void LazyHandleBase::finish_load(const LoadRecord& record,
   site_.loader.store(std::thread::id());
   last_duration_ = record.finished_at - record.started_at;
   last_record_ = record;
+  last_failure_ = outcome.failure;
   if (outcome.value) {
     publish(outcome.value);
+  } else if (outcome.cancelled) {
+    status_.store(Status::unloaded, std::memory_order_release);
+    failure_ = nullptr;
   } else {
     status_.store(Status::failed, std::memory_order_release);
     ++failures_;
@@ -830,23 +1023,36 @@ inline void LazyHandleBase::publish(const std::shared_ptr<void>& value) {
 
 // Requires: `mutex_` not held. Tells the observer how the load ended.
 inline void LazyHandleBase::report_load(const LoadRecord& record,
-                                        const Outcome& outcome) noexcept {
+                                        const Outcome& outcome,
+                                        bool reload) noexcept {
   if (observer_ != nullptr) {
     observer_->recorded(record);
     if (outcome.value) observer_->after_load();
   }
-  notify(Status::loading, outcome.value ? Status::loaded : Status::failed,
-         record.finished_at - record.started_at, outcome.message);
+  StatusChange change;
+  change.name = site_.name;
+  change.from = reload ? Status::loaded : Status::loading;
+  change.to = outcome.value      ? Status::loaded
+              : outcome.cancelled ? Status::unloaded
+                                  : Status::failed;
+  if (reload) change.to = is_loaded() ? Status::loaded : Status::unloaded;
+  change.duration = record.finished_at - record.started_at;
+  if (!outcome.cancelled) change.error = outcome.message;
+  change.reload = reload;
+  notify_change(change);
 }
 
 // Turns the exception being handled into the LoadError (or CycleError) that
 // every caller of this load receives, with the original nested.
+inline std::string LazyHandleBase::load_prefix() const {
+  return site_.name.empty() ? "lazyload: loading "
+                            : "lazyload: loading " + detail::quoted(site_.name) +
+                                  " ";
+}
+
 inline std::exception_ptr LazyHandleBase::wrap_failure(
     std::string& message) const {
-  const std::string prefix =
-      site_.name.empty()
-          ? "lazyload: loading failed: "
-          : "lazyload: loading " + detail::quoted(site_.name) + " failed: ";
+  const std::string prefix = load_prefix() + "failed: ";
   constexpr std::string_view kOwnPrefix = "lazyload: ";
   auto strip = [&](const char* what) {
     std::string_view text(what);
@@ -892,7 +1098,7 @@ inline bool LazyHandleBase::evict_if_unused() noexcept {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (status_.load(std::memory_order_relaxed) != Status::loaded ||
-        owner_.use_count() > 1) {
+        reloading_ || owner_.use_count() > 1) {
       return false;
     }
     doomed = detach_value();
@@ -933,6 +1139,65 @@ inline void LazyHandleBase::notify_eviction() noexcept {
 
 inline void LazyHandleBase::notify_change(const StatusChange& change) noexcept {
   if (observer_ != nullptr) observer_->changed(change);
+}
+
+// Requires: `mutex_` held through `lock`. Returns with it held.
+inline void LazyHandleBase::wait_for_running_reload(
+    std::unique_lock<std::mutex>& lock) {
+  const std::uint64_t generation = reload_generation_;
+  {
+    detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
+    cv_.wait(lock, [&] { return reload_generation_ != generation; });
+  }
+  if (reload_generation_ == generation + 1 && reload_failure_) {
+    std::rethrow_exception(reload_failure_);
+  }
+}
+
+// Requires: `mutex_` held through `lock`, a value published and no reload
+// running. Returns with it held; releases it while the loader runs.
+inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
+  reloading_ = true;
+  reload_progress_.reset(options_.load_timeout);
+  LoadRecord record;
+  record.name = site_.name;
+  record.thread = std::this_thread::get_id();
+  site_.loader.store(record.thread);
+  lock.unlock();
+  Outcome outcome = run_guarded(lock, record, true);
+  lock.lock();
+  std::shared_ptr<void> old = finish_reload(record, outcome);
+  lock.unlock();
+  old.reset();  // destroys the old value here unless a lease holds it
+  report_load(record, outcome, true);
+  outcome.value.reset();
+  lock.lock();
+  if (outcome.failure) std::rethrow_exception(outcome.failure);
+}
+
+// Requires: `mutex_` held. Swaps in the new value (if it loaded and the
+// handle was not unloaded meanwhile) and returns the old one, for the caller
+// to release without the mutex; records a failure without touching the value.
+inline std::shared_ptr<void> LazyHandleBase::finish_reload(
+    const LoadRecord& record, const Outcome& outcome) {
+  ++reload_generation_;
+  reloading_ = false;
+  reload_failure_ = outcome.failure;
+  site_.loader.store(std::thread::id());
+  last_duration_ = record.finished_at - record.started_at;
+  last_record_ = record;
+  std::shared_ptr<void> old;
+  if (outcome.value && value_.load(std::memory_order_relaxed) != nullptr) {
+    old = std::move(owner_);
+    publish(outcome.value);
+    progress_.adopt(reload_progress_);
+  } else if (!outcome.value && !outcome.cancelled) {
+    ++failures_;
+    last_error_ = outcome.message;
+  }
+  reload_progress_.reset();
+  cv_.notify_all();
+  return old;
 }
 
 inline bool LazyHandleBase::mark_queued() {

@@ -15,6 +15,16 @@
 //     return m;
 //   }};
 //
+// A long loader also asks whether it should give up: `cancel()`, `unload()`,
+// a `load_timeout` or the registry's destruction request a stop, and
+// `stop_requested()` (a relaxed load, plus a clock read only when a deadline
+// is set) is cheap enough for a tight loop:
+//
+//   for (auto& shard : shards) {
+//     p.throw_if_stop_requested();  // throws lazyload::LoadCancelled
+//     m->load(shard);
+//   }
+//
 // Rationale: the fraction is an atomic so that readers never block a loader;
 // the stage is a short string behind its own small mutex, written a handful of
 // times per load.
@@ -23,11 +33,16 @@
 #define LAZYLOAD_PROGRESS_HPP_
 
 #include <atomic>       // std::atomic
+#include <chrono>       // std::chrono::steady_clock
 #include <cmath>        // std::isnan
 #include <cstddef>      // std::size_t
+#include <cstdint>      // std::int64_t
 #include <mutex>        // std::mutex, std::lock_guard
 #include <string>       // std::string
 #include <string_view>  // std::string_view
+#include <utility>      // std::move
+
+#include "error.hpp"
 
 namespace lazyload {
 
@@ -112,20 +127,81 @@ class Progress {
     return size_.load(std::memory_order_relaxed);
   }
 
+  // Progress::stop_requested()
+  //
+  // Returns whether this load has been asked to stop: by `cancel()`, by
+  // `unload()`, by the registry's destruction, or because its `load_timeout`
+  // has passed. A loader that sees it should give up by throwing; whatever it
+  // returns is not published anyway.
+  // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
+  bool stop_requested() const noexcept {
+    if (stop_.load(std::memory_order_relaxed)) return true;
+    const std::int64_t deadline = deadline_.load(std::memory_order_relaxed);
+    return deadline != kNoDeadline && now_ticks() >= deadline;
+  }
+
+  // Progress::throw_if_stop_requested()
+  //
+  // Throws `LoadCancelled` if stop_requested(); otherwise does nothing.
+  // Thread safety: safe to call concurrently.
+  // Throws: LoadCancelled. Invalidates: none.
+  void throw_if_stop_requested() const {
+    if (stop_requested()) {
+      throw LoadCancelled("lazyload: the load was asked to stop");
+    }
+  }
+
  private:
   friend class LazyHandleBase;
 
-  // Clears everything; the handle calls it as a new load starts.
-  // Requires: no lock held (it takes `mutex_`).
-  void reset() {
+  static constexpr std::int64_t kNoDeadline = 0;
+
+  static std::int64_t now_ticks() noexcept {
+    return std::chrono::steady_clock::now().time_since_epoch().count();
+  }
+
+  // Clears everything and sets the new load's deadline; the handle calls it
+  // as a load starts. Requires: no lock held (it takes `mutex_`).
+  void reset(std::chrono::steady_clock::duration timeout = {}) {
     fraction_.store(0.0, std::memory_order_relaxed);
     size_.store(0, std::memory_order_relaxed);
+    stop_.store(false, std::memory_order_relaxed);
+    std::int64_t deadline = kNoDeadline;
+    if (timeout > std::chrono::steady_clock::duration::zero()) {
+      const auto now = std::chrono::steady_clock::now().time_since_epoch();
+      deadline = now > std::chrono::steady_clock::duration::max() - timeout
+                     ? std::chrono::steady_clock::duration::max().count()
+                     : (now + timeout).count();
+    }
+    deadline_.store(deadline, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mutex_);
     stage_.clear();
   }
 
+  // Asks the running load to stop.
+  void request_stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  // Whether request_stop() was called for this load (not the deadline).
+  bool stop_flag() const noexcept {
+    return stop_.load(std::memory_order_relaxed);
+  }
+  // Whether this load's deadline has passed.
+  bool timed_out() const noexcept {
+    const std::int64_t deadline = deadline_.load(std::memory_order_relaxed);
+    return deadline != kNoDeadline && now_ticks() >= deadline;
+  }
+  // Copies what a finished reload reported into the serving progress.
+  void adopt(const Progress& other) {
+    fraction_.store(1.0, std::memory_order_relaxed);
+    size_.store(other.size_bytes(), std::memory_order_relaxed);
+    std::string stage = other.stage();
+    std::lock_guard<std::mutex> lock(mutex_);
+    stage_ = std::move(stage);
+  }
+
   std::atomic<double> fraction_{0.0};
   std::atomic<std::size_t> size_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> deadline_{kNoDeadline};  // steady_clock ticks
   mutable std::mutex mutex_;
   std::string stage_;  // guarded by mutex_
 };

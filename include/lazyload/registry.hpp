@@ -30,7 +30,11 @@
 //   when the entry that closes it is added.
 // * Background loads run on a small pool of the registry's own threads, or on
 //   an executor the program already has. Destroying the registry never waits
-//   for queued loads: they never start. Running ones finish and are joined.
+//   for queued loads: they never start. Running ones are asked to stop
+//   (Progress::stop_requested()) and joined.
+// * A failed load may be retried in the background on a backoff schedule
+//   (EntryOptions::retry; required entries by default), and an entry may be
+//   kept loaded, so that readiness heals without anyone asking.
 // * Every status change is reported to an optional callback, always called
 //   without any lazyload lock held, so the callback may call the registry.
 //
@@ -65,8 +69,10 @@
 #include "detail/memory_budget.hpp"
 #include "detail/periodic_worker.hpp"
 #include "detail/registry_entry.hpp"
+#include "detail/retry.hpp"
 #include "detail/scheduler.hpp"
 #include "detail/throw.hpp"
+#include "detail/timer.hpp"
 #include "detail/type_name.hpp"
 #include "error.hpp"
 #include "events.hpp"
@@ -192,11 +198,41 @@ class LazyRegistry {
 
   // LazyRegistry::unload()
   //
-  // As LazyHandle::unload() on entry `name`.
+  // As LazyHandle::unload() on entry `name`: a load in progress is cancelled.
   // Thread safety: safe to call concurrently.
   // Throws: LazyError if `name` is not registered.
   // Invalidates: references and pointers from get() on that entry.
   void unload(std::string_view name);
+
+  // LazyRegistry::reload()
+  //
+  // As LazyHandle::reload() on entry `name`: loads a new value on this thread
+  // while the current one keeps serving, then swaps it in.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered; LoadError (the current
+  // value still serves), LoadCancelled, CycleError as LazyHandle::reload().
+  // Invalidates: references and pointers from get() to the old value, once
+  // the new one is published. Leases stay valid.
+  void reload(std::string_view name);
+
+  // LazyRegistry::cancel()
+  //
+  // As LazyHandle::cancel() on entry `name`: asks its running load or reload
+  // to stop; returns whether one was running.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered. Invalidates: none.
+  bool cancel(std::string_view name);
+
+  // LazyRegistry::try_lease()
+  //
+  // As LazyHandle::try_lease() on entry `name`: a lease if it is loaded now,
+  // else an empty pointer; never loads, never waits for a load.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered or `T` is not its type.
+  // Invalidates: none.
+  template <class T> std::shared_ptr<T> try_lease(std::string_view name) {
+    return handle<T>(name).try_lease();
+  }
 
   // LazyRegistry::load_all()
   //
@@ -301,7 +337,7 @@ class LazyRegistry {
     explicit Events(LazyRegistry& registry) : registry_(registry) {}
     void before_load(Entry& entry) override;
     void after_load(Entry& entry) noexcept override;
-    void changed(const StatusChange& change) noexcept override;
+    void changed(Entry& entry, const StatusChange& change) noexcept override;
     void recorded(Entry& entry, const LoadRecord& record) noexcept override;
 
    private:
@@ -321,6 +357,9 @@ class LazyRegistry {
   void load_dependencies(const Entry& entry);
   void record(Entry& entry, const LoadRecord& record) noexcept;
   static EntrySnapshot snapshot_of(const Entry& entry);
+  void schedule_retry(Entry& entry) noexcept;
+  void retry_now(Entry& entry, std::int64_t token, unsigned attempt) noexcept;
+  void queue_background(Entry& entry) noexcept;
   static void count(RegistrySnapshot& out, const EntrySnapshot& entry);
 
   // Locks: the entry table has its own (a shared_mutex: lookups shared,
@@ -344,6 +383,8 @@ class LazyRegistry {
   std::deque<LoadRecord> timeline_;  // guarded by timeline_mutex_
 
   detail::PeriodicWorker idle_worker_;  // evicts idle entries
+  detail::Timer retry_timer_;           // runs the retry policy's retries
+  std::atomic<bool> closing_{false};    // set first by the destructor
   std::shared_ptr<detail::Scheduler> scheduler_;
 };
 
@@ -357,6 +398,12 @@ inline LazyRegistry::LazyRegistry(RegistryOptions options)
 }
 
 inline LazyRegistry::~LazyRegistry() {
+  // Loads that start from now on fail at once (Events::before_load); those
+  // running are asked to stop, so that joining them below is prompt for
+  // loaders that check Progress::stop_requested().
+  closing_.store(true);
+  retry_timer_.stop();
+  table_.for_each([](const Entry& e) { e.handle->cancel(); });
   idle_worker_.stop();
   scheduler_->stop();
 }
@@ -444,6 +491,14 @@ inline void LazyRegistry::load(std::string_view name) {
 
 inline void LazyRegistry::unload(std::string_view name) {
   find(name).handle->unload();
+}
+
+inline void LazyRegistry::reload(std::string_view name) {
+  find(name).handle->reload();
+}
+
+inline bool LazyRegistry::cancel(std::string_view name) {
+  return find(name).handle->cancel();
 }
 
 inline bool LazyRegistry::contains(std::string_view name) const {
@@ -566,6 +621,16 @@ inline EntrySnapshot LazyRegistry::snapshot_of(const Entry& e) {
   s.required = e.options.required;
   s.last_loaded_at = stats.last_loaded_at;
   s.first_load = e.first_load.load(std::memory_order_relaxed);
+  s.reloading = stats.reloading;
+  s.reload_progress = stats.reload_progress;
+  s.retries = e.retries.load(std::memory_order_relaxed);
+  if (const std::int64_t due = e.next_retry_at.load(); due != 0) {
+    const auto in = std::chrono::steady_clock::duration(due) -
+                    std::chrono::steady_clock::now().time_since_epoch();
+    s.next_retry_at = std::chrono::system_clock::now() +
+                      std::chrono::duration_cast<
+                          std::chrono::system_clock::duration>(in);
+  }
   return s;
 }
 
@@ -629,6 +694,10 @@ inline void LazyRegistry::record(Entry& entry,
 }
 
 inline void LazyRegistry::Events::before_load(Entry& entry) {
+  if (registry_.closing_.load()) {
+    detail::throw_error<LoadCancelled>(
+        "lazyload: the registry is being destroyed");
+  }
   registry_.load_dependencies(entry);
   // A declared size lets the registry make room before the loader runs.
   registry_.budget_.before_load(registry_.table_, entry);
@@ -638,16 +707,69 @@ inline void LazyRegistry::Events::after_load(Entry& entry) noexcept {
   registry_.budget_.after_load(registry_.table_, entry);
 }
 
-inline void LazyRegistry::Events::changed(const StatusChange& change) noexcept {
+inline void LazyRegistry::Events::changed(Entry& entry,
+                                          const StatusChange& change) noexcept {
+  StatusChange reported = change;
+  reported.retry = detail::note_retry(entry, change);
   if (registry_.options_.on_change) {
     try {
-      registry_.options_.on_change(change);
+      registry_.options_.on_change(reported);
     } catch (...) {
       // A monitoring callback must not break loading.
     }
   }
+  if (!registry_.closing_.load()) {
+    if (change.to == Status::failed) registry_.schedule_retry(entry);
+    if (change.from == Status::loaded && change.to == Status::unloaded &&
+        entry.options.keep_loaded) {
+      registry_.queue_background(entry);
+    }
+  }
   { std::lock_guard<std::mutex> lock(registry_.idle_mutex_); }
   registry_.idle_cv_.notify_all();
+}
+
+// Schedules the next retry of a failed entry, if its policy allows one and
+// none is pending.
+inline void LazyRegistry::schedule_retry(Entry& entry) noexcept {
+  const auto delay = detail::next_retry_delay(entry);
+  if (!delay) return;
+  const auto due = std::chrono::steady_clock::now() + *delay;
+  const std::int64_t token = due.time_since_epoch().count();
+  const unsigned attempt = entry.retries.fetch_add(1) + 1;
+  entry.next_retry_at.store(token);
+  try {
+    if (retry_timer_.at(due, [this, &entry, token, attempt] {
+          retry_now(entry, token, attempt);
+        })) {
+      return;
+    }
+  } catch (...) {
+    // No thread for the timer: this entry is not retried.
+  }
+  entry.next_retry_at.store(0);
+}
+
+// On the timer's thread: queues the retry unless the entry no longer needs
+// it (it loaded, or was unloaded, meanwhile).
+inline void LazyRegistry::retry_now(Entry& entry, std::int64_t token,
+                                    unsigned attempt) noexcept {
+  // Only the retry still pending runs: a success since cleared the token.
+  if (!entry.next_retry_at.compare_exchange_strong(token, 0)) return;
+  if (closing_.load() || entry.handle->status() != Status::failed) return;
+  entry.retry_attempt.store(attempt);
+  queue_background(entry);
+}
+
+// Queues a background load of `entry` if it is unloaded or failed.
+inline void LazyRegistry::queue_background(Entry& entry) noexcept {
+  try {
+    if (detail::HandleAccess::mark_queued(*entry.handle)) {
+      scheduler_->submit(*entry.handle);
+    }
+  } catch (...) {
+    // Out of memory or threads: the entry stays as it is.
+  }
 }
 
 inline void LazyRegistry::Events::recorded(Entry& entry,

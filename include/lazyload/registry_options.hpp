@@ -38,6 +38,25 @@
 
 namespace lazyload {
 
+// RetryPolicy
+//
+// How a registry tries a failed load again in the background: after
+// `first_delay`, then after delays growing by `backoff` up to `max_delay`,
+// each varied by up to `jitter` (a fraction) either way so that many entries
+// failing together do not retry together. A successful load, by anyone, ends
+// the series. An aggregate; set the fields by name.
+struct RetryPolicy {
+  // Retries after a failure before giving up; 0: none. kRetryForever: no end.
+  unsigned attempts = 0;
+  std::chrono::steady_clock::duration first_delay = std::chrono::seconds(1);
+  std::chrono::steady_clock::duration max_delay = std::chrono::minutes(1);
+  double backoff = 2.0;
+  double jitter = 0.1;
+};
+
+// Retry for as long as the registry lives.
+inline constexpr unsigned kRetryForever = static_cast<unsigned>(-1);
+
 // EntryOptions
 //
 // How one registry entry loads: the handle's options (it is a
@@ -59,6 +78,13 @@ struct EntryOptions : HandleOptions {
   std::chrono::steady_clock::duration idle_timeout{};
   // Readiness: a registry is ready once every required entry is loaded.
   bool required = false;
+  // How a failed load of this entry is retried in the background. Unset:
+  // required entries retry for ever (after about 1 s, doubling up to a
+  // minute), so that readiness heals by itself; others are not retried.
+  std::optional<RetryPolicy> retry;
+  // After an eviction or an unload() of its value, load it again in the
+  // background.
+  bool keep_loaded = false;
 };
 
 // RegistryOptions

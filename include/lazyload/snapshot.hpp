@@ -70,6 +70,14 @@ struct EntrySnapshot {
   // first entry that loaded); 0 while it has not loaded. Warm-start profiles
   // record this order.
   std::uint64_t first_load = 0;
+  // Whether a reload() runs while the current value serves (the status stays
+  // `loaded`), and that reload's fraction, 0 to 1.
+  bool reloading = false;
+  double reload_progress = 0.0;
+  // The retry policy: retries scheduled since the last success, and when the
+  // next one is due; the epoch when none is.
+  unsigned retries = 0;
+  std::chrono::system_clock::time_point next_retry_at{};
 };
 
 // RegistrySnapshot

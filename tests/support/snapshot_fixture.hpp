@@ -56,6 +56,10 @@ inline lazyload::EntrySnapshot fixture_torch() {
   e.required = true;
   e.last_loaded_at = at_ms(1764045302123);
   e.first_load = 2;
+  e.reloading = true;
+  e.reload_progress = 0.5;
+  e.retries = 1;
+  e.next_retry_at = at_ms(1764045303412);
   return e;
 }
 

@@ -32,4 +32,15 @@
 #  endif
 #endif
 
+// LAZYLOAD_HAS_FORCED_UNWIND: 1 with libstdc++, where pthread_exit() and
+// pthread_cancel() end a thread by throwing abi::__forced_unwind, which a
+// catch-all must rethrow (else the process aborts).
+#ifndef LAZYLOAD_HAS_FORCED_UNWIND
+#  if defined(__GLIBCXX__)
+#    define LAZYLOAD_HAS_FORCED_UNWIND 1
+#  else
+#    define LAZYLOAD_HAS_FORCED_UNWIND 0
+#  endif
+#endif
+
 #endif  // LAZYLOAD_DETAIL_CONFIG_HPP_

@@ -39,7 +39,8 @@ class EntryEvents {
  public:
   virtual void before_load(RegistryEntry& entry) = 0;
   virtual void after_load(RegistryEntry& entry) noexcept = 0;
-  virtual void changed(const StatusChange& change) noexcept = 0;
+  virtual void changed(RegistryEntry& entry,
+                       const StatusChange& change) noexcept = 0;
   virtual void recorded(RegistryEntry& entry,
                         const LoadRecord& record) noexcept = 0;
 
@@ -68,7 +69,7 @@ class RegistryEntry final : public HandleObserver {
   void before_load() override { events_.before_load(*this); }
   void after_load() noexcept override { events_.after_load(*this); }
   void changed(const StatusChange& change) noexcept override {
-    events_.changed(change);
+    events_.changed(*this, change);
   }
   void recorded(const LoadRecord& record) noexcept override {
     events_.recorded(*this, record);
@@ -86,6 +87,12 @@ class RegistryEntry final : public HandleObserver {
   std::atomic<std::uint64_t> evictions{0};
   // When this entry first loaded, as a registry-wide rank (0: not yet).
   std::atomic<std::uint64_t> first_load{0};
+  // The retry policy's state: retries scheduled since the last success, the
+  // attempt a running retry is (0: none), and when the next one is due
+  // (steady_clock ticks; 0: none scheduled).
+  std::atomic<unsigned> retries{0};
+  std::atomic<unsigned> retry_attempt{0};
+  std::atomic<std::int64_t> next_retry_at{0};
 
  private:
   EntryEvents& events_;

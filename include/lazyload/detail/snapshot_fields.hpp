@@ -183,6 +183,34 @@ inline constexpr Field kFirstLoad{
     "lazyload_entry_first_load",
     "",
     "Rank of the entry's first load in the registry's life (1: first)."};
+inline constexpr Field kReloading{
+    "reloading",
+    Unit::none,
+    Metric::gauge,
+    "lazyload_entry_reloading",
+    "",
+    "1 while a reload runs beside the entry's serving value, else 0."};
+inline constexpr Field kReloadProgress{
+    "reload_progress",
+    Unit::ratio,
+    Metric::gauge,
+    "lazyload_entry_reload_progress_ratio",
+    "",
+    "The fraction the entry's running reload reported."};
+inline constexpr Field kRetries{
+    "retries",
+    Unit::count,
+    Metric::gauge,
+    "lazyload_entry_retries",
+    "",
+    "Retries of the entry scheduled since its last successful load."};
+inline constexpr Field kNextRetryAt{
+    "next_retry_at",
+    Unit::timestamp,
+    Metric::gauge,
+    "lazyload_entry_next_retry_timestamp_seconds",
+    "",
+    "Unix time at which the entry's next retry is due."};
 }  // namespace entry_field
 
 // The fields of the totals, in the order of RegistrySnapshot, with `ready`
@@ -307,6 +335,11 @@ void for_each_entry_field(const EntrySnapshot& e, Visitor& v) {
   v.field(f::kLastLoadedAt,
           known_if(e.last_loaded_at != Time{}, e.last_loaded_at));
   v.field(f::kFirstLoad, known_if(e.first_load != 0, e.first_load));
+  v.field(f::kReloading, e.reloading);
+  v.field(f::kReloadProgress, known_if(e.reloading, e.reload_progress));
+  v.field(f::kRetries, std::uint64_t{e.retries});
+  v.field(f::kNextRetryAt,
+          known_if(e.next_retry_at != Time{}, e.next_retry_at));
 }
 
 // Calls `v.field(field, value)` for each field of the totals of `s`, in
