@@ -23,6 +23,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -129,7 +130,12 @@ std::string wait_from_hook(int event,
   std::promise<void> loading;
   std::promise<void> hooked;
   std::shared_future<void> in_hook = hooked.get_future().share();
-  lazyload::LazyRegistry registry;
+  // On the heap, as in the test below: ThreadSanitizer knows a mutex by its
+  // address and never sees a std::mutex destroyed, so a registry's mutex on
+  // the stack where an earlier test held a LazySymbol's mutex while taking
+  // the dl lock would look like a lock-order inversion with the dl lock.
+  const auto owner = std::make_unique<lazyload::LazyRegistry>();
+  lazyload::LazyRegistry& registry = *owner;
   registry.add("x", [&loading, in_hook] {
     loading.set_value();
     if (in_hook.wait_for(std::chrono::seconds(30)) !=
@@ -618,7 +624,8 @@ TEST_CASE(
 
 TEST_CASE("an initializer may load an entry no other thread is loading",
           "[library][initializer]") {
-  lazyload::LazyRegistry registry;
+  const auto owner = std::make_unique<lazyload::LazyRegistry>();  // see above
+  lazyload::LazyRegistry& registry = *owner;
   registry.add("config", [] { return 5; });
   std::string recorded = "the hook did not run";
   g_hook = [&](int event) {
