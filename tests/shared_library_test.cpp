@@ -1,19 +1,33 @@
 // Tests for lazyload/shared_library.hpp, with real shared libraries built by
-// the test suite (tests/library/): calc, whose functions the tests call, and
-// slow, whose initializer takes 150 ms. Both report their initializer and
-// finalizer to lazyload_test_library_event() below, which this executable
-// exports, so that the tests see every open and close; /proc/self/maps shows
-// whether the library is mapped as a second witness.
+// the test suite (tests/library/): calc, whose functions the tests call,
+// slow, whose initializer takes 150 ms, and hook, whose initializer and
+// finalizer run test code (lazyload_test_library_hook() below). All report
+// their initializer and finalizer to lazyload_test_library_event() below,
+// which this executable exports, so that the tests see every open and close;
+// /proc/self/maps shows whether the library is mapped as a second witness.
 
 #include "lazyload/shared_library.hpp"
 
+#include <fcntl.h>     // open, O_WRONLY
+#include <sys/wait.h>  // waitpid, WIFSIGNALED, WTERMSIG
+#include <unistd.h>    // fork, dup2
+
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -26,12 +40,18 @@ namespace {
 
 constexpr int kCalc = 0;
 constexpr int kSlow = 1;
+constexpr int kHook = 2;
 
-std::atomic<int> g_opened[2];
-std::atomic<int> g_closed[2];
+std::atomic<int> g_opened[3];
+std::atomic<int> g_closed[3];
+
+// What the hook library's initializer (event 1) and finalizer (event 0) run;
+// set by a test while no hook library is open or opening.
+std::function<void(int)> g_hook;  // NOLINT: the tests' shared state
 
 const std::string kCalcPath = LAZYLOAD_TEST_CALC_PATH;
 const std::string kSlowPath = LAZYLOAD_TEST_SLOW_PATH;
+const std::string kHookPath = LAZYLOAD_TEST_HOOK_PATH;
 
 int opened(int library) { return g_opened[library].load(); }
 int closed(int library) { return g_closed[library].load(); }
@@ -66,6 +86,95 @@ lazyload::EntryOptions priority(int value) {
   return options;
 }
 
+// Ends the process unless dismissed (destroyed) within `limit`, so that a
+// deadlock fails the test run instead of hanging it.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::seconds limit, const char* what)
+      : thread_([this, limit, what] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (!cv_.wait_for(lock, limit, [this] { return dismissed_; })) {
+            std::fprintf(stderr, "deadlock: %s\n", what);
+            std::_Exit(3);
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      dismissed_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool dismissed_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
+// While another thread is provably in the middle of loading the registry
+// entry "x", whose loader then opens a library (so it needs the dynamic
+// loader's lock to finish), runs `open_or_close`, during which the hook
+// library's initializer (event 1) or finalizer (event 0) asks the registry
+// for "x". Returns what the hook recorded: the CycleError's message, or what
+// went wrong instead.
+std::string wait_from_hook(int event,
+                           const std::function<void()>& open_or_close) {
+  const Watchdog watchdog(std::chrono::seconds(60),
+                          "a library's initializer or finalizer waited for a "
+                          "load that needs the dynamic loader's lock");
+  std::promise<void> loading;
+  std::promise<void> hooked;
+  std::shared_future<void> in_hook = hooked.get_future().share();
+  // On the heap, as in the test below: ThreadSanitizer knows a mutex by its
+  // address and never sees a std::mutex destroyed, so a registry's mutex on
+  // the stack where an earlier test held a LazySymbol's mutex while taking
+  // the dl lock would look like a lock-order inversion with the dl lock.
+  const auto owner = std::make_unique<lazyload::LazyRegistry>();
+  lazyload::LazyRegistry& registry = *owner;
+  registry.add("x", [&loading, in_hook] {
+    loading.set_value();
+    if (in_hook.wait_for(std::chrono::seconds(30)) !=
+        std::future_status::ready) {
+      throw std::runtime_error("the hook never ran");
+    }
+    const lazyload::SharedLibrary calc{kCalcPath};  // the loader's lock
+    return 42;
+  });
+  std::string loaded;
+  std::thread loader([&] {
+    try {
+      loaded = std::to_string(registry.get<int>("x"));
+    } catch (const std::exception& e) {
+      loaded = e.what();
+    }
+  });
+  loading.get_future().wait();
+
+  std::string recorded = "the hook did not run";
+  g_hook = [&](int e) {
+    if (e != event) return;
+    hooked.set_value();
+    try {
+      registry.get<int>("x");
+      recorded = "no error";
+    } catch (const lazyload::CycleError& error) {
+      recorded = error.what();
+    } catch (const std::exception& error) {
+      recorded = std::string("not a CycleError: ") + error.what();
+    }
+  };
+  open_or_close();
+  g_hook = nullptr;
+  loader.join();
+  CHECK(loaded == "42");  // the other thread's load finished, unharmed
+  return recorded;
+}
+
 }  // namespace
 
 // Called by the test libraries' initializers (event 1) and finalizers
@@ -73,6 +182,13 @@ lazyload::EntryOptions priority(int value) {
 extern "C" __attribute__((visibility("default"))) void
 lazyload_test_library_event(int library, int event) {
   (event == 1 ? g_opened : g_closed)[library].fetch_add(1);
+}
+
+// Called by the hook library's initializer (event 1) and finalizer (event 0)
+// before they report the event.
+extern "C" __attribute__((visibility("default"))) void
+lazyload_test_library_hook(int /*library*/, int event) {
+  if (g_hook) g_hook(event);
 }
 
 TEST_CASE("a library is opened by the first call of a symbol, and once",
@@ -467,4 +583,90 @@ TEST_CASE("a registry never evicts a library a resolved symbol holds",
   slow.load();
   CHECK_FALSE(calc.is_loaded());
   CHECK(slow.is_loaded());
+}
+
+TEST_CASE(
+    "an initializer waiting for another thread's load gets CycleError, not a "
+    "deadlock",
+    "[library][initializer]") {
+  const int opened_before = opened(kHook);
+  const int closed_before = closed(kHook);
+  const std::string recorded = wait_from_hook(1, [] {
+    lazyload::LazyLibrary hook{kHookPath};
+    lazyload::LazySymbol<int()> hooked{hook, "lazyload_test_hooked"};
+    CHECK(hooked() == 7);  // the library opened, its initializer done
+  });
+  CHECK(recorded ==
+        "lazyload: waiting for 'x', which another thread is loading, from "
+        "inside the initializer of library '" +
+            kHookPath +
+            "' can deadlock on the dynamic loader's lock; load 'x' before "
+            "opening the library, or do the work after dlopen returns");
+  CHECK(opened(kHook) == opened_before + 1);
+  CHECK(closed(kHook) == closed_before + 1);
+}
+
+TEST_CASE(
+    "a finalizer waiting for another thread's load gets CycleError, not a "
+    "deadlock",
+    "[library][initializer]") {
+  auto hook = std::make_unique<lazyload::SharedLibrary>(kHookPath);
+  const int closed_before = closed(kHook);
+  const std::string recorded = wait_from_hook(0, [&] { hook.reset(); });
+  CHECK(recorded ==
+        "lazyload: waiting for 'x', which another thread is loading, from "
+        "inside the finalizer of library '" +
+            kHookPath +
+            "' can deadlock on the dynamic loader's lock; do the work with "
+            "'x' before closing the library");
+  CHECK(closed(kHook) == closed_before + 1);
+}
+
+TEST_CASE("an initializer may load an entry no other thread is loading",
+          "[library][initializer]") {
+  const auto owner = std::make_unique<lazyload::LazyRegistry>();  // see above
+  lazyload::LazyRegistry& registry = *owner;
+  registry.add("config", [] { return 5; });
+  std::string recorded = "the hook did not run";
+  g_hook = [&](int event) {
+    if (event != 1) return;
+    try {
+      recorded = std::to_string(registry.get<int>("config"));
+    } catch (const std::exception& e) {
+      recorded = e.what();
+    }
+  };
+  {
+    lazyload::LazyLibrary hook{kHookPath};
+    hook.load();
+    g_hook = nullptr;
+  }
+  CHECK(recorded == "5");  // the initializer's thread ran the loader itself
+  CHECK(registry.handle<int>("config").stats().loads == 1);
+}
+
+TEST_CASE("an initializer that throws aborts the process",
+          "[library][initializer]") {
+  // Documents a limit lazyload cannot lift: an exception cannot leave a
+  // library's initializer through dlopen, so std::terminate runs.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Keep std::terminate's message out of the test's output.
+    const int null = ::open("/dev/null", O_WRONLY);  // NOLINT: a vararg call
+    if (null >= 0) ::dup2(null, 2);
+    g_hook = [](int event) {
+      if (event == 1) throw std::runtime_error("the initializer failed");
+    };
+    try {
+      const lazyload::SharedLibrary hook{kHookPath};
+    } catch (...) {
+      std::_Exit(1);  // caught: the exception crossed dlopen after all
+    }
+    std::_Exit(0);  // the initializer did not throw
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
 }

@@ -506,6 +506,10 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   //
   // Creates an unloaded handle around `loader`, which returns `T`,
   // `std::unique_ptr<T>` or `std::shared_ptr<T>`, and may take `Progress&`.
+  // A `T` returned by value is constructed in place (it need not be copyable
+  // or movable); a reference (or value) of another type that `T` is
+  // constructible from makes a `T` from it: a `const U&` is copied, never
+  // referred to. A raw pointer is refused: nobody would own the value.
   // The loader does not run here. The name appears in errors and status.
   // Thread safety: none needed (construction).
   // Throws: LazyError if options.warmup does not take `T`.
@@ -517,6 +521,7 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   LazyHandle(std::string name, F loader, HandleOptions options = {})
       : LazyHandleBase(std::move(name), std::move(options)) {
     using Traits = detail::LoaderTraits<F>;
+    using Result = detail::LoaderResult<T, typename Traits::result>;
     if constexpr (!Traits::kCallable) {
       static_assert(detail::kDependentFalse<F>,
                     "LazyHandle: the loader must be callable with no "
@@ -525,10 +530,20 @@ template <class T> class LazyHandle final : public LazyHandleBase {
       static_assert(detail::kDependentFalse<F>,
                     "LazyHandle: the loader returns void; it must return T, "
                     "std::unique_ptr<T> or std::shared_ptr<T>");
-    } else if constexpr (!detail::returns_usable<T,
-                                                 typename Traits::result>()) {
+    } else if constexpr (Result::kRawPointer) {
       static_assert(detail::kDependentFalse<F>,
-                    "LazyHandle: the loader must return T, std::unique_ptr<T> "
+                    "LazyHandle: the loader returns a raw pointer to T, which "
+                    "nobody would own; return std::unique_ptr<T> or "
+                    "std::shared_ptr<T>");
+    } else if constexpr (!Result::kUsable && Result::kUniquePtrLvalue) {
+      static_assert(detail::kDependentFalse<F>,
+                    "LazyHandle: the loader returns a std::unique_ptr by "
+                    "lvalue reference, whose ownership it cannot take; return "
+                    "the std::unique_ptr<T> by value");
+    } else if constexpr (!Result::kUsable) {
+      static_assert(detail::kDependentFalse<F>,
+                    "LazyHandle: the loader must return T (or a value or "
+                    "reference T is constructible from), std::unique_ptr<T> "
                     "or std::shared_ptr<T>");
     } else {
       if (detail::is_empty_callable(loader)) {

@@ -40,6 +40,17 @@
 //   process-wide lock. (glibc also serializes dlopen, dlsym and library
 //   initializers under its own loader lock: libraries loaded on several
 //   background workers initialize one at a time.)
+// * A library's initializers and finalizers run inside dlopen and dlclose,
+//   under the dynamic loader's lock and lazyload's own. Two things follow.
+//   An initializer must not throw: the process aborts (std::terminate; an
+//   exception cannot cross dlopen), and lazyload cannot catch it. Do work
+//   that can fail in an init function called after the library is open,
+//   through a LazySymbol. And an initializer (or finalizer) that waits for a
+//   load another thread is running deadlocks as soon as that load needs the
+//   loader's lock (opening a library, resolving a symbol), so for libraries
+//   lazyload opens, such a wait throws CycleError at once instead; loading
+//   an entry nobody else is loading runs its loader on the spot and is fine.
+//   A library opened with a plain dlopen gets no such check.
 // * `LazyLibrary` and `LazySymbol` model neither MoveConstructible nor
 //   CopyConstructible, like `LazyHandle`: a symbol holds its library's
 //   address, and concurrent callers hold the symbol's.
@@ -65,6 +76,7 @@
 #include "detail/config.hpp"
 #include "detail/loader.hpp"
 #include "detail/throw.hpp"
+#include "detail/wait_graph.hpp"
 #include "error.hpp"
 #include "handle.hpp"
 #include "progress.hpp"
@@ -91,7 +103,10 @@ class SharedLibrary {
   // Opens `path` with dlopen `flags`. A path with a slash is opened as
   // given; a bare name ("libm.so.6") is searched for as dlopen searches
   // (LD_LIBRARY_PATH, the cache, the default directories). Opening runs the
-  // library's initializers.
+  // library's initializers, which must not throw: an exception cannot cross
+  // dlopen, and the process aborts. Inside them, a wait for a load another
+  // thread runs throws CycleError (it could deadlock on the loader's lock);
+  // the initializer must catch it, for the same reason.
   // Thread safety: none needed.
   // Throws: LoadError naming the library with dlerror()'s text, such as
   // "lazyload: cannot open library 'libfoo.so': libfoo.so: cannot open shared
@@ -123,7 +138,8 @@ class SharedLibrary {
   // SharedLibrary::~SharedLibrary()
   //
   // Closes the library (dlclose). The C library unmaps it, running its
-  // finalizers, once every dlopen of it has been closed.
+  // finalizers, once every dlopen of it has been closed; inside them, as
+  // inside initializers, a wait for another thread's load throws CycleError.
   // Thread safety: no other member may run during destruction.
   // Throws: none.
   // Invalidates: every symbol address taken from this library.
@@ -451,6 +467,10 @@ inline SharedLibrary::SharedLibrary(std::string path, int flags)
   std::string error;
   {
     std::lock_guard<std::recursive_mutex> lock(detail::dl_mutex());
+    // The initializers run inside dlopen: a wait for another thread's load
+    // from there throws CycleError instead of deadlocking.
+    const detail::LoaderLockScope initializers(
+        path_, detail::LoaderLockScope::Code::initializer);
     native_ = ::dlopen(path_.c_str(), flags);
     if (native_ == nullptr) error = detail::dl_error_text("unknown error");
   }
@@ -483,7 +503,11 @@ inline void* SharedLibrary::symbol(const char* name) const {
 inline void SharedLibrary::close() noexcept {
   if (native_ == nullptr) return;
   std::lock_guard<std::recursive_mutex> lock(detail::dl_mutex());
-  ::dlclose(native_);
+  {
+    const detail::LoaderLockScope finalizers(
+        path_, detail::LoaderLockScope::Code::finalizer);
+    ::dlclose(native_);
+  }
   // A failed dlclose leaves nothing for the next caller to read.
   ::dlerror();  // NOLINT(concurrency-mt-unsafe): under dl_mutex()
   native_ = nullptr;

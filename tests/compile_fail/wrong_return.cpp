@@ -1,4 +1,4 @@
-// expect: LazyHandle: the loader must return T, std::unique_ptr<T> or std::shared_ptr<T>
+// expect: LazyHandle: the loader must return T (or a value or reference T is constructible from), std::unique_ptr<T> or std::shared_ptr<T>
 #include <lazyload/handle.hpp>
 #include <string>
 int main() {

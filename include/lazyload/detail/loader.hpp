@@ -36,7 +36,8 @@ template <class U> struct Unwrap<std::shared_ptr<U>> {
   static constexpr bool kPointer = true;
 };
 
-// LoaderTraits<F>: how F is called and what it returns.
+// LoaderTraits<F>: how F is called and what it returns, exactly as declared:
+// a value, or a reference (decayed only where T is deduced, loaded_type_t).
 template <class F, class = void> struct LoaderTraits {
   static constexpr bool kCallable = false;
   static constexpr bool kTakesProgress = false;
@@ -46,14 +47,14 @@ template <class F>
 struct LoaderTraits<F, std::enable_if_t<std::is_invocable_v<F&, Progress&>>> {
   static constexpr bool kCallable = true;
   static constexpr bool kTakesProgress = true;
-  using result = std::decay_t<std::invoke_result_t<F&, Progress&>>;
+  using result = std::invoke_result_t<F&, Progress&>;
 };
 template <class F>
 struct LoaderTraits<F, std::enable_if_t<!std::is_invocable_v<F&, Progress&> &&
                                         std::is_invocable_v<F&>>> {
   static constexpr bool kCallable = true;
   static constexpr bool kTakesProgress = false;
-  using result = std::decay_t<std::invoke_result_t<F&>>;
+  using result = std::invoke_result_t<F&>;
 };
 
 // is_empty_callable(f): whether `f` is a null function pointer or an empty
@@ -68,27 +69,72 @@ template <class F> bool is_empty_callable(const F& f) noexcept {
   }
 }
 
-// loaded_type_t<F>: the T of LazyHandle<T> that a loader F deduces.
+// loaded_type_t<F>: the T of LazyHandle<T> that a loader F deduces: what F
+// returns without reference or cv-qualifiers (a loader returning
+// `const Config&` makes a LazyHandle<Config>, which holds a copy), with
+// std::unique_ptr and std::shared_ptr unwrapped.
 template <class F, class Traits = LoaderTraits<std::decay_t<F>>>
 using loaded_type_t = std::conditional_t<
     Traits::kCallable && !std::is_void_v<typename Traits::result>,
-    typename Unwrap<typename Traits::result>::type, BadLoader>;
+    typename Unwrap<std::decay_t<typename Traits::result>>::type, BadLoader>;
+
+// How a loader's result R (a value or a reference) becomes the value of a
+// LazyHandle<T>, in this order:
+// * kOwns: R is a smart pointer that std::shared_ptr<T> can take (or, for a
+//   reference to a shared_ptr, share) ownership from.
+// * kElides: R is a prvalue of T itself; it is materialized directly in the
+//   handle's storage (guaranteed copy elision), so T need not be movable.
+// * kConstructs: T is constructible from R: from a value by moving, from an
+//   lvalue reference by copying (the handle owns a copy, not the referent).
+template <class T, class R> struct LoaderResult {
+  using Value = std::remove_const_t<T>;
+  static constexpr bool kOwns = Unwrap<std::decay_t<R>>::kPointer &&
+                                std::is_constructible_v<std::shared_ptr<T>, R>;
+  static constexpr bool kElides = !kOwns && !std::is_reference_v<R> &&
+                                  std::is_same_v<std::remove_cv_t<R>, Value>;
+  static constexpr bool kConstructs =
+      !kOwns && !kElides && std::is_constructible_v<Value, R>;
+  static constexpr bool kUsable = kOwns || kElides || kConstructs;
+  // A raw pointer to T: refused, since nobody would own the T.
+  static constexpr bool kRawPointer =
+      std::is_pointer_v<std::decay_t<R>> &&
+      std::is_same_v<std::remove_cv_t<std::remove_pointer_t<std::decay_t<R>>>,
+                     Value>;
+  // A std::unique_ptr by lvalue reference: its ownership cannot be taken.
+  static constexpr bool kUniquePtrLvalue =
+      std::is_lvalue_reference_v<R> && Unwrap<std::decay_t<R>>::kPointer &&
+      !std::is_copy_constructible_v<std::decay_t<R>>;
+};
 
 // Whether a loader returning R can produce a LazyHandle<T>.
 template <class T, class R> constexpr bool returns_usable() {
-  if constexpr (Unwrap<R>::kPointer) {
-    return std::is_constructible_v<std::shared_ptr<T>, R&&>;
-  } else {
-    return std::is_constructible_v<std::remove_const_t<T>, R&&>;
-  }
+  return LoaderResult<T, R>::kUsable;
 }
 
-// Turns a loader's result into the shared_ptr a handle owns.
-template <class T, class R> std::shared_ptr<T> to_shared(R&& result) {
-  if constexpr (Unwrap<std::decay_t<R>>::kPointer) {
-    return std::shared_ptr<T>(std::forward<R>(result));
+// Calls the loader `fn` and turns its result into the shared_ptr a handle
+// owns, as LoaderResult says.
+template <class T, class F>
+std::shared_ptr<T> call_loader(F& fn, Progress& progress) {
+  using R = typename LoaderTraits<F>::result;
+  using Result = LoaderResult<T, R>;
+  using Value = typename Result::Value;
+  const auto call = [&]() -> R {
+    if constexpr (LoaderTraits<F>::kTakesProgress) {
+      return std::invoke(fn, progress);
+    } else {
+      return std::invoke(fn);
+    }
+  };
+  if constexpr (Result::kOwns) {
+    return std::shared_ptr<T>(call());
+  } else if constexpr (Result::kElides &&
+                       !std::is_move_constructible_v<Value>) {
+    // make_shared would need to move the prvalue into its storage; a
+    // new-expression initializes the object from it directly. Two
+    // allocations instead of one, for a T that cannot move.
+    return std::shared_ptr<T>(new Value(call()));  // NOLINT: owned at once
   } else {
-    return std::make_shared<std::remove_const_t<T>>(std::forward<R>(result));
+    return std::make_shared<Value>(call());
   }
 }
 
@@ -117,11 +163,7 @@ template <class T> class LoaderFn {
   template <class F> struct Impl final : Base {
     explicit Impl(F f) : fn(std::move(f)) {}
     std::shared_ptr<T> call(Progress& progress) override {
-      if constexpr (LoaderTraits<F>::kTakesProgress) {
-        return to_shared<T>(std::invoke(fn, progress));
-      } else {
-        return to_shared<T>(std::invoke(fn));
-      }
+      return call_loader<T>(fn, progress);
     }
     F fn;
   };

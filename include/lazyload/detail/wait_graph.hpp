@@ -53,6 +53,55 @@ class LoadScope {
   LoadScope& operator=(const LoadScope&) = delete;
 };
 
+// LoaderLockScope: marks, for a scope, that this thread is inside dlopen or
+// dlclose, running a library's initializers or finalizers under the dynamic
+// loader's lock (and lazyload's dl_mutex). Waiting there for a load another
+// thread runs deadlocks as soon as that load opens a library, dlsym()s, or
+// takes the loader's lock in any other way, so WaitGraph refuses it.
+class LoaderLockScope {
+ public:
+  // What the thread runs: the library's initializers (dlopen) or its
+  // finalizers (dlclose).
+  enum class Code { initializer, finalizer };
+
+  LoaderLockScope(const std::string& library, Code code) noexcept
+      : library_(library), code_(code), outer_(current()) {
+    current() = this;
+  }
+  ~LoaderLockScope() { current() = outer_; }
+  LoaderLockScope(const LoaderLockScope&) = delete;
+  LoaderLockScope& operator=(const LoaderLockScope&) = delete;
+
+  // The innermost scope on this thread, null outside dlopen and dlclose.
+  static const LoaderLockScope*& current() noexcept {
+    thread_local const LoaderLockScope* scope = nullptr;
+    return scope;
+  }
+
+  // Why waiting for `target` here is refused, and what to do instead.
+  std::string refusal(const std::string& target) const {
+    const std::string name = quoted(target);
+    std::string out = "lazyload: waiting for " + name +
+                      ", which another thread is loading, from inside the ";
+    out += code_ == Code::initializer ? "initializer" : "finalizer";
+    out += " of library " + quoted(library_) +
+           " can deadlock on the dynamic loader's lock; ";
+    if (code_ == Code::initializer) {
+      out += "load " + name +
+             " before opening the library, or do the work after dlopen "
+             "returns";
+    } else {
+      out += "do the work with " + name + " before closing the library";
+    }
+    return out;
+  }
+
+ private:
+  const std::string& library_;
+  const Code code_;
+  const LoaderLockScope* const outer_;
+};
+
 class WaitGraph {
  public:
   static WaitGraph& instance() {
@@ -61,7 +110,8 @@ class WaitGraph {
   }
 
   // Records that this thread is about to wait for `target`; throws
-  // CycleError, recording nothing, when that wait would never end.
+  // CycleError, recording nothing, when that wait would never end, and when
+  // this thread is inside dlopen or dlclose (see LoaderLockScope).
   void begin_wait(const LoadSite& target) {
     const std::thread::id me = std::this_thread::get_id();
     std::lock_guard<std::mutex> lock(mutex_);
@@ -75,6 +125,9 @@ class WaitGraph {
       if (it == waiting_.end()) break;
       site = it->second;
       chain.push_back(site);
+    }
+    if (const LoaderLockScope* scope = LoaderLockScope::current()) {
+      throw_error<CycleError>(scope->refusal(target.label()));
     }
     waiting_[me] = &target;
   }
