@@ -84,8 +84,9 @@
 //
 // The exceptions lazyload throws. There is one root, `LazyError`, so that
 // `catch (const lazyload::LazyError&)` catches everything the library itself
-// reports; beneath it, `LoadError` is a failed load and `CycleError` a load
-// that would have waited for itself.
+// reports; beneath it, `LoadError` is a failed load, `CycleError` a load
+// that would have waited for itself and `LoadCancelled` a load stopped by
+// `cancel()`, `unload()` or the registry's destruction.
 //
 // Every message starts with `lazyload: `, is lower case, has no final period
 // and names the entry it is about in quotes:
@@ -142,6 +143,21 @@ class LoadError : public LazyError {
 class CycleError : public LoadError {
  public:
   // CycleError::CycleError(const std::string&), CycleError(const char*)
+  //
+  // Creates the exception with `what()` equal to the message.
+  // Thread safety: none needed (construction).
+  // Throws: std::bad_alloc only. Invalidates: none.
+  using LoadError::LoadError;
+};
+
+// LoadCancelled
+//
+// A load that was asked to stop (`cancel()`, `unload()` during the load, or
+// the registry's destruction) and so published nothing. Loaders may throw it
+// themselves, through `Progress::throw_if_stop_requested()`.
+class LoadCancelled : public LoadError {
+ public:
+  // LoadCancelled::LoadCancelled(const std::string&), LoadCancelled(const char*)
   //
   // Creates the exception with `what()` equal to the message.
   // Thread safety: none needed (construction).
@@ -287,6 +303,13 @@ struct StatusChange {
   // For `unloaded`: whether a registry evicted it (memory budget, pressure or
   // idle timeout) rather than someone calling unload().
   bool eviction = false;
+  // Whether this change ends a reload(): `from` and `to` are then both
+  // `loaded` (or `to` is `unloaded` if it was unloaded meanwhile), and
+  // `error` is set when the new value failed to load.
+  bool reload = false;
+  // For a load a registry runs again under its retry policy: which attempt
+  // this is (1 for the first retry); 0 for every other change.
+  unsigned retry = 0;
 };
 
 // LoadRecord
@@ -394,6 +417,17 @@ struct LoadRecord {
 #  endif
 #endif
 
+// LAZYLOAD_HAS_FORCED_UNWIND: 1 with libstdc++, where pthread_exit() and
+// pthread_cancel() end a thread by throwing abi::__forced_unwind, which a
+// catch-all must rethrow (else the process aborts).
+#ifndef LAZYLOAD_HAS_FORCED_UNWIND
+#  if defined(__GLIBCXX__)
+#    define LAZYLOAD_HAS_FORCED_UNWIND 1
+#  else
+#    define LAZYLOAD_HAS_FORCED_UNWIND 0
+#  endif
+#endif
+
 #endif  // LAZYLOAD_DETAIL_CONFIG_HPP_
 // lazyload/detail/deadline.hpp
 //
@@ -463,6 +497,16 @@ std::optional<std::chrono::steady_clock::time_point> deadline_after(
 //     return m;
 //   }};
 //
+// A long loader also asks whether it should give up: `cancel()`, `unload()`,
+// a `load_timeout` or the registry's destruction request a stop, and
+// `stop_requested()` (a relaxed load, plus a clock read only when a deadline
+// is set) is cheap enough for a tight loop:
+//
+//   for (auto& shard : shards) {
+//     p.throw_if_stop_requested();  // throws lazyload::LoadCancelled
+//     m->load(shard);
+//   }
+//
 // Rationale: the fraction is an atomic so that readers never block a loader;
 // the stage is a short string behind its own small mutex, written a handful of
 // times per load.
@@ -471,11 +515,15 @@ std::optional<std::chrono::steady_clock::time_point> deadline_after(
 #define LAZYLOAD_PROGRESS_HPP_
 
 #include <atomic>       // std::atomic
+#include <chrono>       // std::chrono::steady_clock
 #include <cmath>        // std::isnan
 #include <cstddef>      // std::size_t
+#include <cstdint>      // std::int64_t
 #include <mutex>        // std::mutex, std::lock_guard
 #include <string>       // std::string
 #include <string_view>  // std::string_view
+#include <utility>      // std::move
+
 
 namespace lazyload {
 
@@ -560,20 +608,81 @@ class Progress {
     return size_.load(std::memory_order_relaxed);
   }
 
+  // Progress::stop_requested()
+  //
+  // Returns whether this load has been asked to stop: by `cancel()`, by
+  // `unload()`, by the registry's destruction, or because its `load_timeout`
+  // has passed. A loader that sees it should give up by throwing; whatever it
+  // returns is not published anyway.
+  // Thread safety: safe to call concurrently. Throws: none. Invalidates: none.
+  bool stop_requested() const noexcept {
+    if (stop_.load(std::memory_order_relaxed)) return true;
+    const std::int64_t deadline = deadline_.load(std::memory_order_relaxed);
+    return deadline != kNoDeadline && now_ticks() >= deadline;
+  }
+
+  // Progress::throw_if_stop_requested()
+  //
+  // Throws `LoadCancelled` if stop_requested(); otherwise does nothing.
+  // Thread safety: safe to call concurrently.
+  // Throws: LoadCancelled. Invalidates: none.
+  void throw_if_stop_requested() const {
+    if (stop_requested()) {
+      throw LoadCancelled("lazyload: the load was asked to stop");
+    }
+  }
+
  private:
   friend class LazyHandleBase;
 
-  // Clears everything; the handle calls it as a new load starts.
-  // Requires: no lock held (it takes `mutex_`).
-  void reset() {
+  static constexpr std::int64_t kNoDeadline = 0;
+
+  static std::int64_t now_ticks() noexcept {
+    return std::chrono::steady_clock::now().time_since_epoch().count();
+  }
+
+  // Clears everything and sets the new load's deadline; the handle calls it
+  // as a load starts. Requires: no lock held (it takes `mutex_`).
+  void reset(std::chrono::steady_clock::duration timeout = {}) {
     fraction_.store(0.0, std::memory_order_relaxed);
     size_.store(0, std::memory_order_relaxed);
+    stop_.store(false, std::memory_order_relaxed);
+    std::int64_t deadline = kNoDeadline;
+    if (timeout > std::chrono::steady_clock::duration::zero()) {
+      const auto now = std::chrono::steady_clock::now().time_since_epoch();
+      deadline = now > std::chrono::steady_clock::duration::max() - timeout
+                     ? std::chrono::steady_clock::duration::max().count()
+                     : (now + timeout).count();
+    }
+    deadline_.store(deadline, std::memory_order_relaxed);
     std::lock_guard<std::mutex> lock(mutex_);
     stage_.clear();
   }
 
+  // Asks the running load to stop.
+  void request_stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  // Whether request_stop() was called for this load (not the deadline).
+  bool stop_flag() const noexcept {
+    return stop_.load(std::memory_order_relaxed);
+  }
+  // Whether this load's deadline has passed.
+  bool timed_out() const noexcept {
+    const std::int64_t deadline = deadline_.load(std::memory_order_relaxed);
+    return deadline != kNoDeadline && now_ticks() >= deadline;
+  }
+  // Copies what a finished reload reported into the serving progress.
+  void adopt(const Progress& other) {
+    fraction_.store(1.0, std::memory_order_relaxed);
+    size_.store(other.size_bytes(), std::memory_order_relaxed);
+    std::string stage = other.stage();
+    std::lock_guard<std::mutex> lock(mutex_);
+    stage_ = std::move(stage);
+  }
+
   std::atomic<double> fraction_{0.0};
   std::atomic<std::size_t> size_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> deadline_{kNoDeadline};  // steady_clock ticks
   mutable std::mutex mutex_;
   std::string stage_;  // guarded by mutex_
 };
@@ -605,7 +714,8 @@ template <class U> struct Unwrap<std::shared_ptr<U>> {
   static constexpr bool kPointer = true;
 };
 
-// LoaderTraits<F>: how F is called and what it returns.
+// LoaderTraits<F>: how F is called and what it returns, exactly as declared:
+// a value, or a reference (decayed only where T is deduced, loaded_type_t).
 template <class F, class = void> struct LoaderTraits {
   static constexpr bool kCallable = false;
   static constexpr bool kTakesProgress = false;
@@ -615,14 +725,14 @@ template <class F>
 struct LoaderTraits<F, std::enable_if_t<std::is_invocable_v<F&, Progress&>>> {
   static constexpr bool kCallable = true;
   static constexpr bool kTakesProgress = true;
-  using result = std::decay_t<std::invoke_result_t<F&, Progress&>>;
+  using result = std::invoke_result_t<F&, Progress&>;
 };
 template <class F>
 struct LoaderTraits<F, std::enable_if_t<!std::is_invocable_v<F&, Progress&> &&
                                         std::is_invocable_v<F&>>> {
   static constexpr bool kCallable = true;
   static constexpr bool kTakesProgress = false;
-  using result = std::decay_t<std::invoke_result_t<F&>>;
+  using result = std::invoke_result_t<F&>;
 };
 
 // is_empty_callable(f): whether `f` is a null function pointer or an empty
@@ -637,27 +747,72 @@ template <class F> bool is_empty_callable(const F& f) noexcept {
   }
 }
 
-// loaded_type_t<F>: the T of LazyHandle<T> that a loader F deduces.
+// loaded_type_t<F>: the T of LazyHandle<T> that a loader F deduces: what F
+// returns without reference or cv-qualifiers (a loader returning
+// `const Config&` makes a LazyHandle<Config>, which holds a copy), with
+// std::unique_ptr and std::shared_ptr unwrapped.
 template <class F, class Traits = LoaderTraits<std::decay_t<F>>>
 using loaded_type_t = std::conditional_t<
     Traits::kCallable && !std::is_void_v<typename Traits::result>,
-    typename Unwrap<typename Traits::result>::type, BadLoader>;
+    typename Unwrap<std::decay_t<typename Traits::result>>::type, BadLoader>;
+
+// How a loader's result R (a value or a reference) becomes the value of a
+// LazyHandle<T>, in this order:
+// * kOwns: R is a smart pointer that std::shared_ptr<T> can take (or, for a
+//   reference to a shared_ptr, share) ownership from.
+// * kElides: R is a prvalue of T itself; it is materialized directly in the
+//   handle's storage (guaranteed copy elision), so T need not be movable.
+// * kConstructs: T is constructible from R: from a value by moving, from an
+//   lvalue reference by copying (the handle owns a copy, not the referent).
+template <class T, class R> struct LoaderResult {
+  using Value = std::remove_const_t<T>;
+  static constexpr bool kOwns = Unwrap<std::decay_t<R>>::kPointer &&
+                                std::is_constructible_v<std::shared_ptr<T>, R>;
+  static constexpr bool kElides = !kOwns && !std::is_reference_v<R> &&
+                                  std::is_same_v<std::remove_cv_t<R>, Value>;
+  static constexpr bool kConstructs =
+      !kOwns && !kElides && std::is_constructible_v<Value, R>;
+  static constexpr bool kUsable = kOwns || kElides || kConstructs;
+  // A raw pointer to T: refused, since nobody would own the T.
+  static constexpr bool kRawPointer =
+      std::is_pointer_v<std::decay_t<R>> &&
+      std::is_same_v<std::remove_cv_t<std::remove_pointer_t<std::decay_t<R>>>,
+                     Value>;
+  // A std::unique_ptr by lvalue reference: its ownership cannot be taken.
+  static constexpr bool kUniquePtrLvalue =
+      std::is_lvalue_reference_v<R> && Unwrap<std::decay_t<R>>::kPointer &&
+      !std::is_copy_constructible_v<std::decay_t<R>>;
+};
 
 // Whether a loader returning R can produce a LazyHandle<T>.
 template <class T, class R> constexpr bool returns_usable() {
-  if constexpr (Unwrap<R>::kPointer) {
-    return std::is_constructible_v<std::shared_ptr<T>, R&&>;
-  } else {
-    return std::is_constructible_v<std::remove_const_t<T>, R&&>;
-  }
+  return LoaderResult<T, R>::kUsable;
 }
 
-// Turns a loader's result into the shared_ptr a handle owns.
-template <class T, class R> std::shared_ptr<T> to_shared(R&& result) {
-  if constexpr (Unwrap<std::decay_t<R>>::kPointer) {
-    return std::shared_ptr<T>(std::forward<R>(result));
+// Calls the loader `fn` and turns its result into the shared_ptr a handle
+// owns, as LoaderResult says.
+template <class T, class F>
+std::shared_ptr<T> call_loader(F& fn, Progress& progress) {
+  using R = typename LoaderTraits<F>::result;
+  using Result = LoaderResult<T, R>;
+  using Value = typename Result::Value;
+  const auto call = [&]() -> R {
+    if constexpr (LoaderTraits<F>::kTakesProgress) {
+      return std::invoke(fn, progress);
+    } else {
+      return std::invoke(fn);
+    }
+  };
+  if constexpr (Result::kOwns) {
+    return std::shared_ptr<T>(call());
+  } else if constexpr (Result::kElides &&
+                       !std::is_move_constructible_v<Value>) {
+    // make_shared would need to move the prvalue into its storage; a
+    // new-expression initializes the object from it directly. Two
+    // allocations instead of one, for a T that cannot move.
+    return std::shared_ptr<T>(new Value(call()));  // NOLINT: owned at once
   } else {
-    return std::make_shared<std::remove_const_t<T>>(std::forward<R>(result));
+    return std::make_shared<Value>(call());
   }
 }
 
@@ -686,11 +841,7 @@ template <class T> class LoaderFn {
   template <class F> struct Impl final : Base {
     explicit Impl(F f) : fn(std::move(f)) {}
     std::shared_ptr<T> call(Progress& progress) override {
-      if constexpr (LoaderTraits<F>::kTakesProgress) {
-        return to_shared<T>(std::invoke(fn, progress));
-      } else {
-        return to_shared<T>(std::invoke(fn));
-      }
+      return call_loader<T>(fn, progress);
     }
     F fn;
   };
@@ -904,6 +1055,55 @@ class LoadScope {
   LoadScope& operator=(const LoadScope&) = delete;
 };
 
+// LoaderLockScope: marks, for a scope, that this thread is inside dlopen or
+// dlclose, running a library's initializers or finalizers under the dynamic
+// loader's lock (and lazyload's dl_mutex). Waiting there for a load another
+// thread runs deadlocks as soon as that load opens a library, dlsym()s, or
+// takes the loader's lock in any other way, so WaitGraph refuses it.
+class LoaderLockScope {
+ public:
+  // What the thread runs: the library's initializers (dlopen) or its
+  // finalizers (dlclose).
+  enum class Code { initializer, finalizer };
+
+  LoaderLockScope(const std::string& library, Code code) noexcept
+      : library_(library), code_(code), outer_(current()) {
+    current() = this;
+  }
+  ~LoaderLockScope() { current() = outer_; }
+  LoaderLockScope(const LoaderLockScope&) = delete;
+  LoaderLockScope& operator=(const LoaderLockScope&) = delete;
+
+  // The innermost scope on this thread, null outside dlopen and dlclose.
+  static const LoaderLockScope*& current() noexcept {
+    thread_local const LoaderLockScope* scope = nullptr;
+    return scope;
+  }
+
+  // Why waiting for `target` here is refused, and what to do instead.
+  std::string refusal(const std::string& target) const {
+    const std::string name = quoted(target);
+    std::string out = "lazyload: waiting for " + name +
+                      ", which another thread is loading, from inside the ";
+    out += code_ == Code::initializer ? "initializer" : "finalizer";
+    out += " of library " + quoted(library_) +
+           " can deadlock on the dynamic loader's lock; ";
+    if (code_ == Code::initializer) {
+      out += "load " + name +
+             " before opening the library, or do the work after dlopen "
+             "returns";
+    } else {
+      out += "do the work with " + name + " before closing the library";
+    }
+    return out;
+  }
+
+ private:
+  const std::string& library_;
+  const Code code_;
+  const LoaderLockScope* const outer_;
+};
+
 class WaitGraph {
  public:
   static WaitGraph& instance() {
@@ -912,7 +1112,8 @@ class WaitGraph {
   }
 
   // Records that this thread is about to wait for `target`; throws
-  // CycleError, recording nothing, when that wait would never end.
+  // CycleError, recording nothing, when that wait would never end, and when
+  // this thread is inside dlopen or dlclose (see LoaderLockScope).
   void begin_wait(const LoadSite& target) {
     const std::thread::id me = std::this_thread::get_id();
     std::lock_guard<std::mutex> lock(mutex_);
@@ -926,6 +1127,9 @@ class WaitGraph {
       if (it == waiting_.end()) break;
       site = it->second;
       chain.push_back(site);
+    }
+    if (const LoaderLockScope* scope = LoaderLockScope::current()) {
+      throw_error<CycleError>(scope->refusal(target.label()));
     }
     waiting_[me] = &target;
   }
@@ -975,6 +1179,9 @@ class WaitScope {
 
 #if LAZYLOAD_HAS_RTTI
 #  include <typeinfo>  // std::type_info
+#endif
+#if LAZYLOAD_HAS_FORCED_UNWIND
+#  include <cxxabi.h>  // abi::__forced_unwind
 #endif
 
 namespace lazyload {
@@ -1055,6 +1262,10 @@ struct HandleOptions {
   // After a failure, accesses within this period rethrow it without running
   // the loader. Zero (the default) retries at once.
   std::chrono::steady_clock::duration failure_cooldown{};
+  // A load (or reload) running longer than this is asked to stop
+  // (Progress::stop_requested() turns true) and publishes nothing; its
+  // callers get a LoadError saying it timed out. Zero (the default): none.
+  std::chrono::steady_clock::duration load_timeout{};
 };
 
 // HandleStats
@@ -1077,6 +1288,8 @@ LAZYLOAD_SUPPRESS_DEPRECATED_BEGIN  // the implicit members copy the old names
   double progress = 0.0;       // the current or last load's fraction, 0 to 1
   std::string stage;           // the current or last load's reported stage
   std::size_t size_bytes = 0;  // bytes, from Progress::set_size(); 0: unknown
+  bool reloading = false;       // a reload() runs while the value serves
+  double reload_progress = 0.0;  // that reload's fraction, 0 to 1
 
   // Deprecated names of the fields above, filled with the same facts; they
   // go in the next minor release.
@@ -1153,12 +1366,41 @@ class LazyHandleBase {
   // `unloaded` and the next access loads again. If no lease holds the value it
   // is destroyed before unload() returns; otherwise the last lease destroys
   // it. A queued entry is unqueued, a failed one forgets its failure. A load
-  // in progress is not cancelled: unload() leaves it alone and it publishes.
+  // or reload in progress is cancelled, as by cancel(): it publishes nothing,
+  // and the status turns `unloaded` when its loader returns.
   // Thread safety: safe to call concurrently with every member.
   // Throws: none.
   // Invalidates: every reference and pointer obtained from get(), operator*,
   // operator-> and try_get(), like a container's clear(). Leases stay valid.
   void unload() noexcept;
+
+  // LazyHandleBase::reload()
+  //
+  // Loads a new value with the handle's loader while get(), lease() and
+  // try_lease() keep returning the current one, then publishes it in one step
+  // (after its warm-up) and releases the old value, which is destroyed once
+  // its last lease ends. Concurrent calls share one reload. If the new load
+  // fails or is cancelled, the current value keeps serving (status `loaded`;
+  // a failure is counted and becomes the last error). On a handle that is not
+  // loaded, reload() is load().
+  // Thread safety: safe to call concurrently with every member.
+  // Throws: LoadError naming the entry (the current value still serves);
+  // LoadCancelled if the reload was cancelled; CycleError as load().
+  // Invalidates: when the new value is published, every reference and
+  // pointer from get(), operator*, operator-> and try_get() to the old
+  // value, as unload() does. Leases stay valid.
+  void reload();
+
+  // LazyHandleBase::cancel()
+  //
+  // Asks the load or reload in progress to stop, and returns whether there
+  // was one. The loader sees Progress::stop_requested(); whatever it returns
+  // is not published. Its caller and every waiter get LoadCancelled, and the
+  // status goes back to `unloaded` (or stays `loaded` for a reload); the next
+  // access loads again. A queued entry is not running: unload() unqueues it.
+  // Thread safety: safe to call concurrently with every member.
+  // Throws: none. Invalidates: none.
+  bool cancel() noexcept;
 
   // LazyHandleBase::wait_for()
   //
@@ -1256,6 +1498,10 @@ class LazyHandleBase {
   // Requires: `mutex_` not held (it takes it).
   std::shared_ptr<void> share();
 
+  // try_lease(): shares ownership of the value if one is published, else
+  // returns null; never loads. Requires: `mutex_` not held (it takes it).
+  std::shared_ptr<void> try_share();
+
   // The published value; the fast path reads only this.
   std::atomic<void*> value_{nullptr};
 
@@ -1263,11 +1509,13 @@ class LazyHandleBase {
   // The one door a registry uses into the handle (see detail::HandleAccess).
   friend class detail::HandleAccess;
 
-  // What a finished load produced: the value, or the failure and its message.
+  // What a finished load produced: the value, or the failure and its
+  // message; `cancelled` when it was asked to stop (not a failure).
   struct Outcome {
     std::shared_ptr<void> value;
     std::exception_ptr failure;
     std::string message;
+    bool cancelled = false;
   };
 
   // Runs the loader; returns the value, never null.
@@ -1281,11 +1529,24 @@ class LazyHandleBase {
   bool cooling_down() const;
   void run_load(std::unique_lock<std::mutex>& lock);
   LoadRecord begin_load(std::unique_lock<std::mutex>& lock);
-  Outcome run_loader(LoadRecord& record);
+  Outcome run_loader(LoadRecord& record, Progress& progress);
+  Outcome run_guarded(std::unique_lock<std::mutex>& lock, LoadRecord& record,
+                      bool reload);
+  void settle_stop(const Progress& progress, Outcome& outcome) const;
   void finish_load(const LoadRecord& record, const Outcome& outcome);
   void publish(const std::shared_ptr<void>& value);
-  void report_load(const LoadRecord& record, const Outcome& outcome) noexcept;
+  void report_load(const LoadRecord& record, const Outcome& outcome,
+                   bool reload = false) noexcept;
   std::exception_ptr wrap_failure(std::string& message) const;
+  std::exception_ptr stop_failure(const std::exception_ptr& cause,
+                                  bool cancelled, std::string& message) const;
+  std::string load_prefix() const;
+
+  // The steps of a reload, which run beside the published value.
+  void wait_for_running_reload(std::unique_lock<std::mutex>& lock);
+  void run_reload(std::unique_lock<std::mutex>& lock);
+  std::shared_ptr<void> finish_reload(const LoadRecord& record,
+                                      const Outcome& outcome);
 
   // Unloading: detach the value (mutex_ held), then destroy it outside.
   std::shared_ptr<void> detach_value();
@@ -1316,11 +1577,16 @@ class LazyHandleBase {
   std::atomic<std::int64_t> last_used_at_{0};
   std::atomic<std::uint64_t> uses_{0};  // loads plus leases
   Progress progress_;
+  Progress reload_progress_;  // the running reload's; its size counts too
   const HandleOptions options_;
   detail::HandleObserver* observer_ = nullptr;  // set once, before any load
 
   std::shared_ptr<void> owner_;   // guarded by mutex_
   std::exception_ptr failure_;    // guarded by mutex_
+  std::exception_ptr last_failure_;  // guarded by mutex_; the last load's
+  bool reloading_ = false;           // guarded by mutex_
+  std::uint64_t reload_generation_ = 0;  // guarded by mutex_; reloads ended
+  std::exception_ptr reload_failure_;    // guarded by mutex_; the last's
   std::string last_error_;        // guarded by mutex_
   std::uint64_t generation_ = 0;  // guarded by mutex_; loads finished
   std::uint64_t loads_ = 0;       // guarded by mutex_
@@ -1353,6 +1619,10 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   //
   // Creates an unloaded handle around `loader`, which returns `T`,
   // `std::unique_ptr<T>` or `std::shared_ptr<T>`, and may take `Progress&`.
+  // A `T` returned by value is constructed in place (it need not be copyable
+  // or movable); a reference (or value) of another type that `T` is
+  // constructible from makes a `T` from it: a `const U&` is copied, never
+  // referred to. A raw pointer is refused: nobody would own the value.
   // The loader does not run here. The name appears in errors and status.
   // Thread safety: none needed (construction).
   // Throws: LazyError if options.warmup does not take `T`.
@@ -1364,6 +1634,7 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   LazyHandle(std::string name, F loader, HandleOptions options = {})
       : LazyHandleBase(std::move(name), std::move(options)) {
     using Traits = detail::LoaderTraits<F>;
+    using Result = detail::LoaderResult<T, typename Traits::result>;
     if constexpr (!Traits::kCallable) {
       static_assert(detail::kDependentFalse<F>,
                     "LazyHandle: the loader must be callable with no "
@@ -1372,10 +1643,20 @@ template <class T> class LazyHandle final : public LazyHandleBase {
       static_assert(detail::kDependentFalse<F>,
                     "LazyHandle: the loader returns void; it must return T, "
                     "std::unique_ptr<T> or std::shared_ptr<T>");
-    } else if constexpr (!detail::returns_usable<T,
-                                                 typename Traits::result>()) {
+    } else if constexpr (Result::kRawPointer) {
       static_assert(detail::kDependentFalse<F>,
-                    "LazyHandle: the loader must return T, std::unique_ptr<T> "
+                    "LazyHandle: the loader returns a raw pointer to T, which "
+                    "nobody would own; return std::unique_ptr<T> or "
+                    "std::shared_ptr<T>");
+    } else if constexpr (!Result::kUsable && Result::kUniquePtrLvalue) {
+      static_assert(detail::kDependentFalse<F>,
+                    "LazyHandle: the loader returns a std::unique_ptr by "
+                    "lvalue reference, whose ownership it cannot take; return "
+                    "the std::unique_ptr<T> by value");
+    } else if constexpr (!Result::kUsable) {
+      static_assert(detail::kDependentFalse<F>,
+                    "LazyHandle: the loader must return T (or a value or "
+                    "reference T is constructible from), std::unique_ptr<T> "
                     "or std::shared_ptr<T>");
     } else {
       if (detail::is_empty_callable(loader)) {
@@ -1436,7 +1717,22 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   std::shared_ptr<T> lease() {
     std::shared_ptr<void> owner = share();
     T* value = static_cast<T*>(owner.get());
-    return std::shared_ptr<T>(owner, value);
+    return std::shared_ptr<T>(owner, value);  // aliasing: C++17 copies
+  }
+
+  // LazyHandle::try_lease()
+  //
+  // Returns shared ownership of the value if it is loaded now, else an empty
+  // pointer; never starts a load and never waits for one. What a request
+  // handler uses to answer "not ready" instead of blocking. The value stays
+  // alive as long as the lease, across unload(), reload() and eviction.
+  // Thread safety: safe to call concurrently.
+  // Throws: none beyond std::system_error from the mutex.
+  // Invalidates: none.
+  std::shared_ptr<T> try_lease() {
+    std::shared_ptr<void> owner = try_share();
+    T* value = static_cast<T*>(owner.get());
+    return std::shared_ptr<T>(owner, value);  // aliasing: C++17 copies
   }
 
   // LazyHandle::type_name()
@@ -1558,7 +1854,7 @@ class HandleAccess {
   }
   // The size the loader reported through Progress::set_size(); 0: none.
   static std::size_t reported_size(const LazyHandleBase& h) noexcept {
-    return h.progress_.size_bytes();
+    return h.progress_.size_bytes() + h.reload_progress_.size_bytes();
   }
 };
 
@@ -1574,12 +1870,39 @@ inline void LazyHandleBase::unload() noexcept {
   Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (reloading_) reload_progress_.request_stop();
     from = status_.load(std::memory_order_relaxed);
+    if (from == Status::loading) progress_.request_stop();
     if (from == Status::loading || from == Status::unloaded) return;
     doomed = detach_value();
   }
   doomed.reset();  // destroys the value here unless a lease holds it
   notify(from, Status::unloaded);
+}
+
+inline void LazyHandleBase::reload() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (value_.load(std::memory_order_relaxed) == nullptr) {
+    acquire(lock);  // not loaded: a reload is a load
+  } else if (reloading_) {
+    wait_for_running_reload(lock);
+  } else {
+    run_reload(lock);
+  }
+}
+
+inline bool LazyHandleBase::cancel() noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  bool running = false;
+  if (status_.load(std::memory_order_relaxed) == Status::loading) {
+    progress_.request_stop();
+    running = true;
+  }
+  if (reloading_) {
+    reload_progress_.request_stop();
+    running = true;
+  }
+  return running;
 }
 
 inline HandleStats LazyHandleBase::stats() const {
@@ -1595,7 +1918,9 @@ inline HandleStats LazyHandleBase::stats() const {
     duration = last_duration_;
     out.last_loaded_at = loaded_at_;
     out.error = last_error_;
+    out.reloading = reloading_;
   }
+  if (out.reloading) out.reload_progress = reload_progress_.fraction();
   out.load_time = std::chrono::duration<double>(duration).count();
   out.progress = progress_.fraction();
   out.stage = progress_.stage();
@@ -1611,6 +1936,13 @@ inline HandleStats LazyHandleBase::stats() const {
 inline std::shared_ptr<void> LazyHandleBase::share() {
   std::unique_lock<std::mutex> lock(mutex_);
   acquire(lock);
+  touch();
+  return owner_;
+}
+
+inline std::shared_ptr<void> LazyHandleBase::try_share() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!owner_) return nullptr;
   touch();
   return owner_;
 }
@@ -1644,9 +1976,9 @@ inline void LazyHandleBase::wait_for_running_load(
     detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
     cv_.wait(lock, [&] { return generation_ != generation; });
   }
-  // Every waiter of a failed load gets that load's failure.
-  if (status_.load(std::memory_order_relaxed) == Status::failed && failure_) {
-    std::rethrow_exception(failure_);
+  // Every waiter of a failed or cancelled load gets that load's failure.
+  if (generation_ == generation + 1 && last_failure_) {
+    std::rethrow_exception(last_failure_);
   }
 }
 
@@ -1654,7 +1986,7 @@ inline void LazyHandleBase::wait_for_running_load(
 // while the loader runs and while the observer is told.
 inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
   LoadRecord record = begin_load(lock);
-  Outcome outcome = run_loader(record);
+  Outcome outcome = run_guarded(lock, record, false);
   lock.lock();
   finish_load(record, outcome);
   lock.unlock();
@@ -1662,6 +1994,38 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
   outcome.value.reset();  // the handle owns it now, or nobody does
   lock.lock();
   if (outcome.failure) std::rethrow_exception(outcome.failure);
+}
+
+// Requires: `mutex_` not held. Runs the loader; if the loading thread is
+// ended under it (pthread_exit, pthread_cancel: a forced unwind, which must
+// not be swallowed), records the failure, releases the waiters and lets the
+// unwind go on.
+inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
+    std::unique_lock<std::mutex>& lock, LoadRecord& record, bool reload) {
+  Progress& progress = reload ? reload_progress_ : progress_;
+#if LAZYLOAD_HAS_FORCED_UNWIND
+  try {
+    return run_loader(record, progress);
+  } catch (abi::__forced_unwind&) {
+    Outcome ended;
+    ended.message = load_prefix() + "failed: the loading thread was ended";
+    ended.failure = std::make_exception_ptr(LoadError(ended.message));
+    record.finished_at = std::chrono::steady_clock::now();
+    lock.lock();
+    if (reload) {
+      finish_reload(record, ended);  // keeps the old value serving
+    } else {
+      finish_load(record, ended);
+    }
+    lock.unlock();
+    report_load(record, ended, reload);
+    throw;
+  }
+#else
+  static_cast<void>(lock);
+  static_cast<void>(reload);
+  return run_loader(record, progress);
+#endif
 }
 
 // Requires: `mutex_` held through `lock`. Marks the load started and returns
@@ -1675,7 +2039,7 @@ inline LoadRecord LazyHandleBase::begin_load(
   if (from == Status::queued) record.queued_at = queued_at_;
   status_.store(Status::loading, std::memory_order_release);
   site_.loader.store(record.thread);
-  progress_.reset();
+  progress_.reset(options_.load_timeout);
   lock.unlock();
   notify(from, Status::loading);
   return record;
@@ -1683,26 +2047,70 @@ inline LoadRecord LazyHandleBase::begin_load(
 
 // Requires: `mutex_` not held. Runs the observer's before_load, the loader
 // and the warm-up; never throws, the failure is in the outcome.
-inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record) {
+inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record,
+                                                          Progress& progress) {
   Outcome outcome;
   detail::LoadScope scope(site_);
   record.started_at = std::chrono::steady_clock::now();
   try {
     if (observer_ != nullptr) observer_->before_load();
     record.started_at = std::chrono::steady_clock::now();
-    outcome.value = produce(progress_);
+    outcome.value = produce(progress);
     if (!outcome.value) {
       detail::throw_error<LoadError>(
           "lazyload: the loader returned a null pointer");
     }
     if (options_.warmup) options_.warmup.fn_(outcome.value.get());
+#if LAZYLOAD_HAS_FORCED_UNWIND
+  } catch (abi::__forced_unwind&) {
+    throw;  // the thread is being ended: run_guarded() records it
+#endif
   } catch (...) {
     outcome.value.reset();
     outcome.failure = wrap_failure(outcome.message);
   }
+  settle_stop(progress, outcome);
   record.finished_at = std::chrono::steady_clock::now();
   record.ok = outcome.failure == nullptr;
   return outcome;
+}
+
+// A load asked to stop publishes nothing: cancelled, whatever the loader
+// did; past its deadline, a failure that says it timed out.
+inline void LazyHandleBase::settle_stop(const Progress& progress,
+                                        Outcome& outcome) const {
+  const bool cancelled = progress.stop_flag();
+  if (!cancelled && !progress.timed_out()) return;
+  outcome.value.reset();
+  outcome.cancelled = cancelled;
+  outcome.failure = stop_failure(outcome.failure, cancelled, outcome.message);
+}
+
+// The LoadCancelled (or, for a timeout, LoadError) of a stopped load, with
+// the loader's own exception, if it threw one, nested.
+inline std::exception_ptr LazyHandleBase::stop_failure(
+    const std::exception_ptr& cause, bool cancelled,
+    std::string& message) const {
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      options_.load_timeout);
+  message = load_prefix() + (cancelled ? std::string("was cancelled")
+                                       : "timed out after " +
+                                             std::to_string(timeout.count()) +
+                                             " ms");
+  try {
+    if (cause) {
+      try {
+        std::rethrow_exception(cause);
+      } catch (...) {
+        if (cancelled) std::throw_with_nested(LoadCancelled(message));
+        std::throw_with_nested(LoadError(message));
+      }
+    }
+    if (cancelled) throw LoadCancelled(message);
+    throw LoadError(message);
+  } catch (...) {
+    return std::current_exception();
+  }
 }
 
 // Requires: `mutex_` held. Records the load and wakes its waiters.
@@ -1712,8 +2120,12 @@ inline void LazyHandleBase::finish_load(const LoadRecord& record,
   site_.loader.store(std::thread::id());
   last_duration_ = record.finished_at - record.started_at;
   last_record_ = record;
+  last_failure_ = outcome.failure;
   if (outcome.value) {
     publish(outcome.value);
+  } else if (outcome.cancelled) {
+    status_.store(Status::unloaded, std::memory_order_release);
+    failure_ = nullptr;
   } else {
     status_.store(Status::failed, std::memory_order_release);
     ++failures_;
@@ -1739,23 +2151,36 @@ inline void LazyHandleBase::publish(const std::shared_ptr<void>& value) {
 
 // Requires: `mutex_` not held. Tells the observer how the load ended.
 inline void LazyHandleBase::report_load(const LoadRecord& record,
-                                        const Outcome& outcome) noexcept {
+                                        const Outcome& outcome,
+                                        bool reload) noexcept {
   if (observer_ != nullptr) {
     observer_->recorded(record);
     if (outcome.value) observer_->after_load();
   }
-  notify(Status::loading, outcome.value ? Status::loaded : Status::failed,
-         record.finished_at - record.started_at, outcome.message);
+  StatusChange change;
+  change.name = site_.name;
+  change.from = reload ? Status::loaded : Status::loading;
+  change.to = outcome.value      ? Status::loaded
+              : outcome.cancelled ? Status::unloaded
+                                  : Status::failed;
+  if (reload) change.to = is_loaded() ? Status::loaded : Status::unloaded;
+  change.duration = record.finished_at - record.started_at;
+  if (!outcome.cancelled) change.error = outcome.message;
+  change.reload = reload;
+  notify_change(change);
 }
 
 // Turns the exception being handled into the LoadError (or CycleError) that
 // every caller of this load receives, with the original nested.
+inline std::string LazyHandleBase::load_prefix() const {
+  return site_.name.empty() ? "lazyload: loading "
+                            : "lazyload: loading " + detail::quoted(site_.name) +
+                                  " ";
+}
+
 inline std::exception_ptr LazyHandleBase::wrap_failure(
     std::string& message) const {
-  const std::string prefix =
-      site_.name.empty()
-          ? "lazyload: loading failed: "
-          : "lazyload: loading " + detail::quoted(site_.name) + " failed: ";
+  const std::string prefix = load_prefix() + "failed: ";
   constexpr std::string_view kOwnPrefix = "lazyload: ";
   auto strip = [&](const char* what) {
     std::string_view text(what);
@@ -1801,7 +2226,7 @@ inline bool LazyHandleBase::evict_if_unused() noexcept {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (status_.load(std::memory_order_relaxed) != Status::loaded ||
-        owner_.use_count() > 1) {
+        reloading_ || owner_.use_count() > 1) {
       return false;
     }
     doomed = detach_value();
@@ -1842,6 +2267,65 @@ inline void LazyHandleBase::notify_eviction() noexcept {
 
 inline void LazyHandleBase::notify_change(const StatusChange& change) noexcept {
   if (observer_ != nullptr) observer_->changed(change);
+}
+
+// Requires: `mutex_` held through `lock`. Returns with it held.
+inline void LazyHandleBase::wait_for_running_reload(
+    std::unique_lock<std::mutex>& lock) {
+  const std::uint64_t generation = reload_generation_;
+  {
+    detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
+    cv_.wait(lock, [&] { return reload_generation_ != generation; });
+  }
+  if (reload_generation_ == generation + 1 && reload_failure_) {
+    std::rethrow_exception(reload_failure_);
+  }
+}
+
+// Requires: `mutex_` held through `lock`, a value published and no reload
+// running. Returns with it held; releases it while the loader runs.
+inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
+  reloading_ = true;
+  reload_progress_.reset(options_.load_timeout);
+  LoadRecord record;
+  record.name = site_.name;
+  record.thread = std::this_thread::get_id();
+  site_.loader.store(record.thread);
+  lock.unlock();
+  Outcome outcome = run_guarded(lock, record, true);
+  lock.lock();
+  std::shared_ptr<void> old = finish_reload(record, outcome);
+  lock.unlock();
+  old.reset();  // destroys the old value here unless a lease holds it
+  report_load(record, outcome, true);
+  outcome.value.reset();
+  lock.lock();
+  if (outcome.failure) std::rethrow_exception(outcome.failure);
+}
+
+// Requires: `mutex_` held. Swaps in the new value (if it loaded and the
+// handle was not unloaded meanwhile) and returns the old one, for the caller
+// to release without the mutex; records a failure without touching the value.
+inline std::shared_ptr<void> LazyHandleBase::finish_reload(
+    const LoadRecord& record, const Outcome& outcome) {
+  ++reload_generation_;
+  reloading_ = false;
+  reload_failure_ = outcome.failure;
+  site_.loader.store(std::thread::id());
+  last_duration_ = record.finished_at - record.started_at;
+  last_record_ = record;
+  std::shared_ptr<void> old;
+  if (outcome.value && value_.load(std::memory_order_relaxed) != nullptr) {
+    old = std::move(owner_);
+    publish(outcome.value);
+    progress_.adopt(reload_progress_);
+  } else if (!outcome.value && !outcome.cancelled) {
+    ++failures_;
+    last_error_ = outcome.message;
+  }
+  reload_progress_.reset();
+  cv_.notify_all();
+  return old;
 }
 
 inline bool LazyHandleBase::mark_queued() {
@@ -2602,7 +3086,11 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 //   when the entry that closes it is added.
 // * Background loads run on a small pool of the registry's own threads, or on
 //   an executor the program already has. Destroying the registry never waits
-//   for queued loads: they never start. Running ones finish and are joined.
+//   for queued loads: they never start. Running ones are asked to stop
+//   (Progress::stop_requested()) and joined.
+// * A failed load may be retried in the background on a backoff schedule
+//   (EntryOptions::retry; required entries by default), and an entry may be
+//   kept loaded, so that readiness heals without anyone asking.
 // * Every status change is reported to an optional callback, always called
 //   without any lazyload lock held, so the callback may call the registry.
 //
@@ -2779,6 +3267,14 @@ struct EntrySnapshot {
   // first entry that loaded); 0 while it has not loaded. Warm-start profiles
   // record this order.
   std::uint64_t first_load = 0;
+  // Whether a reload() runs while the current value serves (the status stays
+  // `loaded`), and that reload's fraction, 0 to 1.
+  bool reloading = false;
+  double reload_progress = 0.0;
+  // The retry policy: retries scheduled since the last success, and when the
+  // next one is due; the epoch when none is.
+  unsigned retries = 0;
+  std::chrono::system_clock::time_point next_retry_at{};
 };
 
 // RegistrySnapshot
@@ -2825,6 +3321,25 @@ LAZYLOAD_SUPPRESS_DEPRECATED_END
 
 namespace lazyload {
 
+// RetryPolicy
+//
+// How a registry tries a failed load again in the background: after
+// `first_delay`, then after delays growing by `backoff` up to `max_delay`,
+// each varied by up to `jitter` (a fraction) either way so that many entries
+// failing together do not retry together. A successful load, by anyone, ends
+// the series. An aggregate; set the fields by name.
+struct RetryPolicy {
+  // Retries after a failure before giving up; 0: none. kRetryForever: no end.
+  unsigned attempts = 0;
+  std::chrono::steady_clock::duration first_delay = std::chrono::seconds(1);
+  std::chrono::steady_clock::duration max_delay = std::chrono::minutes(1);
+  double backoff = 2.0;
+  double jitter = 0.1;
+};
+
+// Retry for as long as the registry lives.
+inline constexpr unsigned kRetryForever = static_cast<unsigned>(-1);
+
 // EntryOptions
 //
 // How one registry entry loads: the handle's options (it is a
@@ -2846,6 +3361,13 @@ struct EntryOptions : HandleOptions {
   std::chrono::steady_clock::duration idle_timeout{};
   // Readiness: a registry is ready once every required entry is loaded.
   bool required = false;
+  // How a failed load of this entry is retried in the background. Unset:
+  // required entries retry for ever (after about 1 s, doubling up to a
+  // minute), so that readiness heals by itself; others are not retried.
+  std::optional<RetryPolicy> retry;
+  // After an eviction or an unload() of its value, load it again in the
+  // background.
+  bool keep_loaded = false;
 };
 
 // RegistryOptions
@@ -2895,7 +3417,8 @@ class EntryEvents {
  public:
   virtual void before_load(RegistryEntry& entry) = 0;
   virtual void after_load(RegistryEntry& entry) noexcept = 0;
-  virtual void changed(const StatusChange& change) noexcept = 0;
+  virtual void changed(RegistryEntry& entry,
+                       const StatusChange& change) noexcept = 0;
   virtual void recorded(RegistryEntry& entry,
                         const LoadRecord& record) noexcept = 0;
 
@@ -2924,7 +3447,7 @@ class RegistryEntry final : public HandleObserver {
   void before_load() override { events_.before_load(*this); }
   void after_load() noexcept override { events_.after_load(*this); }
   void changed(const StatusChange& change) noexcept override {
-    events_.changed(change);
+    events_.changed(*this, change);
   }
   void recorded(const LoadRecord& record) noexcept override {
     events_.recorded(*this, record);
@@ -2942,6 +3465,12 @@ class RegistryEntry final : public HandleObserver {
   std::atomic<std::uint64_t> evictions{0};
   // When this entry first loaded, as a registry-wide rank (0: not yet).
   std::atomic<std::uint64_t> first_load{0};
+  // The retry policy's state: retries scheduled since the last success, the
+  // attempt a running retry is (0: none), and when the next one is due
+  // (steady_clock ticks; 0: none scheduled).
+  std::atomic<unsigned> retries{0};
+  std::atomic<unsigned> retry_attempt{0};
+  std::atomic<std::int64_t> next_retry_at{0};
 
  private:
   EntryEvents& events_;
@@ -3420,6 +3949,92 @@ class PeriodicWorker {
 }  // namespace lazyload
 
 #endif  // LAZYLOAD_DETAIL_PERIODIC_WORKER_HPP_
+// lazyload/detail/retry.hpp
+//
+// Internal: the arithmetic of a registry's retry policy (which policy an
+// entry has, how long until its next retry) and the bookkeeping of a retry
+// in flight. Not part of the public interface.
+
+#ifndef LAZYLOAD_DETAIL_RETRY_HPP_
+#define LAZYLOAD_DETAIL_RETRY_HPP_
+
+#include <algorithm>  // std::min
+#include <chrono>     // std::chrono::steady_clock
+#include <cstdint>    // std::uint64_t
+#include <optional>   // std::optional
+
+
+namespace lazyload {
+namespace detail {
+
+// The policy of `options`: its own, else for ever for a required entry (so
+// that readiness heals), else none.
+inline RetryPolicy retry_policy_of(const EntryOptions& options) {
+  if (options.retry) return *options.retry;
+  RetryPolicy policy;
+  if (options.required) policy.attempts = kRetryForever;
+  return policy;
+}
+
+// A number in [0, 1) from a per-thread splitmix64 sequence: jitter needs no
+// more, and std::random_device may throw.
+inline double unit_random() noexcept {
+  thread_local std::uint64_t state = static_cast<std::uint64_t>(
+      std::chrono::steady_clock::now().time_since_epoch().count());
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31U;
+  return static_cast<double>(z >> 11U) * 0x1.0p-53;
+}
+
+// The delay before retry number `done + 1` of a series under `policy`.
+inline std::chrono::steady_clock::duration retry_delay(
+    const RetryPolicy& policy, unsigned done) {
+  using Seconds = std::chrono::duration<double>;
+  const double cap = Seconds(policy.max_delay).count();
+  double delay = Seconds(policy.first_delay).count();
+  for (unsigned i = 0; i < done && delay < cap; ++i) delay *= policy.backoff;
+  delay = std::min(delay, cap);
+  delay *= 1.0 + policy.jitter * (2.0 * unit_random() - 1.0);
+  constexpr double kLongest = 1e9;  // seconds: about 31 years
+  if (!(delay > 0.0)) delay = 0.0;    // also NaN from a nonsense policy
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      Seconds(std::min(delay, kLongest)));
+}
+
+// The delay before the next retry of a failed `entry`, or nullopt when its
+// policy allows no more or one is already pending.
+inline std::optional<std::chrono::steady_clock::duration> next_retry_delay(
+    const RegistryEntry& entry) {
+  const RetryPolicy policy = retry_policy_of(entry.options);
+  const unsigned done = entry.retries.load();
+  if (done >= policy.attempts || entry.next_retry_at.load() != 0) {
+    return std::nullopt;
+  }
+  return retry_delay(policy, done);
+}
+
+// Keeps a retry's bookkeeping in step with its entry's changes; returns the
+// attempt to report with `change` (0: not a retry).
+inline unsigned note_retry(RegistryEntry& entry,
+                           const StatusChange& change) noexcept {
+  const unsigned attempt = entry.retry_attempt.load();
+  if (change.to == Status::loaded) {
+    entry.retries.store(0);
+    entry.next_retry_at.store(0);  // a pending retry finds nothing to do
+  }
+  if (change.to == Status::loaded || change.to == Status::failed ||
+      change.to == Status::unloaded) {
+    entry.retry_attempt.store(0);
+  }
+  return change.reload ? 0 : attempt;
+}
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_RETRY_HPP_
 // lazyload/detail/scheduler.hpp
 //
 // Internal: a registry's background queue and the threads that drain it, or
@@ -3617,6 +4232,110 @@ class Scheduler {
 }  // namespace lazyload
 
 #endif  // LAZYLOAD_DETAIL_SCHEDULER_HPP_
+// lazyload/detail/timer.hpp
+//
+// Internal: runs callbacks at given times, on one thread started by the first
+// call. Not part of the public interface. A registry uses it for its retry
+// policy: each failed load that should be tried again is one job.
+
+#ifndef LAZYLOAD_DETAIL_TIMER_HPP_
+#define LAZYLOAD_DETAIL_TIMER_HPP_
+
+#include <chrono>              // std::chrono::steady_clock
+#include <condition_variable>  // std::condition_variable
+#include <cstdint>             // std::uint64_t
+#include <functional>          // std::function, std::greater
+#include <mutex>               // std::mutex, std::unique_lock
+#include <queue>               // std::priority_queue
+#include <thread>              // std::thread
+#include <utility>             // std::move
+#include <vector>              // std::vector
+
+namespace lazyload {
+namespace detail {
+
+// Timer
+//
+// This class is thread-safe. Jobs due at the same time run in the order
+// they were added. A job runs without the timer's lock held, so it may add
+// jobs.
+class Timer {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Timer() = default;
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  ~Timer() { stop(); }
+
+  // Runs `job` at `due` or soon after. Returns false, adding nothing, once
+  // stop() has been called.
+  // Throws: std::system_error if the thread cannot start; std::bad_alloc.
+  bool at(Clock::time_point due, std::function<void()> job) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stop_) return false;
+    jobs_.push(Job{due, next_++, std::move(job)});
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    cv_.notify_all();
+    return true;
+  }
+
+  // Drops the jobs not yet due and joins the thread; a job running finishes
+  // first. Later at() calls add nothing.
+  void stop() noexcept {
+    std::thread thread;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      thread.swap(thread_);
+      jobs_ = {};
+    }
+    cv_.notify_all();
+    if (thread.joinable()) thread.join();
+  }
+
+ private:
+  struct Job {
+    Clock::time_point due;
+    std::uint64_t sequence;
+    std::function<void()> run;
+    bool operator>(const Job& other) const {
+      return due != other.due ? due > other.due : sequence > other.sequence;
+    }
+  };
+
+  void loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stop_) {
+      if (jobs_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      const Clock::time_point due = jobs_.top().due;
+      if (Clock::now() < due) {
+        cv_.wait_until(lock, due);
+        continue;
+      }
+      std::function<void()> job = jobs_.top().run;
+      jobs_.pop();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::priority_queue<Job, std::vector<Job>, std::greater<>> jobs_;  // mutex_
+  std::thread thread_;     // guarded by mutex_
+  std::uint64_t next_ = 0;  // guarded by mutex_
+  bool stop_ = false;       // guarded by mutex_
+};
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_TIMER_HPP_
 
 namespace lazyload {
 
@@ -3734,11 +4453,41 @@ class LazyRegistry {
 
   // LazyRegistry::unload()
   //
-  // As LazyHandle::unload() on entry `name`.
+  // As LazyHandle::unload() on entry `name`: a load in progress is cancelled.
   // Thread safety: safe to call concurrently.
   // Throws: LazyError if `name` is not registered.
   // Invalidates: references and pointers from get() on that entry.
   void unload(std::string_view name);
+
+  // LazyRegistry::reload()
+  //
+  // As LazyHandle::reload() on entry `name`: loads a new value on this thread
+  // while the current one keeps serving, then swaps it in.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered; LoadError (the current
+  // value still serves), LoadCancelled, CycleError as LazyHandle::reload().
+  // Invalidates: references and pointers from get() to the old value, once
+  // the new one is published. Leases stay valid.
+  void reload(std::string_view name);
+
+  // LazyRegistry::cancel()
+  //
+  // As LazyHandle::cancel() on entry `name`: asks its running load or reload
+  // to stop; returns whether one was running.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered. Invalidates: none.
+  bool cancel(std::string_view name);
+
+  // LazyRegistry::try_lease()
+  //
+  // As LazyHandle::try_lease() on entry `name`: a lease if it is loaded now,
+  // else an empty pointer; never loads, never waits for a load.
+  // Thread safety: safe to call concurrently.
+  // Throws: LazyError if `name` is not registered or `T` is not its type.
+  // Invalidates: none.
+  template <class T> std::shared_ptr<T> try_lease(std::string_view name) {
+    return handle<T>(name).try_lease();
+  }
 
   // LazyRegistry::load_all()
   //
@@ -3843,7 +4592,7 @@ class LazyRegistry {
     explicit Events(LazyRegistry& registry) : registry_(registry) {}
     void before_load(Entry& entry) override;
     void after_load(Entry& entry) noexcept override;
-    void changed(const StatusChange& change) noexcept override;
+    void changed(Entry& entry, const StatusChange& change) noexcept override;
     void recorded(Entry& entry, const LoadRecord& record) noexcept override;
 
    private:
@@ -3863,6 +4612,9 @@ class LazyRegistry {
   void load_dependencies(const Entry& entry);
   void record(Entry& entry, const LoadRecord& record) noexcept;
   static EntrySnapshot snapshot_of(const Entry& entry);
+  void schedule_retry(Entry& entry) noexcept;
+  void retry_now(Entry& entry, std::int64_t token, unsigned attempt) noexcept;
+  void queue_background(Entry& entry) noexcept;
   static void count(RegistrySnapshot& out, const EntrySnapshot& entry);
 
   // Locks: the entry table has its own (a shared_mutex: lookups shared,
@@ -3886,6 +4638,8 @@ class LazyRegistry {
   std::deque<LoadRecord> timeline_;  // guarded by timeline_mutex_
 
   detail::PeriodicWorker idle_worker_;  // evicts idle entries
+  detail::Timer retry_timer_;           // runs the retry policy's retries
+  std::atomic<bool> closing_{false};    // set first by the destructor
   std::shared_ptr<detail::Scheduler> scheduler_;
 };
 
@@ -3899,6 +4653,12 @@ inline LazyRegistry::LazyRegistry(RegistryOptions options)
 }
 
 inline LazyRegistry::~LazyRegistry() {
+  // Loads that start from now on fail at once (Events::before_load); those
+  // running are asked to stop, so that joining them below is prompt for
+  // loaders that check Progress::stop_requested().
+  closing_.store(true);
+  retry_timer_.stop();
+  table_.for_each([](const Entry& e) { e.handle->cancel(); });
   idle_worker_.stop();
   scheduler_->stop();
 }
@@ -3986,6 +4746,14 @@ inline void LazyRegistry::load(std::string_view name) {
 
 inline void LazyRegistry::unload(std::string_view name) {
   find(name).handle->unload();
+}
+
+inline void LazyRegistry::reload(std::string_view name) {
+  find(name).handle->reload();
+}
+
+inline bool LazyRegistry::cancel(std::string_view name) {
+  return find(name).handle->cancel();
 }
 
 inline bool LazyRegistry::contains(std::string_view name) const {
@@ -4108,6 +4876,16 @@ inline EntrySnapshot LazyRegistry::snapshot_of(const Entry& e) {
   s.required = e.options.required;
   s.last_loaded_at = stats.last_loaded_at;
   s.first_load = e.first_load.load(std::memory_order_relaxed);
+  s.reloading = stats.reloading;
+  s.reload_progress = stats.reload_progress;
+  s.retries = e.retries.load(std::memory_order_relaxed);
+  if (const std::int64_t due = e.next_retry_at.load(); due != 0) {
+    const auto in = std::chrono::steady_clock::duration(due) -
+                    std::chrono::steady_clock::now().time_since_epoch();
+    s.next_retry_at = std::chrono::system_clock::now() +
+                      std::chrono::duration_cast<
+                          std::chrono::system_clock::duration>(in);
+  }
   return s;
 }
 
@@ -4171,6 +4949,10 @@ inline void LazyRegistry::record(Entry& entry,
 }
 
 inline void LazyRegistry::Events::before_load(Entry& entry) {
+  if (registry_.closing_.load()) {
+    detail::throw_error<LoadCancelled>(
+        "lazyload: the registry is being destroyed");
+  }
   registry_.load_dependencies(entry);
   // A declared size lets the registry make room before the loader runs.
   registry_.budget_.before_load(registry_.table_, entry);
@@ -4180,16 +4962,69 @@ inline void LazyRegistry::Events::after_load(Entry& entry) noexcept {
   registry_.budget_.after_load(registry_.table_, entry);
 }
 
-inline void LazyRegistry::Events::changed(const StatusChange& change) noexcept {
+inline void LazyRegistry::Events::changed(Entry& entry,
+                                          const StatusChange& change) noexcept {
+  StatusChange reported = change;
+  reported.retry = detail::note_retry(entry, change);
   if (registry_.options_.on_change) {
     try {
-      registry_.options_.on_change(change);
+      registry_.options_.on_change(reported);
     } catch (...) {
       // A monitoring callback must not break loading.
     }
   }
+  if (!registry_.closing_.load()) {
+    if (change.to == Status::failed) registry_.schedule_retry(entry);
+    if (change.from == Status::loaded && change.to == Status::unloaded &&
+        entry.options.keep_loaded) {
+      registry_.queue_background(entry);
+    }
+  }
   { std::lock_guard<std::mutex> lock(registry_.idle_mutex_); }
   registry_.idle_cv_.notify_all();
+}
+
+// Schedules the next retry of a failed entry, if its policy allows one and
+// none is pending.
+inline void LazyRegistry::schedule_retry(Entry& entry) noexcept {
+  const auto delay = detail::next_retry_delay(entry);
+  if (!delay) return;
+  const auto due = std::chrono::steady_clock::now() + *delay;
+  const std::int64_t token = due.time_since_epoch().count();
+  const unsigned attempt = entry.retries.fetch_add(1) + 1;
+  entry.next_retry_at.store(token);
+  try {
+    if (retry_timer_.at(due, [this, &entry, token, attempt] {
+          retry_now(entry, token, attempt);
+        })) {
+      return;
+    }
+  } catch (...) {
+    // No thread for the timer: this entry is not retried.
+  }
+  entry.next_retry_at.store(0);
+}
+
+// On the timer's thread: queues the retry unless the entry no longer needs
+// it (it loaded, or was unloaded, meanwhile).
+inline void LazyRegistry::retry_now(Entry& entry, std::int64_t token,
+                                    unsigned attempt) noexcept {
+  // Only the retry still pending runs: a success since cleared the token.
+  if (!entry.next_retry_at.compare_exchange_strong(token, 0)) return;
+  if (closing_.load() || entry.handle->status() != Status::failed) return;
+  entry.retry_attempt.store(attempt);
+  queue_background(entry);
+}
+
+// Queues a background load of `entry` if it is unloaded or failed.
+inline void LazyRegistry::queue_background(Entry& entry) noexcept {
+  try {
+    if (detail::HandleAccess::mark_queued(*entry.handle)) {
+      scheduler_->submit(*entry.handle);
+    }
+  } catch (...) {
+    // Out of memory or threads: the entry stays as it is.
+  }
 }
 
 inline void LazyRegistry::Events::recorded(Entry& entry,
@@ -4655,6 +5490,34 @@ inline constexpr Field kFirstLoad{
     "lazyload_entry_first_load",
     "",
     "Rank of the entry's first load in the registry's life (1: first)."};
+inline constexpr Field kReloading{
+    "reloading",
+    Unit::none,
+    Metric::gauge,
+    "lazyload_entry_reloading",
+    "",
+    "1 while a reload runs beside the entry's serving value, else 0."};
+inline constexpr Field kReloadProgress{
+    "reload_progress",
+    Unit::ratio,
+    Metric::gauge,
+    "lazyload_entry_reload_progress_ratio",
+    "",
+    "The fraction the entry's running reload reported."};
+inline constexpr Field kRetries{
+    "retries",
+    Unit::count,
+    Metric::gauge,
+    "lazyload_entry_retries",
+    "",
+    "Retries of the entry scheduled since its last successful load."};
+inline constexpr Field kNextRetryAt{
+    "next_retry_at",
+    Unit::timestamp,
+    Metric::gauge,
+    "lazyload_entry_next_retry_timestamp_seconds",
+    "",
+    "Unix time at which the entry's next retry is due."};
 }  // namespace entry_field
 
 // The fields of the totals, in the order of RegistrySnapshot, with `ready`
@@ -4779,6 +5642,11 @@ void for_each_entry_field(const EntrySnapshot& e, Visitor& v) {
   v.field(f::kLastLoadedAt,
           known_if(e.last_loaded_at != Time{}, e.last_loaded_at));
   v.field(f::kFirstLoad, known_if(e.first_load != 0, e.first_load));
+  v.field(f::kReloading, e.reloading);
+  v.field(f::kReloadProgress, known_if(e.reloading, e.reload_progress));
+  v.field(f::kRetries, std::uint64_t{e.retries});
+  v.field(f::kNextRetryAt,
+          known_if(e.next_retry_at != Time{}, e.next_retry_at));
 }
 
 // Calls `v.field(field, value)` for each field of the totals of `s`, in
