@@ -309,3 +309,45 @@ TEST_CASE("eviction racing leases, gets and loads keeps every lease valid",
   for (const auto& e : r.snapshot().entries) evictions += e.evictions;
   CHECK(evictions > 0);
 }
+
+TEST_CASE("the budget counts both values while a reload runs",
+          "[budget][reload]") {
+  RegistryOptions options;
+  options.memory_budget = 130;
+  LazyRegistry registry(options);
+  EntryOptions evictable;
+  evictable.evictable = true;
+  registry.add("a",
+               [](lazyload::Progress& p) {
+                 p.set_size(40);
+                 return 1;
+               },
+               evictable);
+  std::atomic<int> runs{0};
+  std::atomic<bool> sized{false};
+  std::atomic<bool> release{false};
+  registry.add("model", [&](lazyload::Progress& p) {
+    p.set_size(40);
+    if (++runs == 2) {  // the reload: its 40 bytes live beside the old 40
+      sized = true;
+      while (!release) std::this_thread::yield();
+    }
+    return runs.load();
+  });
+  registry.add("c", [](lazyload::Progress& p) {
+    p.set_size(40);
+    return 3;
+  });
+  registry.load("a");
+  registry.load("model");
+  std::thread reloader([&] { registry.reload("model"); });
+  while (!sized) std::this_thread::yield();
+  // a 40 + model 40 + its reload 40 + c 40 = 160 > 130: `a` must go. Counting
+  // the model once (120) would keep it.
+  registry.load("c");
+  CHECK_FALSE(registry.entry("a").is_loaded());
+  release = true;
+  reloader.join();
+  CHECK(registry.get<int>("model") == 2);
+  CHECK(registry.snapshot().bytes_loaded == 80);
+}
