@@ -2,13 +2,28 @@
 
 #include "lazyload/profile.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <clocale>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "support/barrier.hpp"
 #include "support/catch_compat.hpp"
 #include "support/registry_fixtures.hpp"
 
@@ -29,6 +44,21 @@ std::string temp_path(const std::string& name) {
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+// The names a profile lists, through preload_profile() into a registry that
+// has none of them: all come back as unknown.
+std::set<std::string> names_in(const lazyload::ProfileReport& report) {
+  return {report.unknown.begin(), report.unknown.end()};
+}
+
+// A registry whose entries `prefix`0 .. `prefix`(count - 1) have all loaded.
+void load_entries(LazyRegistry& r, const std::string& prefix, int count) {
+  for (int k = 0; k < count; ++k) {
+    const std::string name = prefix + std::to_string(k);
+    r.add(name, [] { return 1; });
+    r.load(name);
+  }
 }
 
 }  // namespace
@@ -126,11 +156,167 @@ TEST_CASE("a corrupt profile queues nothing and says why",
   std::filesystem::remove(other);
 }
 
-TEST_CASE("saving a profile where it cannot be written names the path",
-          "[registry][profile]") {
+TEST_CASE(
+    "saving a profile where it cannot be written names the path and the "
+    "OS error",
+    "[registry][profile]") {
   LazyRegistry r;
   CHECK_THROWS_WITH_AS(
       lazyload::save_profile(r, "/nonexistent-dir/profile.json"),
-      "lazyload: cannot write profile '/nonexistent-dir/profile.json'",
+      "lazyload: cannot write profile '/nonexistent-dir/profile.json': No "
+      "such file or directory",
       LazyError);
+}
+
+TEST_CASE("a failed save leaves no temporary file behind",
+          "[registry][profile]") {
+  // The path is a directory: the temporary file is written beside it, and
+  // the rename over the directory fails.
+  const std::filesystem::path dir = temp_path("save-over-dir");
+  std::filesystem::create_directories(dir / "target");
+  LazyRegistry r;
+  load_entries(r, "e", 1);
+  const std::string target = (dir / "target").string();
+  CHECK_THROWS_WITH_AS(
+      lazyload::save_profile(r, target),
+      "lazyload: cannot write profile '" + target + "': Is a directory",
+      LazyError);
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    left.push_back(e.path().filename().string());
+  }
+  CHECK(left == std::vector<std::string>{"target"});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "threads saving to one path never fail, and readers see whole "
+    "profiles",
+    "[registry][profile]") {
+  const std::string path = temp_path("concurrent.json");
+  std::filesystem::remove(path);
+  constexpr int kWriters = 4;
+  constexpr int kSaves = 100;
+  std::vector<std::unique_ptr<LazyRegistry>> writers;
+  std::vector<std::set<std::string>> expected;
+  for (int i = 0; i < kWriters; ++i) {
+    writers.push_back(std::make_unique<LazyRegistry>());
+    const std::string prefix = "w" + std::to_string(i) + "-";
+    load_entries(*writers.back(), prefix, i + 2);
+    std::set<std::string> names;
+    for (int k = 0; k < i + 2; ++k) names.insert(prefix + std::to_string(k));
+    expected.push_back(names);
+  }
+  std::atomic<int> writing{kWriters};
+  std::atomic<int> failed_saves{0};
+  std::atomic<int> bad_reads{0};
+  std::atomic<int> good_reads{0};
+  std::string first_failure;
+  std::mutex failure_mutex;
+  const auto note = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(failure_mutex);
+    if (first_failure.empty()) first_failure = what;
+  };
+  lazyload_test::race(kWriters + 1, [&](std::size_t i) {
+    if (i < kWriters) {
+      for (int n = 0; n < kSaves; ++n) {
+        try {
+          lazyload::save_profile(*writers[i], path);
+        } catch (const LazyError& e) {
+          ++failed_saves;
+          note(e.what());
+        }
+      }
+      --writing;
+      return;
+    }
+    LazyRegistry reader;
+    while (writing.load() > 0) {
+      const auto report = lazyload::preload_profile(reader, path);
+      if (!report.found) continue;  // before the first save
+      bool whole = report.error.empty();
+      if (whole) {
+        whole = false;
+        for (const auto& names : expected) whole |= names_in(report) == names;
+      }
+      if (whole) {
+        ++good_reads;
+      } else {
+        ++bad_reads;
+        note(report.error);
+      }
+    }
+  });
+  CAPTURE(first_failure);
+  CHECK(failed_saves == 0);
+  CHECK(bad_reads == 0);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE(
+    "processes saving to one path never fail, and readers see whole "
+    "profiles",
+    "[registry][profile]") {
+  // fork() before this process starts any thread for the test: the child
+  // saves in a loop while the parent saves and reads.
+  const std::string path = temp_path("processes.json");
+  std::filesystem::remove(path);
+  constexpr int kSaves = 200;
+  int go[2];
+  REQUIRE(::pipe(go) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    char byte = 0;
+    if (::read(go[0], &byte, 1) != 1) ::_exit(3);
+    int failures = 0;
+    try {
+      LazyRegistry r;
+      load_entries(r, "child-", 3);
+      for (int n = 0; n < kSaves; ++n) {
+        try {
+          lazyload::save_profile(r, path);
+        } catch (const LazyError&) {
+          ++failures;
+        }
+      }
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(failures == 0 ? 0 : 1);
+  }
+  LazyRegistry mine;
+  load_entries(mine, "parent-", 2);
+  LazyRegistry reader;
+  int failed_saves = 0;
+  int bad_reads = 0;
+  std::string first_failure;
+  const char byte = 1;
+  REQUIRE(::write(go[1], &byte, 1) == 1);
+  for (int n = 0; n < kSaves; ++n) {
+    try {
+      lazyload::save_profile(mine, path);
+    } catch (const LazyError& e) {
+      ++failed_saves;
+      if (first_failure.empty()) first_failure = e.what();
+    }
+    const auto report = lazyload::preload_profile(reader, path);
+    const auto names = names_in(report);
+    if (!report.error.empty() ||
+        (names != std::set<std::string>{"parent-0", "parent-1"} &&
+         names != std::set<std::string>{"child-0", "child-1", "child-2"})) {
+      ++bad_reads;
+      if (first_failure.empty()) first_failure = report.error;
+    }
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  ::close(go[0]);
+  ::close(go[1]);
+  CAPTURE(first_failure);
+  CHECK(failed_saves == 0);
+  CHECK(bad_reads == 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  std::filesystem::remove(path);
 }

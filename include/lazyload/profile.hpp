@@ -22,19 +22,30 @@
 // * A missing profile is not an error (the first run has none), and a bad
 //   one never stops a program from starting: preload_profile() never throws
 //   for the file's sake, it says what is wrong in the report.
-// * Saving writes a temporary file and renames it over the profile, so a
-//   crash never leaves half a profile.
+// * Saving writes a temporary file of its own and renames it over the
+//   profile, so a crash never leaves half a profile, and saves racing to one
+//   path (from threads or processes) each leave a whole one.
+// POSIX (open, write, fsync, rename).
 
 #ifndef LAZYLOAD_PROFILE_HPP_
 #define LAZYLOAD_PROFILE_HPP_
 
-#include <algorithm>  // std::sort, std::stable_sort
-#include <cstdint>    // std::uint64_t
-#include <cstdio>     // std::rename, std::remove
-#include <fstream>    // std::ifstream, std::ofstream
-#include <sstream>    // std::ostringstream
-#include <string>     // std::string
-#include <vector>     // std::vector
+#include <fcntl.h>   // open
+#include <unistd.h>  // write, fsync, close, unlink, getpid
+
+#include <algorithm>     // std::sort, std::stable_sort
+#include <atomic>        // std::atomic
+#include <cerrno>        // errno
+#include <cstddef>       // std::size_t
+#include <cstdint>       // std::uint64_t
+#include <cstdio>        // std::rename
+#include <fstream>       // std::ifstream
+#include <sstream>       // std::ostringstream
+#include <string>        // std::string
+#include <string_view>   // std::string_view
+#include <system_error>  // std::generic_category
+#include <utility>       // std::exchange
+#include <vector>        // std::vector
 
 #include "detail/json_reader.hpp"
 #include "detail/text.hpp"
@@ -67,11 +78,15 @@ struct ProfileReport {
 // Writes a usage profile of `registry` to `path`: the entries loaded during
 // this run, in the order they first loaded, with their load counts, uses
 // (loads plus leases) and last load time, as a small JSON file. The file is
-// written to a temporary name and renamed, so a crash never leaves half a
-// profile.
+// written to a temporary file of its own beside `path` (`path`.tmp.<unique>),
+// flushed to disk and renamed over `path`, so a crash never leaves half a
+// profile, and of saves racing to one path the last rename wins whole.
 // Thread safety: safe to call concurrently with every member of the
-// registry.
-// Throws: LazyError naming the path if it cannot be written.
+// registry, and with saves to the same path from other threads or
+// processes.
+// Throws: LazyError naming the path and the OS error if it cannot be
+// written ("lazyload: cannot write profile 'p.json': Permission denied");
+// the temporary file is removed.
 // Invalidates: none.
 void save_profile(const LazyRegistry& registry, const std::string& path);
 
@@ -123,21 +138,79 @@ inline std::string profile_text(const RegistrySnapshot& snapshot) {
   return out;
 }
 
-// Writes `text` to `path` through a temporary file and a rename.
-inline void write_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << text;
-    file.close();
-    if (!file) {
-      std::remove(temporary.c_str());
-      throw_error<LazyError>("lazyload: cannot write profile " + quoted(path));
-    }
+// The text of OS error `error` (an errno value): "Permission denied".
+inline std::string os_error(int error) {
+  return std::generic_category().message(error);
+}
+
+// Closes a file descriptor when destroyed.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw_error<LazyError>("lazyload: cannot write profile " + quoted(path));
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor(FileDescriptor&&) = delete;
+  FileDescriptor& operator=(FileDescriptor&&) = delete;
+  int get() const noexcept { return fd_; }
+  // Closes it now; returns close()'s result.
+  int close() noexcept { return ::close(std::exchange(fd_, -1)); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] inline void fail_to_write(const std::string& path,
+                                       const std::string& why) {
+  throw_error<LazyError>("lazyload: cannot write profile " + quoted(path) +
+                         ": " + why);
+}
+
+// Creates a new file for writing beside `path`, named `path`.tmp.<pid>.<n>
+// (O_EXCL: never a file that another thread or process writes), and returns
+// its descriptor with its name in `name`; -1 with errno set if it cannot.
+inline int create_temporary(const std::string& path, std::string& name) {
+  static std::atomic<std::uint64_t> counter{0};
+  for (int attempt = 0;; ++attempt) {
+    name = path + ".tmp." + std::to_string(::getpid()) + "." +
+           std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): POSIX open
+    const int fd =
+        ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
+               0666);  // as std::ofstream: the umask applies
+    if (fd >= 0 || errno != EEXIST || attempt == 100) return fd;
+  }
+}
+
+// Writes all of `text` to `fd` and flushes it to disk; returns 0, or the
+// errno value of the call that failed.
+inline int write_and_sync(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const ::ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return ::fsync(fd) == 0 ? 0 : errno;
+}
+
+// Writes `text` to `path` through a temporary file of its own and a rename.
+inline void write_atomically(const std::string& path, const std::string& text) {
+  std::string temporary;
+  FileDescriptor file(create_temporary(path, temporary));
+  if (file.get() < 0) fail_to_write(path, os_error(errno));
+  int error = write_and_sync(file.get(), text);
+  if (file.close() != 0 && error == 0) error = errno;
+  if (error == 0 && std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = errno;
+  }
+  if (error != 0) {
+    ::unlink(temporary.c_str());
+    fail_to_write(path, os_error(error));
   }
 }
 
