@@ -61,6 +61,33 @@ void load_entries(LazyRegistry& r, const std::string& prefix, int count) {
   }
 }
 
+// Sets LC_ALL to a locale whose decimal point is a comma, if one is
+// installed, and restores the locale it found when destroyed.
+class DecimalCommaLocale {
+ public:
+  DecimalCommaLocale() : saved_(std::setlocale(LC_ALL, nullptr)) {
+    for (const char* name : {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+                             "fr_FR.utf8", "de_DE", "fr_FR"}) {
+      if (std::setlocale(LC_ALL, name) != nullptr &&
+          std::string(std::localeconv()->decimal_point) == ",") {
+        name_ = name;
+        return;
+      }
+    }
+    std::setlocale(LC_ALL, saved_.c_str());
+  }
+  ~DecimalCommaLocale() { std::setlocale(LC_ALL, saved_.c_str()); }
+  DecimalCommaLocale(const DecimalCommaLocale&) = delete;
+  DecimalCommaLocale& operator=(const DecimalCommaLocale&) = delete;
+
+  // The locale set, or empty if none with a decimal comma is installed.
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string saved_;
+  std::string name_;
+};
+
 }  // namespace
 
 TEST_CASE("a saved profile warms the next run, the most used first",
@@ -318,5 +345,53 @@ TEST_CASE(
   CHECK(bad_reads == 0);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a profile reads back under a locale with a decimal comma",
+          "[registry][profile]") {
+  const std::string path = temp_path("locale.json");
+  const DecimalCommaLocale locale;
+  if (locale.name().empty()) {
+    WARN(
+        "no locale with a decimal comma is installed (de_DE.UTF-8 or "
+        "fr_FR.UTF-8): the profile was read in the \"C\" locale only");
+  }
+  {
+    LazyRegistry first_run;
+    load_entries(first_run, "e", 3);
+    lazyload::save_profile(first_run, path);
+  }
+  LazyRegistry next_run;
+  const auto report = lazyload::preload_profile(next_run, path);
+  CHECK(report.error.empty());
+  CHECK(names_in(report) == std::set<std::string>{"e0", "e1", "e2"});
+  // Fractions and exponents, as another writer may spell them.
+  write_text(path, R"({"format": "lazyload-profile", "version": 1,
+      "entries": [
+        {"name": "a", "order": 1, "uses": 1.25, "load_time": 2.5e-3},
+        {"name": "b", "order": 2, "uses": 1.5E0, "load_time": 0.125},
+        {"name": "c", "order": 3, "uses": -0.5, "load_time": 1e2}]})");
+  LazyRegistry r;
+  for (const char* name : {"a", "b", "c"}) r.add(name, [] { return 1; });
+  const auto fractions = lazyload::preload_profile(r, path);
+  CHECK(fractions.error.empty());
+  CHECK(fractions.queued == std::vector<std::string>{"b", "a", "c"});
+  CHECK(r.wait_idle(10s));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("numbers in a profile follow JSON's grammar strictly",
+          "[registry][profile]") {
+  const std::string path = temp_path("numbers.json");
+  LazyRegistry r;
+  for (const char* bad : {"01", "1.", ".5", "+1", "1e", "1e+", "--1", "0x10",
+                          "1.5.5", "NaN", "Infinity", "1e999"}) {
+    write_text(path, std::string(R"({"format": "lazyload-profile",)") +
+                         R"( "entries": [{"name": "a", "uses": )" + bad +
+                         "}]}");
+    CAPTURE(bad);
+    CHECK_FALSE(lazyload::preload_profile(r, path).error.empty());
+  }
   std::filesystem::remove(path);
 }

@@ -25,6 +25,8 @@
 // * Saving writes a temporary file of its own and renames it over the
 //   profile, so a crash never leaves half a profile, and saves racing to one
 //   path (from threads or processes) each leave a whole one.
+// * Numbers are written and read without the C locale (std::to_chars,
+//   std::from_chars), so a profile reads back under any LC_NUMERIC.
 // POSIX (open, write, fsync, rename).
 
 #ifndef LAZYLOAD_PROFILE_HPP_
@@ -217,29 +219,77 @@ inline void write_atomically(const std::string& path, const std::string& text) {
 // One entry a profile asks for.
 struct ProfileWish {
   std::string name;
-  double uses;
-  double order;
+  double uses = 0;
+  double order = 0;
 };
 
-// Parses a profile's text; throws LazyError saying what is wrong.
-inline std::vector<ProfileWish> parse_profile(const std::string& text) {
-  const JsonValue root = JsonReader::parse(text);
-  const JsonValue* format = root.find("format");
-  const JsonValue* entries = root.find("entries");
-  if (format == nullptr || format->string != "lazyload-profile" ||
-      entries == nullptr || entries->kind != JsonValue::Kind::array) {
-    throw_error<LazyError>("not a lazyload profile");
-  }
-  std::vector<ProfileWish> wishes;
-  for (const JsonValue& e : entries->items) {
-    const JsonValue* name = e.find("name");
-    if (name == nullptr || name->kind != JsonValue::Kind::string) {
-      throw_error<LazyError>("an entry has no name");
+// Reads one element of a profile's "entries" (the first of each member
+// counts, as everywhere in the profile); throws LazyError saying what is
+// wrong.
+inline ProfileWish read_wish(JsonReader& r) {
+  using Kind = JsonReader::Kind;
+  if (r.peek() != Kind::object) throw_error<LazyError>("an entry has no name");
+  ProfileWish w;
+  bool named = false;
+  bool has_uses = false;
+  bool has_order = false;
+  std::string key;
+  r.begin_object();
+  while (r.next_member(key)) {
+    const Kind kind = r.peek();
+    if (key == "name" && !named && kind == Kind::string) {
+      w.name = r.read_string();
+      named = true;
+    } else if (key == "uses" && !has_uses && kind == Kind::number) {
+      w.uses = r.read_number();
+      has_uses = true;
+    } else if (key == "order" && !has_order && kind == Kind::number) {
+      w.order = r.read_number();
+      has_order = true;
+    } else {
+      r.skip_value();
     }
-    const JsonValue* uses = e.find("uses");
-    const JsonValue* order = e.find("order");
-    wishes.push_back({name->string, uses != nullptr ? uses->number : 0.0,
-                      order != nullptr ? order->number : 0.0});
+  }
+  if (!named) throw_error<LazyError>("an entry has no name");
+  return w;
+}
+
+// Parses a profile's text; throws LazyError saying what is wrong. Keeps only
+// the wishes: memory of a few times the text's size at most.
+inline std::vector<ProfileWish> parse_profile(std::string_view text) {
+  using Kind = JsonReader::Kind;
+  JsonReader r(text);
+  std::vector<ProfileWish> wishes;
+  bool seen_format = false;
+  bool seen_entries = false;
+  bool is_profile = false;
+  bool has_entries = false;
+  if (r.peek() == Kind::object) {
+    std::string key;
+    r.begin_object();
+    while (r.next_member(key)) {
+      if (key == "format" && !seen_format) {
+        seen_format = true;
+        if (r.peek() == Kind::string) {
+          is_profile = r.read_string() == "lazyload-profile";
+        } else {
+          r.skip_value();
+        }
+      } else if (key == "entries" && !seen_entries && r.peek() == Kind::array) {
+        seen_entries = has_entries = true;
+        r.begin_array();
+        while (r.next_item()) wishes.push_back(read_wish(r));
+      } else {
+        seen_entries |= key == "entries";
+        r.skip_value();
+      }
+    }
+  } else {
+    r.skip_value();
+  }
+  r.end();
+  if (!is_profile || !has_entries) {
+    throw_error<LazyError>("not a lazyload profile");
   }
   // The most used first; among equals, the one that loaded first.
   std::stable_sort(wishes.begin(), wishes.end(),
