@@ -88,6 +88,44 @@ class DecimalCommaLocale {
   std::string name_;
 };
 
+// Runs preload_profile(r, path) on another thread; if it has not returned
+// within 10 s (blocked in open() on a FIFO), opens the FIFO for writing,
+// which lets it return, and fails.
+lazyload::ProfileReport preload_or_unblock(LazyRegistry& r,
+                                           const std::string& path) {
+  auto done = std::async(std::launch::async,
+                         [&] { return lazyload::preload_profile(r, path); });
+  if (done.wait_for(10s) != std::future_status::ready) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    FAIL_CHECK("preload_profile blocked on " << path);
+  }
+  return done.get();
+}
+
+// Switches the effective user to `nobody` while alive, when running as
+// root, so that file permissions apply; active() says whether they do.
+class NotRoot {
+ public:
+  NotRoot() {
+    if (::geteuid() != 0) {
+      active_ = true;
+    } else if (::seteuid(65534) == 0) {
+      active_ = switched_ = true;
+    }
+  }
+  ~NotRoot() {
+    if (switched_) (void)!::seteuid(0);
+  }
+  NotRoot(const NotRoot&) = delete;
+  NotRoot& operator=(const NotRoot&) = delete;
+  bool active() const { return active_; }
+
+ private:
+  bool active_ = false;
+  bool switched_ = false;
+};
+
 }  // namespace
 
 TEST_CASE("a saved profile warms the next run, the most used first",
@@ -395,3 +433,165 @@ TEST_CASE("numbers in a profile follow JSON's grammar strictly",
   }
   std::filesystem::remove(path);
 }
+
+TEST_CASE("a FIFO as profile is refused at once, never waited on",
+          "[registry][profile]") {
+  const std::string path = temp_path("fifo.json");
+  std::filesystem::remove(path);
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  LazyRegistry r;
+  const lazyload::ProfileReport report = preload_or_unblock(r, path);
+  CHECK(report.found);
+  CHECK(report.error ==
+        "lazyload: cannot read profile '" + path + "': is not a regular file");
+  CHECK(report.queued.empty());
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a directory as profile is reported as a directory",
+          "[registry][profile]") {
+  const std::string path = temp_path("dir.json");
+  std::filesystem::create_directories(path);
+  LazyRegistry r;
+  const lazyload::ProfileReport report = lazyload::preload_profile(r, path);
+  CHECK(report.found);
+  CHECK(report.error ==
+        "lazyload: cannot read profile '" + path + "': is a directory");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a device as profile is refused without reading it",
+          "[registry][profile]") {
+  LazyRegistry r;
+  const lazyload::ProfileReport report =
+      lazyload::preload_profile(r, "/dev/zero");
+  CHECK(report.found);
+  CHECK(report.error ==
+        "lazyload: cannot read profile '/dev/zero': is not a regular file");
+}
+
+TEST_CASE("an unreadable profile is reported as such, not as missing",
+          "[registry][profile]") {
+  const std::string path = temp_path("unreadable.json");
+  write_text(path, R"({"format": "lazyload-profile", "entries": []})");
+  std::filesystem::permissions(path, std::filesystem::perms::none);
+  LazyRegistry r;
+  lazyload::ProfileReport report;
+  {
+    const NotRoot not_root;
+    if (!not_root.active()) {
+      WARN("running as root and cannot switch user: permissions not tested");
+      std::filesystem::remove(path);
+      return;
+    }
+    report = lazyload::preload_profile(r, path);
+  }
+  CHECK(report.found);
+  CHECK(report.error ==
+        "lazyload: cannot read profile '" + path + "': Permission denied");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a profile above the size limit is refused, naming the limit",
+          "[registry][profile]") {
+  // A valid profile padded to 16 MiB with spaces.
+  const std::string path = temp_path("large.json");
+  std::string text = R"({"format": "lazyload-profile", "entries": []})";
+  const std::size_t size = std::size_t{16} << 20;
+  text.resize(size, ' ');
+  write_text(path, text);
+  LazyRegistry r;
+  const lazyload::ProfileReport report = lazyload::preload_profile(r, path);
+  CHECK(report.found);
+  CHECK(report.error == "lazyload: cannot read profile '" + path +
+                            "': is too large (16777216 bytes; the limit is " +
+                            std::to_string(lazyload::kMaxProfileBytes) + ")");
+  // At the limit exactly, it is read.
+  text.resize(lazyload::kMaxProfileBytes);
+  write_text(path, text);
+  CHECK(lazyload::preload_profile(r, path).error.empty());
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a profile above the size limit is not saved",
+          "[registry][profile]") {
+  const std::string path = temp_path("too-large-to-save.json");
+  std::filesystem::remove(path);
+  LazyRegistry r;
+  load_entries(r, std::string(lazyload::kMaxProfileBytes / 4, 'n'), 5);
+  std::string message;
+  try {
+    lazyload::save_profile(r, path);
+  } catch (const LazyError& e) {
+    message = e.what();
+  }
+  CHECK_THAT(message,
+             Catch::Matchers::StartsWith("lazyload: cannot write profile '" +
+                                         path + "': is too large (") &&
+                 Catch::Matchers::EndsWith(
+                     " bytes; the limit is " +
+                     std::to_string(lazyload::kMaxProfileBytes) + ")"));
+  CHECK_FALSE(std::filesystem::exists(path));
+}
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#  if defined(__has_feature)
+#    if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#      define LAZYLOAD_TEST_SANITIZED 1
+#    endif
+#  endif
+#else
+#  define LAZYLOAD_TEST_SANITIZED 1
+#endif
+
+#ifndef LAZYLOAD_TEST_SANITIZED
+TEST_CASE("a profile at the size limit is read in bounded memory",
+          "[registry][profile]") {
+  // The worst cases for the reader, each kMaxProfileBytes long: an array of
+  // two-byte items, and the shortest entries a profile can hold. A child
+  // process reads each with 96 MiB of address space to spare (about 23
+  // times the file); it exits 0 if the report came back without a throw.
+  const std::string path = temp_path("worst.json");
+  const std::size_t limit = lazyload::kMaxProfileBytes;
+  std::string items = "[0";
+  while (items.size() + 3 <= limit) items += ",0";
+  items += "]";
+  std::string entries = R"({"format": "lazyload-profile", "entries": [)";
+  while (entries.size() + 16 <= limit) entries += R"({"name":""},)";
+  entries += R"({"name":""}]})";
+  for (const std::string* text : {&items, &entries}) {
+    write_text(path, *text);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      long pages = 0;
+      std::FILE* statm = std::fopen("/proc/self/statm", "r");
+      if (statm == nullptr || std::fscanf(statm, "%ld", &pages) != 1) {
+        ::_exit(3);
+      }
+      std::fclose(statm);
+      rlimit limit_as{};
+      if (::getrlimit(RLIMIT_AS, &limit_as) != 0) ::_exit(3);
+      const rlim_t spare = rlim_t{96} << 20;
+      limit_as.rlim_cur =
+          std::min(limit_as.rlim_max,
+                   static_cast<rlim_t>(pages) *
+                           static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) +
+                       spare);
+      if (::setrlimit(RLIMIT_AS, &limit_as) != 0) ::_exit(3);
+      try {
+        LazyRegistry r;
+        (void)lazyload::preload_profile(r, path);
+      } catch (...) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  std::filesystem::remove(path);
+}
+#endif

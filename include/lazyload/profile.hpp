@@ -21,28 +21,30 @@
 //   (detail/json_reader.hpp), so that warm starts need no JSON library.
 // * A missing profile is not an error (the first run has none), and a bad
 //   one never stops a program from starting: preload_profile() never throws
-//   for the file's sake, it says what is wrong in the report.
+//   for the file's sake, it says what is wrong in the report. It reads only
+//   regular files of at most kMaxProfileBytes, without waiting on a FIFO or
+//   a device, in memory of at most about ten times the file's size (less
+//   than its size for a typical profile).
 // * Saving writes a temporary file of its own and renames it over the
 //   profile, so a crash never leaves half a profile, and saves racing to one
 //   path (from threads or processes) each leave a whole one.
 // * Numbers are written and read without the C locale (std::to_chars,
 //   std::from_chars), so a profile reads back under any LC_NUMERIC.
-// POSIX (open, write, fsync, rename).
+// POSIX (open, read, write, fsync, rename).
 
 #ifndef LAZYLOAD_PROFILE_HPP_
 #define LAZYLOAD_PROFILE_HPP_
 
-#include <fcntl.h>   // open
-#include <unistd.h>  // write, fsync, close, unlink, getpid
+#include <fcntl.h>     // open
+#include <sys/stat.h>  // stat, fstat
+#include <unistd.h>    // read, write, fsync, close, unlink, getpid
 
-#include <algorithm>     // std::sort, std::stable_sort
+#include <algorithm>     // std::min, std::max, std::sort, std::stable_sort
 #include <atomic>        // std::atomic
 #include <cerrno>        // errno
 #include <cstddef>       // std::size_t
 #include <cstdint>       // std::uint64_t
 #include <cstdio>        // std::rename
-#include <fstream>       // std::ifstream
-#include <sstream>       // std::ostringstream
 #include <string>        // std::string
 #include <string_view>   // std::string_view
 #include <system_error>  // std::generic_category
@@ -59,19 +61,27 @@
 
 namespace lazyload {
 
+// kMaxProfileBytes
+//
+// The size limit of a profile, 4 MiB: room for tens of thousands of
+// entries. preload_profile() refuses a larger file (reading at most one byte
+// past the limit), and save_profile() refuses to write one.
+inline constexpr std::size_t kMaxProfileBytes = std::size_t{4} << 20;
+
 // ProfileReport
 //
 // What preload_profile() did.
 struct ProfileReport {
-  // Whether the profile file existed. A missing file is not an error: the
-  // first run of a program has no profile yet.
+  // Whether something exists at the profile's path. A missing file is not
+  // an error: the first run of a program has no profile yet.
   bool found = false;
   // The entries queued, in the order they will load (most used first).
   std::vector<std::string> queued;
   // Names in the profile that are not registered; skipped.
   std::vector<std::string> unknown;
-  // Why nothing was queued, for a file that could not be read or parsed;
-  // empty otherwise.
+  // Why nothing was queued, for a file that could not be read ("lazyload:
+  // cannot read profile 'p.json': is a directory") or parsed ("lazyload:
+  // profile 'p.json' is corrupt: expected ':' at byte 51"); empty otherwise.
   std::string error;
 };
 
@@ -87,8 +97,9 @@ struct ProfileReport {
 // registry, and with saves to the same path from other threads or
 // processes.
 // Throws: LazyError naming the path and the OS error if it cannot be
-// written ("lazyload: cannot write profile 'p.json': Permission denied");
-// the temporary file is removed.
+// written ("lazyload: cannot write profile 'p.json': Permission denied"),
+// or if the profile would be larger than kMaxProfileBytes; the temporary
+// file is removed.
 // Invalidates: none.
 void save_profile(const LazyRegistry& registry, const std::string& path);
 
@@ -99,9 +110,14 @@ void save_profile(const LazyRegistry& registry, const std::string& path);
 // ahead of any background pass: a warm start. Names not registered are
 // skipped and listed in the report. A missing file is a no-op (`found` is
 // false); a file that cannot be read or parsed queues nothing and says why in
-// `error`. It never throws for the file's sake.
+// `error`: "lazyload: cannot read profile 'p.json': " and "is a directory",
+// "is not a regular file" (a FIFO or a device, refused without waiting on
+// it), "is too large (N bytes; the limit is 4194304)" (kMaxProfileBytes) or
+// the OS error ("Permission denied"); or "lazyload: profile 'p.json' is
+// corrupt: " and what is wrong. It never throws for the file's sake, and
+// needs memory of at most about ten times the file's size.
 // Thread safety: safe to call concurrently with every member of the
-// registry.
+// registry, and with save_profile() to the same path (from any process).
 // Throws: std::bad_alloc; std::system_error if a thread cannot start.
 // Invalidates: none.
 ProfileReport preload_profile(LazyRegistry& registry, const std::string& path);
@@ -143,6 +159,18 @@ inline std::string profile_text(const RegistrySnapshot& snapshot) {
 // The text of OS error `error` (an errno value): "Permission denied".
 inline std::string os_error(int error) {
   return std::generic_category().message(error);
+}
+
+inline std::string too_large(std::uint64_t size) {
+  return "is too large (" + std::to_string(size) + " bytes; the limit is " +
+         std::to_string(kMaxProfileBytes) + ")";
+}
+
+// What is wrong with a file of status `st` for a profile, or nullptr if it
+// is a regular file.
+inline const char* not_regular(const struct stat& st) noexcept {
+  if (S_ISREG(st.st_mode)) return nullptr;
+  return S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
 }
 
 // Closes a file descriptor when destroyed.
@@ -202,6 +230,8 @@ inline int write_and_sync(int fd, std::string_view text) {
 
 // Writes `text` to `path` through a temporary file of its own and a rename.
 inline void write_atomically(const std::string& path, const std::string& text) {
+  if (text.size() > kMaxProfileBytes)
+    fail_to_write(path, too_large(text.size()));
   std::string temporary;
   FileDescriptor file(create_temporary(path, temporary));
   if (file.get() < 0) fail_to_write(path, os_error(errno));
@@ -214,6 +244,71 @@ inline void write_atomically(const std::string& path, const std::string& text) {
     ::unlink(temporary.c_str());
     fail_to_write(path, os_error(error));
   }
+}
+
+// Reads the regular file at `path`, at most kMaxProfileBytes, into `text`,
+// without waiting on a FIFO or a device. Returns true if it did; false with
+// `why` empty if there is no file, or saying what is wrong.
+inline bool read_profile_file(const std::string& path, std::string& text,
+                              std::string& why) {
+  // The type is checked before open(), which would wait for a writer on a
+  // FIFO, and again on the descriptor, which O_NONBLOCK keeps from waiting
+  // if a FIFO took the file's place in between. (On a regular file,
+  // O_NONBLOCK changes nothing.)
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) why = os_error(errno);
+    return false;
+  }
+  if (const char* what = not_regular(st)) {
+    why = what;
+    return false;
+  }
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): POSIX open
+  FileDescriptor file(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (file.get() < 0) {
+    if (errno != ENOENT) why = os_error(errno);
+    return false;
+  }
+  if (::fstat(file.get(), &st) != 0) {
+    why = os_error(errno);
+    return false;
+  }
+  if (const char* what = not_regular(st)) {
+    why = what;
+    return false;
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > kMaxProfileBytes) {
+    why = too_large(size);
+    return false;
+  }
+  // Up to one byte past the limit, whatever st_size said: the file may grow.
+  text.resize(static_cast<std::size_t>(size) + 1);
+  std::size_t length = 0;
+  for (;;) {
+    if (length == text.size()) {
+      if (length > kMaxProfileBytes) break;
+      text.resize(std::min(2 * length, kMaxProfileBytes + 1));
+    }
+    const ::ssize_t n = ::read(file.get(), &text[length], text.size() - length);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      why = os_error(errno);
+      return false;
+    }
+    length += static_cast<std::size_t>(n);
+  }
+  if (length > kMaxProfileBytes) {
+    const bool grew = ::fstat(file.get(), &st) == 0 && st.st_size > 0;
+    why = too_large(std::max<std::uint64_t>(
+        length, grew ? static_cast<std::uint64_t>(st.st_size) : 0));
+    return false;
+  }
+  text.resize(length);
+  return true;
 }
 
 // One entry a profile asks for.
@@ -255,7 +350,8 @@ inline ProfileWish read_wish(JsonReader& r) {
 }
 
 // Parses a profile's text; throws LazyError saying what is wrong. Keeps only
-// the wishes: memory of a few times the text's size at most.
+// the wishes: memory of at most about ten times the text's size (4 MiB of
+// the shortest entries, `{"name":""}`, make 350,000 wishes).
 inline std::vector<ProfileWish> parse_profile(std::string_view text) {
   using Kind = JsonReader::Kind;
   JsonReader r(text);
@@ -337,14 +433,20 @@ inline void save_profile(const LazyRegistry& registry,
 inline ProfileReport preload_profile(LazyRegistry& registry,
                                      const std::string& path) {
   ProfileReport report;
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return report;  // no profile yet: nothing to warm
+  std::string text;
+  std::string why;
+  if (!detail::read_profile_file(path, text, why)) {
+    report.found = !why.empty();  // else no profile yet: nothing to warm
+    if (report.found) {
+      report.error =
+          "lazyload: cannot read profile " + detail::quoted(path) + ": " + why;
+    }
+    return report;
+  }
   report.found = true;
-  std::ostringstream text;
-  text << file.rdbuf();
   std::vector<detail::ProfileWish> wishes;
   try {
-    wishes = detail::parse_profile(text.str());
+    wishes = detail::parse_profile(text);
   } catch (const LazyError& e) {
     report.error = "lazyload: profile " + detail::quoted(path) +
                    " is corrupt: " + e.what();
