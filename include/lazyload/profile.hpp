@@ -187,6 +187,8 @@ class FileDescriptor {
   int get() const noexcept { return fd_; }
   // Closes it now; returns close()'s result.
   int close() noexcept { return ::close(std::exchange(fd_, -1)); }
+  // Gives the descriptor up, unclosed.
+  int release() noexcept { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
@@ -246,68 +248,87 @@ inline void write_atomically(const std::string& path, const std::string& text) {
   }
 }
 
-// Reads the regular file at `path`, at most kMaxProfileBytes, into `text`,
-// without waiting on a FIFO or a device. Returns true if it did; false with
-// `why` empty if there is no file, or saying what is wrong.
-inline bool read_profile_file(const std::string& path, std::string& text,
-                              std::string& why) {
-  // The type is checked before open(), which would wait for a writer on a
-  // FIFO, and again on the descriptor, which O_NONBLOCK keeps from waiting
-  // if a FIFO took the file's place in between. (On a regular file,
-  // O_NONBLOCK changes nothing.)
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) why = os_error(errno);
-    return false;
-  }
-  if (const char* what = not_regular(st)) {
-    why = what;
-    return false;
-  }
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): POSIX open
-  FileDescriptor file(
-      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (file.get() < 0) {
-    if (errno != ENOENT) why = os_error(errno);
-    return false;
-  }
-  if (::fstat(file.get(), &st) != 0) {
-    why = os_error(errno);
-    return false;
-  }
-  if (const char* what = not_regular(st)) {
-    why = what;
-    return false;
-  }
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > kMaxProfileBytes) {
-    why = too_large(size);
-    return false;
-  }
-  // Up to one byte past the limit, whatever st_size said: the file may grow.
-  text.resize(static_cast<std::size_t>(size) + 1);
+// Reads `fd` into `text`: at most kMaxProfileBytes and one byte more (which
+// says the file is too large), whatever its size said (files grow), with
+// room for `expected` bytes at first. Returns 0, or the errno value of the
+// read that failed.
+inline int read_bounded(int fd, std::size_t expected, std::string& text) {
+  text.resize(expected + 1);
   std::size_t length = 0;
   for (;;) {
     if (length == text.size()) {
       if (length > kMaxProfileBytes) break;
       text.resize(std::min(2 * length, kMaxProfileBytes + 1));
     }
-    const ::ssize_t n = ::read(file.get(), &text[length], text.size() - length);
+    const ::ssize_t n = ::read(fd, &text[length], text.size() - length);
     if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      why = os_error(errno);
-      return false;
-    }
-    length += static_cast<std::size_t>(n);
-  }
-  if (length > kMaxProfileBytes) {
-    const bool grew = ::fstat(file.get(), &st) == 0 && st.st_size > 0;
-    why = too_large(std::max<std::uint64_t>(
-        length, grew ? static_cast<std::uint64_t>(st.st_size) : 0));
-    return false;
+    if (n < 0 && errno != EINTR) return errno;
+    if (n > 0) length += static_cast<std::size_t>(n);
   }
   text.resize(length);
+  return 0;
+}
+
+// The size of the open file `fd` now, or 0 if it cannot be known.
+inline std::uint64_t current_size(int fd) noexcept {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && st.st_size > 0
+             ? static_cast<std::uint64_t>(st.st_size)
+             : 0;
+}
+
+// Opens the regular file at `path` for reading, with its status in `st`:
+// returns its descriptor, or -1 with `why` saying what is wrong (empty if
+// there is no file). The type is checked before open(), which would wait for
+// a writer on a FIFO, and again on the descriptor, which O_NONBLOCK keeps
+// from waiting if a FIFO took the file's place in between. (On a regular
+// file, O_NONBLOCK changes nothing.)
+inline int open_regular(const std::string& path, struct stat& st,
+                        std::string& why) {
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) why = os_error(errno);
+    return -1;
+  }
+  if (const char* what = not_regular(st)) {
+    why = what;
+    return -1;
+  }
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): POSIX open
+  FileDescriptor file(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (file.get() < 0 || ::fstat(file.get(), &st) != 0) {
+    if (errno != ENOENT) why = os_error(errno);
+    return -1;
+  }
+  if (const char* what = not_regular(st)) {
+    why = what;
+    return -1;
+  }
+  return file.release();
+}
+
+// Reads the regular file at `path`, at most kMaxProfileBytes, into `text`,
+// without waiting on a FIFO or a device. Returns true if it did; false with
+// `why` empty if there is no file, or saying what is wrong.
+inline bool read_profile_file(const std::string& path, std::string& text,
+                              std::string& why) {
+  struct stat st {};
+  const FileDescriptor file(open_regular(path, st, why));
+  if (file.get() < 0) return false;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > kMaxProfileBytes) {
+    why = too_large(size);
+    return false;
+  }
+  if (const int error = read_bounded(file.get(), size, text); error != 0) {
+    why = os_error(error);
+    return false;
+  }
+  if (text.size() > kMaxProfileBytes) {  // it grew
+    why = too_large(
+        std::max<std::uint64_t>(text.size(), current_size(file.get())));
+    return false;
+  }
   return true;
 }
 
@@ -349,44 +370,47 @@ inline ProfileWish read_wish(JsonReader& r) {
   return w;
 }
 
-// Parses a profile's text; throws LazyError saying what is wrong. Keeps only
-// the wishes: memory of at most about ten times the text's size (4 MiB of
-// the shortest entries, `{"name":""}`, make 350,000 wishes).
-inline std::vector<ProfileWish> parse_profile(std::string_view text) {
+// Reads the members of a profile's top object (the reader is at its `{`)
+// and its entries into `wishes`; returns whether it is a lazyload profile.
+inline bool read_profile_object(JsonReader& r,
+                                std::vector<ProfileWish>& wishes) {
   using Kind = JsonReader::Kind;
-  JsonReader r(text);
-  std::vector<ProfileWish> wishes;
   bool seen_format = false;
   bool seen_entries = false;
   bool is_profile = false;
   bool has_entries = false;
-  if (r.peek() == Kind::object) {
-    std::string key;
-    r.begin_object();
-    while (r.next_member(key)) {
-      if (key == "format" && !seen_format) {
-        seen_format = true;
-        if (r.peek() == Kind::string) {
-          is_profile = r.read_string() == "lazyload-profile";
-        } else {
-          r.skip_value();
-        }
-      } else if (key == "entries" && !seen_entries && r.peek() == Kind::array) {
-        seen_entries = has_entries = true;
-        r.begin_array();
-        while (r.next_item()) wishes.push_back(read_wish(r));
-      } else {
-        seen_entries |= key == "entries";
-        r.skip_value();
-      }
+  std::string key;
+  r.begin_object();
+  while (r.next_member(key)) {
+    if (key == "format" && !seen_format && r.peek() == Kind::string) {
+      is_profile = r.read_string() == "lazyload-profile";
+    } else if (key == "entries" && !seen_entries && r.peek() == Kind::array) {
+      has_entries = true;
+      r.begin_array();
+      while (r.next_item()) wishes.push_back(read_wish(r));
+    } else {
+      r.skip_value();
     }
+    seen_format |= key == "format";
+    seen_entries |= key == "entries";
+  }
+  return is_profile && has_entries;
+}
+
+// Parses a profile's text; throws LazyError saying what is wrong. Keeps only
+// the wishes: memory of at most about ten times the text's size (4 MiB of
+// the shortest entries, `{"name":""}`, make 350,000 wishes).
+inline std::vector<ProfileWish> parse_profile(std::string_view text) {
+  JsonReader r(text);
+  std::vector<ProfileWish> wishes;
+  bool is_profile = false;
+  if (r.peek() == JsonReader::Kind::object) {
+    is_profile = read_profile_object(r, wishes);
   } else {
     r.skip_value();
   }
   r.end();
-  if (!is_profile || !has_entries) {
-    throw_error<LazyError>("not a lazyload profile");
-  }
+  if (!is_profile) throw_error<LazyError>("not a lazyload profile");
   // The most used first; among equals, the one that loaded first.
   std::stable_sort(wishes.begin(), wishes.end(),
                    [](const ProfileWish& a, const ProfileWish& b) {
