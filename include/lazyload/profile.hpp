@@ -23,7 +23,7 @@
 //   one never stops a program from starting: preload_profile() never throws
 //   for the file's sake, it says what is wrong in the report. It reads only
 //   regular files of at most kMaxProfileBytes, without waiting on a FIFO or
-//   a device, in memory of at most about ten times the file's size (less
+//   a device, in memory of at most about twelve times the file's size (less
 //   than its size for a typical profile).
 // * Saving writes a temporary file of its own and renames it over the
 //   profile, so a crash never leaves half a profile, and saves racing to one
@@ -115,7 +115,7 @@ void save_profile(const LazyRegistry& registry, const std::string& path);
 // it), "is too large (N bytes; the limit is 4194304)" (kMaxProfileBytes) or
 // the OS error ("Permission denied"); or "lazyload: profile 'p.json' is
 // corrupt: " and what is wrong. It never throws for the file's sake, and
-// needs memory of at most about ten times the file's size.
+// needs memory of at most about twelve times the file's size.
 // Thread safety: safe to call concurrently with every member of the
 // registry, and with save_profile() to the same path (from any process).
 // Throws: std::bad_alloc; std::system_error if a thread cannot start.
@@ -398,8 +398,9 @@ inline bool read_profile_object(JsonReader& r,
 }
 
 // Parses a profile's text; throws LazyError saying what is wrong. Keeps only
-// the wishes: memory of at most about ten times the text's size (4 MiB of
-// the shortest entries, `{"name":""}`, make 350,000 wishes).
+// the wishes: memory of at most about twelve times the text's size with the
+// report's lists (4 MiB of the shortest entries, `{"name":""}`, make 350,000
+// wishes: 50 MB peak RSS, all names unknown).
 inline std::vector<ProfileWish> parse_profile(std::string_view text) {
   JsonReader r(text);
   std::vector<ProfileWish> wishes;
