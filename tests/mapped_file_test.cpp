@@ -2,13 +2,17 @@
 
 #include "lazyload/mapped_file.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -127,8 +131,39 @@ TEST_CASE("a directory is refused, naming it", "[mapped_file]") {
   const fs::path dir = make_file("x", 1).parent_path();
   CHECK_THROWS_WITH_AS(
       lazyload::MappedFile(dir.string()),
-      "lazyload: cannot map '" + dir.string() + "': No such device",
+      "lazyload: cannot map '" + dir.string() + "': is a directory",
       lazyload::LazyError);
+}
+
+TEST_CASE("a device is refused, naming it", "[mapped_file]") {
+  CHECK_THROWS_WITH_AS(
+      lazyload::MappedFile("/dev/zero"),
+      "lazyload: cannot map '/dev/zero': is not a regular file",
+      lazyload::LazyError);
+}
+
+TEST_CASE("a FIFO is refused at once, never waited on", "[mapped_file]") {
+  const fs::path path = make_file("x", 1).parent_path() / "fifo";
+  fs::remove(path);
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  lazyload::LazyHandle weights{"weights", lazyload::mapped_file(path)};
+  auto done = std::async(std::launch::async, [&]() -> std::string {
+    try {
+      weights.load();
+    } catch (const lazyload::LoadError& e) {
+      return e.what();
+    }
+    return "no error";
+  });
+  if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // Blocked in open(): a writer lets it return.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    FAIL_CHECK("mapped_file blocked on a FIFO");
+  }
+  CHECK(done.get() == "lazyload: loading 'weights' failed: cannot map '" +
+                          path.string() + "': is not a regular file");
+  fs::remove(path);
 }
 
 TEST_CASE("a moved-from MappedFile owns nothing", "[mapped_file]") {

@@ -18,6 +18,8 @@
 // share one copy. Mapping costs no reading up front; the kernel pages the
 // file in as it is touched. The loader reports the file's size, so a
 // registry's memory budget counts it.
+// A mapped file must not shrink: reading a page past a truncated file's new
+// end raises SIGBUS. Replace such files by renaming a new file over them.
 // POSIX only (mmap).
 
 #ifndef LAZYLOAD_MAPPED_FILE_HPP_
@@ -49,18 +51,32 @@ class MappedFile {
  public:
   // MappedFile::MappedFile()
   //
-  // Opens and maps `path`. An empty file maps to size() == 0 and a null
-  // data().
+  // Opens and maps `path`, which must be a regular file: a directory, a
+  // FIFO or a device is refused at once, without waiting on it. An empty
+  // file maps to size() == 0 and a null data(). The bytes are the file's
+  // own pages: if the file is truncated while mapped, reading past its new
+  // end raises SIGBUS, so replace a mapped file by writing a new one and
+  // renaming it over the old, never by rewriting it in place.
   // Thread safety: none needed.
-  // Throws: LazyError naming the path and the OS error, such as
-  // "lazyload: cannot map 'model.bin': No such file or directory".
+  // Throws: LazyError naming the path and what is wrong, such as
+  // "lazyload: cannot map 'model.bin': No such file or directory" (the OS
+  // error), "... is a directory" or "... is not a regular file".
   // Invalidates: none.
   explicit MappedFile(std::string path) : path_(std::move(path)) {
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(errno);
+    // The type is checked before open(), which would wait for a writer on a
+    // FIFO, and again on the descriptor, which O_NONBLOCK keeps from
+    // waiting if a FIFO took the file's place in between.
     struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) fail(errno);
+    if (const char* what = not_regular(st)) fail(what);
+    const int fd =
+        ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) fail(errno);
     if (::fstat(fd, &st) != 0) fail_and_close(fd, errno);
-    if (!S_ISREG(st.st_mode)) fail_and_close(fd, ENODEV);
+    if (const char* what = not_regular(st)) {
+      ::close(fd);
+      fail(what);
+    }
     size_ = static_cast<std::size_t>(st.st_size);
     if (size_ != 0) {
       void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
@@ -113,11 +129,20 @@ class MappedFile {
   const std::string& path() const noexcept { return path_; }
 
  private:
+  // What is wrong with a file of status `st` for mapping ("is a
+  // directory", "is not a regular file"), or nullptr if it is a regular file.
+  static const char* not_regular(const struct stat& st) noexcept {
+    if (S_ISREG(st.st_mode)) return nullptr;
+    return S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+  }
+  // Throws the LazyError saying `what` is wrong with the file.
+  [[noreturn]] void fail(const std::string& what) const {
+    detail::throw_error<LazyError>("lazyload: cannot map " +
+                                   detail::quoted(path_) + ": " + what);
+  }
   // Throws the LazyError for OS error `error` (an errno value).
   [[noreturn]] void fail(int error) const {
-    detail::throw_error<LazyError>("lazyload: cannot map " +
-                                   detail::quoted(path_) + ": " +
-                                   std::generic_category().message(error));
+    fail(std::generic_category().message(error));
   }
   [[noreturn]] void fail_and_close(int fd, int error) const {
     ::close(fd);

@@ -3,15 +3,23 @@
 // Internal: a small, strict JSON reader for the files lazyload reads back
 // (the usage profile), so that the core needs no JSON library. Input is
 // untrusted: depth is limited, and every error says at which byte it is.
+//
+// It is a pull reader: the caller walks the document (begin_object(),
+// next_member(), read_string(), skip_value(), ...) and keeps only what it
+// wants, so reading needs no memory beyond the caller's own results. (A tree
+// of nodes, one per value, took about 50 times the input's size: `[0,0,...`
+// spends two bytes per value.) Numbers are read with std::from_chars, so
+// the locale never changes what "0.25" means.
 
 #ifndef LAZYLOAD_DETAIL_JSON_READER_HPP_
 #define LAZYLOAD_DETAIL_JSON_READER_HPP_
 
-#include <cstddef>      // std::size_t
-#include <cstdlib>      // std::strtod
-#include <string>       // std::string
-#include <string_view>  // std::string_view
-#include <vector>       // std::vector
+#include <array>         // std::array
+#include <charconv>      // std::from_chars
+#include <cstddef>       // std::size_t
+#include <string>        // std::string
+#include <string_view>   // std::string_view
+#include <system_error>  // std::errc
 
 #include "../error.hpp"
 #include "config.hpp"
@@ -20,47 +28,131 @@
 namespace lazyload {
 namespace detail {
 
-struct JsonValue {
-  enum class Kind { null, boolean, number, string, array, object };
-  Kind kind = Kind::null;
-  bool boolean = false;
-  double number = 0;
-  std::string string;
-  // An array's items, or an object's member values (named by `keys`).
-  std::vector<JsonValue> items;
-  std::vector<std::string> keys;
-
-  // The member named `key`, or nullptr (also when this is not an object).
-  const JsonValue* find(std::string_view key) const;
-};
-
-inline const JsonValue* JsonValue::find(std::string_view key) const {
-  if (kind != Kind::object) return nullptr;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i] == key) return &items[i];
-  }
-  return nullptr;
-}
-
-// Parses `text` as one JSON value; throws LazyError("... at byte N").
+// Reads one JSON text; every member throws LazyError("... at byte N") on
+// input that is not what it expects.
+//
+//   JsonReader r(text);
+//   r.begin_object();
+//   std::string key;
+//   while (r.next_member(key)) {
+//     if (key == "name") name = r.read_string(); else r.skip_value();
+//   }
+//   r.end();
 class JsonReader {
  public:
-  static JsonValue parse(std::string_view text) {
-    JsonReader r(text);
-    JsonValue v = r.value(0);
-    r.skip_space();
-    if (r.at_ != text.size()) r.fail("unexpected text after the value");
-    return v;
+  enum class Kind { null, boolean, number, string, array, object };
+
+  explicit JsonReader(std::string_view text) : text_(text) {}
+
+  // The kind of the next value, judged by its first character; for a
+  // number (or something that is no value at all), Kind::number.
+  Kind peek() {
+    skip_space();
+    if (at_ >= text_.size()) fail("unexpected end");
+    switch (text_[at_]) {
+    case '{':
+      return Kind::object;
+    case '[':
+      return Kind::array;
+    case '"':
+      return Kind::string;
+    case 't':
+    case 'f':
+      return Kind::boolean;
+    case 'n':
+      return Kind::null;
+    default:
+      return Kind::number;
+    }
+  }
+
+  // Enters an object; next_member() then walks its members.
+  void begin_object() { open('{'); }
+
+  // Reads the next member's key into `key` and returns true, leaving the
+  // reader at its value (which the caller must read or skip); returns false
+  // at the object's end, which it leaves.
+  bool next_member(std::string& key) {
+    if (!next('}')) return false;
+    skip_space();
+    key.clear();
+    string(&key);
+    expect(':');
+    return true;
+  }
+
+  // Enters an array; next_item() then walks its items.
+  void begin_array() { open('['); }
+
+  // Returns true with the reader at the next item (which the caller must
+  // read or skip); false at the array's end, which it leaves.
+  bool next_item() { return next(']'); }
+
+  std::string read_string() {
+    skip_space();
+    std::string out;
+    string(&out);
+    return out;
+  }
+
+  double read_number() {
+    skip_space();
+    return number();
+  }
+
+  bool read_boolean() {
+    skip_space();
+    if (take_word("true")) return true;
+    if (take_word("false")) return false;
+    fail("expected true or false");
+  }
+
+  // Skips one value of any kind, checking its syntax and depth.
+  // NOLINTNEXTLINE(misc-no-recursion): bounded by kMaxDepth, see open()
+  void skip_value() {
+    switch (peek()) {
+    case Kind::object: {
+      begin_object();
+      while (next('}')) {
+        skip_space();
+        string(nullptr);
+        expect(':');
+        skip_value();
+      }
+      break;
+    }
+    case Kind::array:
+      begin_array();
+      while (next_item()) skip_value();
+      break;
+    case Kind::string:
+      string(nullptr);
+      break;
+    case Kind::boolean:
+      (void)read_boolean();
+      break;
+    case Kind::null:
+      if (!take_word("null")) fail("expected a value");
+      break;
+    case Kind::number:
+      (void)number();
+      break;
+    }
+  }
+
+  // Checks that nothing but white space follows the value read.
+  void end() {
+    skip_space();
+    if (at_ != text_.size()) fail("unexpected text after the value");
+  }
+
+  // Throws LazyError("`what` at byte N") for the reader's position.
+  [[noreturn]] void fail(const std::string& what) const {
+    throw_error<LazyError>(what + " at byte " + std::to_string(at_));
   }
 
  private:
   static constexpr int kMaxDepth = 64;
-
-  explicit JsonReader(std::string_view text) : text_(text) {}
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw_error<LazyError>(what + " at byte " + std::to_string(at_));
-  }
 
   void skip_space() {
     while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t' ||
@@ -90,125 +182,131 @@ class JsonReader {
     return false;
   }
 
-  // One value of any kind; recursive descent, `depth` levels deep.
-  // NOLINTNEXTLINE(misc-no-recursion): bounded by kMaxDepth
-  JsonValue value(int depth) {
-    if (depth > kMaxDepth) fail("nesting too deep");
+  // Enters an object or array that starts with `c`, one level deeper.
+  void open(char c) {
     skip_space();
-    if (at_ >= text_.size()) fail("unexpected end");
-    JsonValue v;
-    const char c = text_[at_];
-    if (c == '{') {
-      ++at_;
-      v.kind = JsonValue::Kind::object;
-      if (take('}')) return v;
-      do {
-        skip_space();
-        v.keys.push_back(string());
-        expect(':');
-        v.items.push_back(value(depth + 1));
-      } while (take(','));
-      expect('}');
-    } else if (c == '[') {
-      ++at_;
-      v.kind = JsonValue::Kind::array;
-      if (take(']')) return v;
-      do {
-        v.items.push_back(value(depth + 1));
-      } while (take(','));
-      expect(']');
-    } else if (c == '"') {
-      v.kind = JsonValue::Kind::string;
-      v.string = string();
-    } else if (take_word("true") || take_word("false")) {
-      v.kind = JsonValue::Kind::boolean;
-      v.boolean = c == 't';
-    } else if (take_word("null")) {
-      v.kind = JsonValue::Kind::null;
-    } else {
-      v.kind = JsonValue::Kind::number;
-      v.number = number();
-    }
-    return v;
+    if (depth_ >= kMaxDepth) fail("nesting too deep");
+    expect(c);
+    first_[static_cast<std::size_t>(depth_++)] = true;
   }
 
+  // Before each member or item of the innermost object or array: false
+  // (and one level up) at `close`, else true past the comma, if any.
+  bool next(char close) {
+    if (depth_ == 0) fail("not in an object or array");
+    bool& first = first_[static_cast<std::size_t>(depth_ - 1)];
+    if (take(close)) {
+      --depth_;
+      return false;
+    }
+    if (!first) expect(',');
+    first = false;
+    return true;
+  }
+
+  // A number as JSON spells it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
   double number() {
     const std::size_t start = at_;
+    const auto digits = [this] {
+      const std::size_t from = at_;
+      while (at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9') {
+        ++at_;
+      }
+      return at_ - from;
+    };
     if (at_ < text_.size() && text_[at_] == '-') ++at_;
-    while (at_ < text_.size() &&
-           std::string_view("0123456789.eE+-").find(text_[at_]) !=
-               std::string_view::npos) {
-      ++at_;
-    }
-    const std::string digits(text_.substr(start, at_ - start));
-    if (digits.empty() || digits == "-") {
+    const std::size_t integer_start = at_;
+    const std::size_t integer_digits = digits();
+    if (integer_digits == 0) {
       at_ = start;
       fail("expected a value");
     }
-    char* end = nullptr;
-    const double d = std::strtod(digits.c_str(), &end);
-    if (end != digits.c_str() + digits.size()) {
-      at_ = start;
-      fail("malformed number");
+    bool malformed = integer_digits > 1 && text_[integer_start] == '0';
+    if (at_ < text_.size() && text_[at_] == '.') {
+      ++at_;
+      malformed |= digits() == 0;
     }
-    return d;
+    if (at_ < text_.size() && (text_[at_] == 'e' || text_[at_] == 'E')) {
+      ++at_;
+      if (at_ < text_.size() && (text_[at_] == '+' || text_[at_] == '-')) {
+        ++at_;
+      }
+      malformed |= digits() == 0;
+    }
+    double value = 0;
+    const char* first = text_.data() + start;
+    const char* last = text_.data() + at_;
+    const auto result = std::from_chars(first, last, value);
+    if (malformed || result.ec != std::errc() || result.ptr != last) {
+      at_ = start;
+      fail(result.ec == std::errc::result_out_of_range ? "number out of range"
+                                                       : "malformed number");
+    }
+    return value;
   }
 
-  // A string, from its opening quote to its closing one.
-  std::string string() {
+  // A string, from its opening quote to its closing one, appended to `out`
+  // (or only checked, if `out` is null).
+  void string(std::string* out) {
     if (at_ >= text_.size() || text_[at_] != '"') fail("expected a string");
     ++at_;
-    std::string out;
     for (;;) {
-      if (at_ >= text_.size()) fail("unterminated string");
-      const char c = text_[at_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20)
-        fail("control character in string");
-      if (c == '\\') {
-        append_escape(out);
-      } else {
-        out += c;
+      // The run of plain characters up to the next quote, backslash or end.
+      const std::size_t run = at_;
+      while (at_ < text_.size() && text_[at_] != '"' && text_[at_] != '\\' &&
+             static_cast<unsigned char>(text_[at_]) >= 0x20) {
+        ++at_;
       }
+      if (out != nullptr) out->append(text_, run, at_ - run);
+      if (at_ >= text_.size()) fail("unterminated string");
+      const char c = text_[at_];
+      if (c == '"') {
+        ++at_;
+        return;
+      }
+      if (c != '\\') fail("control character in string");
+      ++at_;
+      append_escape(out);
     }
   }
 
   // Appends what the escape sequence at `at_`, just past its backslash,
-  // stands for.
-  void append_escape(std::string& out) {
+  // stands for (to nothing, if `out` is null).
+  void append_escape(std::string* out) {
     if (at_ >= text_.size()) fail("unterminated string");
     const char e = text_[at_++];
+    char plain = 0;
     switch (e) {
     case '"':
-      out += '"';
-      break;
     case '\\':
-      out += '\\';
-      break;
     case '/':
-      out += '/';
+      plain = e;
       break;
     case 'b':
-      out += '\b';
+      plain = '\b';
       break;
     case 'f':
-      out += '\f';
+      plain = '\f';
       break;
     case 'n':
-      out += '\n';
+      plain = '\n';
       break;
     case 'r':
-      out += '\r';
+      plain = '\r';
       break;
     case 't':
-      out += '\t';
+      plain = '\t';
       break;
-    case 'u':
-      append_utf8(out, code_point());
-      break;
+    case 'u': {
+      const unsigned cp = code_point();
+      if (out != nullptr) append_utf8(*out, cp);
+      return;
+    }
     default:
+      --at_;
       fail("bad escape");
     }
+    if (out != nullptr) *out += plain;
   }
 
   unsigned hex4() {
@@ -216,15 +314,16 @@ class JsonReader {
     unsigned v = 0;
     for (int i = 0; i < 4; ++i) {
       const char h = text_[at_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9')
+      v <<= 4U;
+      if (h >= '0' && h <= '9') {
         v |= static_cast<unsigned>(h - '0');
-      else if (h >= 'a' && h <= 'f')
+      } else if (h >= 'a' && h <= 'f') {
         v |= static_cast<unsigned>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F')
+      } else if (h >= 'A' && h <= 'F') {
         v |= static_cast<unsigned>(h - 'A' + 10);
-      else
+      } else {
         fail("bad \\u escape");
+      }
     }
     return v;
   }
@@ -235,7 +334,7 @@ class JsonReader {
       at_ += 2;
       const unsigned low = hex4();
       if (low < 0xDC00 || low > 0xDFFF) fail("bad surrogate pair");
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+      cp = 0x10000 + ((cp - 0xD800) << 10U) + (low - 0xDC00);
     } else if (cp >= 0xD800 && cp <= 0xDFFF) {
       cp = 0xFFFD;  // a lone surrogate
     }
@@ -246,22 +345,25 @@ class JsonReader {
     if (cp < 0x80) {
       out += static_cast<char>(cp);
     } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+      out += static_cast<char>(0xC0 | (cp >> 6U));
+      out += static_cast<char>(0x80 | (cp & 0x3FU));
     } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+      out += static_cast<char>(0xE0 | (cp >> 12U));
+      out += static_cast<char>(0x80 | ((cp >> 6U) & 0x3FU));
+      out += static_cast<char>(0x80 | (cp & 0x3FU));
     } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+      out += static_cast<char>(0xF0 | (cp >> 18U));
+      out += static_cast<char>(0x80 | ((cp >> 12U) & 0x3FU));
+      out += static_cast<char>(0x80 | ((cp >> 6U) & 0x3FU));
+      out += static_cast<char>(0x80 | (cp & 0x3FU));
     }
   }
 
   std::string_view text_;
   std::size_t at_ = 0;
+  int depth_ = 0;
+  // first_[d]: whether the object or array at depth d has had no member yet.
+  std::array<bool, kMaxDepth> first_{};
 };
 
 }  // namespace detail
