@@ -15,7 +15,7 @@ case "${1:-all}" in
       "${core[@]}" clang libclang-rt-14-dev ninja-build git python3
       catch2 libfmt-dev nlohmann-json3-dev libbenchmark-dev libabsl-dev
       libcpp-httplib-dev pkg-config valgrind gnuplot-nox python3-jsonschema
-      python3-websocket binutils
+      python3-websocket binutils locales
     )
     # The browser test opens the status page in headless Chromium.
     packages+=(chromium) ;;
@@ -28,12 +28,27 @@ case "${1:-all}" in
     exit 2 ;;
 esac
 
+# The tests read numbers under a decimal-comma locale when one exists
+# (tests/profile_test.cpp, the stress test); generate de_DE.UTF-8 if the
+# locales package is there and the locale is not (needs root, like apt-get).
+ensure_test_locale() {
+  [ "${1:-all}" = all ] || return 0
+  command -v localedef >/dev/null || return 0
+  locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$' && return 0
+  local run=""
+  [ "$(id -u)" -ne 0 ] && { command -v sudo >/dev/null || return 0; run="sudo"; }
+  $run localedef -i de_DE -f UTF-8 de_DE.UTF-8 || echo "install-deps: could not generate de_DE.UTF-8; the locale tests run in C only" >&2
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
     missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  ensure_test_locale "${1:-all}"
+  exit 0
+fi
 
 echo "install-deps: installing ${missing[*]}"
 sudo=""
@@ -48,3 +63,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+ensure_test_locale "${1:-all}"

@@ -2483,81 +2483,188 @@ inline std::size_t process_rss_bytes() noexcept {
 //   (detail/json_reader.hpp), so that warm starts need no JSON library.
 // * A missing profile is not an error (the first run has none), and a bad
 //   one never stops a program from starting: preload_profile() never throws
-//   for the file's sake, it says what is wrong in the report.
-// * Saving writes a temporary file and renames it over the profile, so a
-//   crash never leaves half a profile.
+//   for the file's sake, it says what is wrong in the report. It reads only
+//   regular files of at most kMaxProfileBytes, without waiting on a FIFO or
+//   a device, in memory of at most about twelve times the file's size (less
+//   than its size for a typical profile).
+// * Saving writes a temporary file of its own and renames it over the
+//   profile, so a crash never leaves half a profile, and saves racing to one
+//   path (from threads or processes) each leave a whole one.
+// * Numbers are written and read without the C locale (std::to_chars,
+//   std::from_chars), so a profile reads back under any LC_NUMERIC.
+// POSIX (open, read, write, fsync, rename).
 
 #ifndef LAZYLOAD_PROFILE_HPP_
 #define LAZYLOAD_PROFILE_HPP_
 
-#include <algorithm>  // std::sort, std::stable_sort
-#include <cstdint>    // std::uint64_t
-#include <cstdio>     // std::rename, std::remove
-#include <fstream>    // std::ifstream, std::ofstream
-#include <sstream>    // std::ostringstream
-#include <string>     // std::string
-#include <vector>     // std::vector
+#include <fcntl.h>     // open
+#include <sys/stat.h>  // stat, fstat
+#include <unistd.h>    // read, write, fsync, close, unlink, getpid
+
+#include <algorithm>     // std::min, std::max, std::sort, std::stable_sort
+#include <atomic>        // std::atomic
+#include <cerrno>        // errno
+#include <cstddef>       // std::size_t
+#include <cstdint>       // std::uint64_t
+#include <cstdio>        // std::rename
+#include <string>        // std::string
+#include <string_view>   // std::string_view
+#include <system_error>  // std::generic_category
+#include <utility>       // std::exchange
+#include <vector>        // std::vector
 
 // lazyload/detail/json_reader.hpp
 //
 // Internal: a small, strict JSON reader for the files lazyload reads back
 // (the usage profile), so that the core needs no JSON library. Input is
 // untrusted: depth is limited, and every error says at which byte it is.
+//
+// It is a pull reader: the caller walks the document (begin_object(),
+// next_member(), read_string(), skip_value(), ...) and keeps only what it
+// wants, so reading needs no memory beyond the caller's own results. (A tree
+// of nodes, one per value, took about 50 times the input's size: `[0,0,...`
+// spends two bytes per value.) Numbers are read with std::from_chars, so
+// the locale never changes what "0.25" means.
 
 #ifndef LAZYLOAD_DETAIL_JSON_READER_HPP_
 #define LAZYLOAD_DETAIL_JSON_READER_HPP_
 
-#include <cstddef>      // std::size_t
-#include <cstdlib>      // std::strtod
-#include <string>       // std::string
-#include <string_view>  // std::string_view
-#include <vector>       // std::vector
+#include <array>         // std::array
+#include <charconv>      // std::from_chars
+#include <cstddef>       // std::size_t
+#include <string>        // std::string
+#include <string_view>   // std::string_view
+#include <system_error>  // std::errc
 
 
 namespace lazyload {
 namespace detail {
 
-struct JsonValue {
-  enum class Kind { null, boolean, number, string, array, object };
-  Kind kind = Kind::null;
-  bool boolean = false;
-  double number = 0;
-  std::string string;
-  // An array's items, or an object's member values (named by `keys`).
-  std::vector<JsonValue> items;
-  std::vector<std::string> keys;
-
-  // The member named `key`, or nullptr (also when this is not an object).
-  const JsonValue* find(std::string_view key) const;
-};
-
-inline const JsonValue* JsonValue::find(std::string_view key) const {
-  if (kind != Kind::object) return nullptr;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i] == key) return &items[i];
-  }
-  return nullptr;
-}
-
-// Parses `text` as one JSON value; throws LazyError("... at byte N").
+// Reads one JSON text; every member throws LazyError("... at byte N") on
+// input that is not what it expects.
+//
+//   JsonReader r(text);
+//   r.begin_object();
+//   std::string key;
+//   while (r.next_member(key)) {
+//     if (key == "name") name = r.read_string(); else r.skip_value();
+//   }
+//   r.end();
 class JsonReader {
  public:
-  static JsonValue parse(std::string_view text) {
-    JsonReader r(text);
-    JsonValue v = r.value(0);
-    r.skip_space();
-    if (r.at_ != text.size()) r.fail("unexpected text after the value");
-    return v;
+  enum class Kind { null, boolean, number, string, array, object };
+
+  explicit JsonReader(std::string_view text) : text_(text) {}
+
+  // The kind of the next value, judged by its first character; for a
+  // number (or something that is no value at all), Kind::number.
+  Kind peek() {
+    skip_space();
+    if (at_ >= text_.size()) fail("unexpected end");
+    switch (text_[at_]) {
+    case '{':
+      return Kind::object;
+    case '[':
+      return Kind::array;
+    case '"':
+      return Kind::string;
+    case 't':
+    case 'f':
+      return Kind::boolean;
+    case 'n':
+      return Kind::null;
+    default:
+      return Kind::number;
+    }
+  }
+
+  // Enters an object; next_member() then walks its members.
+  void begin_object() { open('{'); }
+
+  // Reads the next member's key into `key` and returns true, leaving the
+  // reader at its value (which the caller must read or skip); returns false
+  // at the object's end, which it leaves.
+  bool next_member(std::string& key) {
+    if (!next('}')) return false;
+    skip_space();
+    key.clear();
+    string(&key);
+    expect(':');
+    return true;
+  }
+
+  // Enters an array; next_item() then walks its items.
+  void begin_array() { open('['); }
+
+  // Returns true with the reader at the next item (which the caller must
+  // read or skip); false at the array's end, which it leaves.
+  bool next_item() { return next(']'); }
+
+  std::string read_string() {
+    skip_space();
+    std::string out;
+    string(&out);
+    return out;
+  }
+
+  double read_number() {
+    skip_space();
+    return number();
+  }
+
+  bool read_boolean() {
+    skip_space();
+    if (take_word("true")) return true;
+    if (take_word("false")) return false;
+    fail("expected true or false");
+  }
+
+  // Skips one value of any kind, checking its syntax and depth.
+  // NOLINTNEXTLINE(misc-no-recursion): bounded by kMaxDepth, see open()
+  void skip_value() {
+    switch (peek()) {
+    case Kind::object: {
+      begin_object();
+      while (next('}')) {
+        skip_space();
+        string(nullptr);
+        expect(':');
+        skip_value();
+      }
+      break;
+    }
+    case Kind::array:
+      begin_array();
+      while (next_item()) skip_value();
+      break;
+    case Kind::string:
+      string(nullptr);
+      break;
+    case Kind::boolean:
+      (void)read_boolean();
+      break;
+    case Kind::null:
+      if (!take_word("null")) fail("expected a value");
+      break;
+    case Kind::number:
+      (void)number();
+      break;
+    }
+  }
+
+  // Checks that nothing but white space follows the value read.
+  void end() {
+    skip_space();
+    if (at_ != text_.size()) fail("unexpected text after the value");
+  }
+
+  // Throws LazyError("`what` at byte N") for the reader's position.
+  [[noreturn]] void fail(const std::string& what) const {
+    throw_error<LazyError>(what + " at byte " + std::to_string(at_));
   }
 
  private:
   static constexpr int kMaxDepth = 64;
-
-  explicit JsonReader(std::string_view text) : text_(text) {}
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw_error<LazyError>(what + " at byte " + std::to_string(at_));
-  }
 
   void skip_space() {
     while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t' ||
@@ -2587,125 +2694,131 @@ class JsonReader {
     return false;
   }
 
-  // One value of any kind; recursive descent, `depth` levels deep.
-  // NOLINTNEXTLINE(misc-no-recursion): bounded by kMaxDepth
-  JsonValue value(int depth) {
-    if (depth > kMaxDepth) fail("nesting too deep");
+  // Enters an object or array that starts with `c`, one level deeper.
+  void open(char c) {
     skip_space();
-    if (at_ >= text_.size()) fail("unexpected end");
-    JsonValue v;
-    const char c = text_[at_];
-    if (c == '{') {
-      ++at_;
-      v.kind = JsonValue::Kind::object;
-      if (take('}')) return v;
-      do {
-        skip_space();
-        v.keys.push_back(string());
-        expect(':');
-        v.items.push_back(value(depth + 1));
-      } while (take(','));
-      expect('}');
-    } else if (c == '[') {
-      ++at_;
-      v.kind = JsonValue::Kind::array;
-      if (take(']')) return v;
-      do {
-        v.items.push_back(value(depth + 1));
-      } while (take(','));
-      expect(']');
-    } else if (c == '"') {
-      v.kind = JsonValue::Kind::string;
-      v.string = string();
-    } else if (take_word("true") || take_word("false")) {
-      v.kind = JsonValue::Kind::boolean;
-      v.boolean = c == 't';
-    } else if (take_word("null")) {
-      v.kind = JsonValue::Kind::null;
-    } else {
-      v.kind = JsonValue::Kind::number;
-      v.number = number();
-    }
-    return v;
+    if (depth_ >= kMaxDepth) fail("nesting too deep");
+    expect(c);
+    first_[static_cast<std::size_t>(depth_++)] = true;
   }
 
+  // Before each member or item of the innermost object or array: false
+  // (and one level up) at `close`, else true past the comma, if any.
+  bool next(char close) {
+    if (depth_ == 0) fail("not in an object or array");
+    bool& first = first_[static_cast<std::size_t>(depth_ - 1)];
+    if (take(close)) {
+      --depth_;
+      return false;
+    }
+    if (!first) expect(',');
+    first = false;
+    return true;
+  }
+
+  // A number as JSON spells it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
   double number() {
     const std::size_t start = at_;
+    const auto digits = [this] {
+      const std::size_t from = at_;
+      while (at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9') {
+        ++at_;
+      }
+      return at_ - from;
+    };
     if (at_ < text_.size() && text_[at_] == '-') ++at_;
-    while (at_ < text_.size() &&
-           std::string_view("0123456789.eE+-").find(text_[at_]) !=
-               std::string_view::npos) {
-      ++at_;
-    }
-    const std::string digits(text_.substr(start, at_ - start));
-    if (digits.empty() || digits == "-") {
+    const std::size_t integer_start = at_;
+    const std::size_t integer_digits = digits();
+    if (integer_digits == 0) {
       at_ = start;
       fail("expected a value");
     }
-    char* end = nullptr;
-    const double d = std::strtod(digits.c_str(), &end);
-    if (end != digits.c_str() + digits.size()) {
-      at_ = start;
-      fail("malformed number");
+    bool malformed = integer_digits > 1 && text_[integer_start] == '0';
+    if (at_ < text_.size() && text_[at_] == '.') {
+      ++at_;
+      malformed |= digits() == 0;
     }
-    return d;
+    if (at_ < text_.size() && (text_[at_] == 'e' || text_[at_] == 'E')) {
+      ++at_;
+      if (at_ < text_.size() && (text_[at_] == '+' || text_[at_] == '-')) {
+        ++at_;
+      }
+      malformed |= digits() == 0;
+    }
+    double value = 0;
+    const char* first = text_.data() + start;
+    const char* last = text_.data() + at_;
+    const auto result = std::from_chars(first, last, value);
+    if (malformed || result.ec != std::errc() || result.ptr != last) {
+      at_ = start;
+      fail(result.ec == std::errc::result_out_of_range ? "number out of range"
+                                                       : "malformed number");
+    }
+    return value;
   }
 
-  // A string, from its opening quote to its closing one.
-  std::string string() {
+  // A string, from its opening quote to its closing one, appended to `out`
+  // (or only checked, if `out` is null).
+  void string(std::string* out) {
     if (at_ >= text_.size() || text_[at_] != '"') fail("expected a string");
     ++at_;
-    std::string out;
     for (;;) {
-      if (at_ >= text_.size()) fail("unterminated string");
-      const char c = text_[at_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20)
-        fail("control character in string");
-      if (c == '\\') {
-        append_escape(out);
-      } else {
-        out += c;
+      // The run of plain characters up to the next quote, backslash or end.
+      const std::size_t run = at_;
+      while (at_ < text_.size() && text_[at_] != '"' && text_[at_] != '\\' &&
+             static_cast<unsigned char>(text_[at_]) >= 0x20) {
+        ++at_;
       }
+      if (out != nullptr) out->append(text_, run, at_ - run);
+      if (at_ >= text_.size()) fail("unterminated string");
+      const char c = text_[at_];
+      if (c == '"') {
+        ++at_;
+        return;
+      }
+      if (c != '\\') fail("control character in string");
+      ++at_;
+      append_escape(out);
     }
   }
 
   // Appends what the escape sequence at `at_`, just past its backslash,
-  // stands for.
-  void append_escape(std::string& out) {
+  // stands for (to nothing, if `out` is null).
+  void append_escape(std::string* out) {
     if (at_ >= text_.size()) fail("unterminated string");
     const char e = text_[at_++];
+    char plain = 0;
     switch (e) {
     case '"':
-      out += '"';
-      break;
     case '\\':
-      out += '\\';
-      break;
     case '/':
-      out += '/';
+      plain = e;
       break;
     case 'b':
-      out += '\b';
+      plain = '\b';
       break;
     case 'f':
-      out += '\f';
+      plain = '\f';
       break;
     case 'n':
-      out += '\n';
+      plain = '\n';
       break;
     case 'r':
-      out += '\r';
+      plain = '\r';
       break;
     case 't':
-      out += '\t';
+      plain = '\t';
       break;
-    case 'u':
-      append_utf8(out, code_point());
-      break;
+    case 'u': {
+      const unsigned cp = code_point();
+      if (out != nullptr) append_utf8(*out, cp);
+      return;
+    }
     default:
+      --at_;
       fail("bad escape");
     }
+    if (out != nullptr) *out += plain;
   }
 
   unsigned hex4() {
@@ -2713,15 +2826,16 @@ class JsonReader {
     unsigned v = 0;
     for (int i = 0; i < 4; ++i) {
       const char h = text_[at_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9')
+      v <<= 4U;
+      if (h >= '0' && h <= '9') {
         v |= static_cast<unsigned>(h - '0');
-      else if (h >= 'a' && h <= 'f')
+      } else if (h >= 'a' && h <= 'f') {
         v |= static_cast<unsigned>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F')
+      } else if (h >= 'A' && h <= 'F') {
         v |= static_cast<unsigned>(h - 'A' + 10);
-      else
+      } else {
         fail("bad \\u escape");
+      }
     }
     return v;
   }
@@ -2732,7 +2846,7 @@ class JsonReader {
       at_ += 2;
       const unsigned low = hex4();
       if (low < 0xDC00 || low > 0xDFFF) fail("bad surrogate pair");
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+      cp = 0x10000 + ((cp - 0xD800) << 10U) + (low - 0xDC00);
     } else if (cp >= 0xD800 && cp <= 0xDFFF) {
       cp = 0xFFFD;  // a lone surrogate
     }
@@ -2743,22 +2857,25 @@ class JsonReader {
     if (cp < 0x80) {
       out += static_cast<char>(cp);
     } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+      out += static_cast<char>(0xC0 | (cp >> 6U));
+      out += static_cast<char>(0x80 | (cp & 0x3FU));
     } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+      out += static_cast<char>(0xE0 | (cp >> 12U));
+      out += static_cast<char>(0x80 | ((cp >> 6U) & 0x3FU));
+      out += static_cast<char>(0x80 | (cp & 0x3FU));
     } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+      out += static_cast<char>(0xF0 | (cp >> 18U));
+      out += static_cast<char>(0x80 | ((cp >> 12U) & 0x3FU));
+      out += static_cast<char>(0x80 | ((cp >> 6U) & 0x3FU));
+      out += static_cast<char>(0x80 | (cp & 0x3FU));
     }
   }
 
   std::string_view text_;
   std::size_t at_ = 0;
+  int depth_ = 0;
+  // first_[d]: whether the object or array at depth d has had no member yet.
+  std::array<bool, kMaxDepth> first_{};
 };
 
 }  // namespace detail
@@ -5038,19 +5155,27 @@ inline void LazyRegistry::Events::recorded(Entry& entry,
 
 namespace lazyload {
 
+// kMaxProfileBytes
+//
+// The size limit of a profile, 4 MiB: room for tens of thousands of
+// entries. preload_profile() refuses a larger file (reading at most one byte
+// past the limit), and save_profile() refuses to write one.
+inline constexpr std::size_t kMaxProfileBytes = std::size_t{4} << 20;
+
 // ProfileReport
 //
 // What preload_profile() did.
 struct ProfileReport {
-  // Whether the profile file existed. A missing file is not an error: the
-  // first run of a program has no profile yet.
+  // Whether something exists at the profile's path. A missing file is not
+  // an error: the first run of a program has no profile yet.
   bool found = false;
   // The entries queued, in the order they will load (most used first).
   std::vector<std::string> queued;
   // Names in the profile that are not registered; skipped.
   std::vector<std::string> unknown;
-  // Why nothing was queued, for a file that could not be read or parsed;
-  // empty otherwise.
+  // Why nothing was queued, for a file that could not be read ("lazyload:
+  // cannot read profile 'p.json': is a directory") or parsed ("lazyload:
+  // profile 'p.json' is corrupt: expected ':' at byte 51"); empty otherwise.
   std::string error;
 };
 
@@ -5059,11 +5184,16 @@ struct ProfileReport {
 // Writes a usage profile of `registry` to `path`: the entries loaded during
 // this run, in the order they first loaded, with their load counts, uses
 // (loads plus leases) and last load time, as a small JSON file. The file is
-// written to a temporary name and renamed, so a crash never leaves half a
-// profile.
+// written to a temporary file of its own beside `path` (`path`.tmp.<unique>),
+// flushed to disk and renamed over `path`, so a crash never leaves half a
+// profile, and of saves racing to one path the last rename wins whole.
 // Thread safety: safe to call concurrently with every member of the
-// registry.
-// Throws: LazyError naming the path if it cannot be written.
+// registry, and with saves to the same path from other threads or
+// processes.
+// Throws: LazyError naming the path and the OS error if it cannot be
+// written ("lazyload: cannot write profile 'p.json': Permission denied"),
+// or if the profile would be larger than kMaxProfileBytes; the temporary
+// file is removed.
 // Invalidates: none.
 void save_profile(const LazyRegistry& registry, const std::string& path);
 
@@ -5074,9 +5204,14 @@ void save_profile(const LazyRegistry& registry, const std::string& path);
 // ahead of any background pass: a warm start. Names not registered are
 // skipped and listed in the report. A missing file is a no-op (`found` is
 // false); a file that cannot be read or parsed queues nothing and says why in
-// `error`. It never throws for the file's sake.
+// `error`: "lazyload: cannot read profile 'p.json': " and "is a directory",
+// "is not a regular file" (a FIFO or a device, refused without waiting on
+// it), "is too large (N bytes; the limit is 4194304)" (kMaxProfileBytes) or
+// the OS error ("Permission denied"); or "lazyload: profile 'p.json' is
+// corrupt: " and what is wrong. It never throws for the file's sake, and
+// needs memory of at most about twelve times the file's size.
 // Thread safety: safe to call concurrently with every member of the
-// registry.
+// registry, and with save_profile() to the same path (from any process).
 // Throws: std::bad_alloc; std::system_error if a thread cannot start.
 // Invalidates: none.
 ProfileReport preload_profile(LazyRegistry& registry, const std::string& path);
@@ -5115,51 +5250,262 @@ inline std::string profile_text(const RegistrySnapshot& snapshot) {
   return out;
 }
 
-// Writes `text` to `path` through a temporary file and a rename.
-inline void write_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << text;
-    file.close();
-    if (!file) {
-      std::remove(temporary.c_str());
-      throw_error<LazyError>("lazyload: cannot write profile " + quoted(path));
+// The text of OS error `error` (an errno value): "Permission denied".
+inline std::string os_error(int error) {
+  return std::generic_category().message(error);
+}
+
+inline std::string too_large(std::uint64_t size) {
+  return "is too large (" + std::to_string(size) + " bytes; the limit is " +
+         std::to_string(kMaxProfileBytes) + ")";
+}
+
+// What is wrong with a file of status `st` for a profile, or nullptr if it
+// is a regular file.
+inline const char* not_regular(const struct stat& st) noexcept {
+  if (S_ISREG(st.st_mode)) return nullptr;
+  return S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+}
+
+// Closes a file descriptor when destroyed.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor(FileDescriptor&&) = delete;
+  FileDescriptor& operator=(FileDescriptor&&) = delete;
+  int get() const noexcept { return fd_; }
+  // Closes it now; returns close()'s result.
+  int close() noexcept { return ::close(std::exchange(fd_, -1)); }
+  // Gives the descriptor up, unclosed.
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] inline void fail_to_write(const std::string& path,
+                                       const std::string& why) {
+  throw_error<LazyError>("lazyload: cannot write profile " + quoted(path) +
+                         ": " + why);
+}
+
+// Creates a new file for writing beside `path`, named `path`.tmp.<pid>.<n>
+// (O_EXCL: never a file that another thread or process writes), and returns
+// its descriptor with its name in `name`; -1 with errno set if it cannot.
+inline int create_temporary(const std::string& path, std::string& name) {
+  static std::atomic<std::uint64_t> counter{0};
+  for (int attempt = 0;; ++attempt) {
+    name = path + ".tmp." + std::to_string(::getpid()) + "." +
+           std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): POSIX open
+    const int fd =
+        ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
+               0666);  // as std::ofstream: the umask applies
+    if (fd >= 0 || errno != EEXIST || attempt == 100) return fd;
+  }
+}
+
+// Writes all of `text` to `fd` and flushes it to disk; returns 0, or the
+// errno value of the call that failed.
+inline int write_and_sync(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const ::ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
     }
+    text.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw_error<LazyError>("lazyload: cannot write profile " + quoted(path));
+  return ::fsync(fd) == 0 ? 0 : errno;
+}
+
+// Writes `text` to `path` through a temporary file of its own and a rename.
+inline void write_atomically(const std::string& path, const std::string& text) {
+  if (text.size() > kMaxProfileBytes)
+    fail_to_write(path, too_large(text.size()));
+  std::string temporary;
+  FileDescriptor file(create_temporary(path, temporary));
+  if (file.get() < 0) fail_to_write(path, os_error(errno));
+  int error = write_and_sync(file.get(), text);
+  if (file.close() != 0 && error == 0) error = errno;
+  if (error == 0 && std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = errno;
   }
+  if (error != 0) {
+    ::unlink(temporary.c_str());
+    fail_to_write(path, os_error(error));
+  }
+}
+
+// Reads `fd` into `text`: at most kMaxProfileBytes and one byte more (which
+// says the file is too large), whatever its size said (files grow), with
+// room for `expected` bytes at first. Returns 0, or the errno value of the
+// read that failed.
+inline int read_bounded(int fd, std::size_t expected, std::string& text) {
+  text.resize(expected + 1);
+  std::size_t length = 0;
+  for (;;) {
+    if (length == text.size()) {
+      if (length > kMaxProfileBytes) break;
+      text.resize(std::min(2 * length, kMaxProfileBytes + 1));
+    }
+    const ::ssize_t n = ::read(fd, &text[length], text.size() - length);
+    if (n == 0) break;
+    if (n < 0 && errno != EINTR) return errno;
+    if (n > 0) length += static_cast<std::size_t>(n);
+  }
+  text.resize(length);
+  return 0;
+}
+
+// The size of the open file `fd` now, or 0 if it cannot be known.
+inline std::uint64_t current_size(int fd) noexcept {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && st.st_size > 0
+             ? static_cast<std::uint64_t>(st.st_size)
+             : 0;
+}
+
+// Opens the regular file at `path` for reading, with its status in `st`:
+// returns its descriptor, or -1 with `why` saying what is wrong (empty if
+// there is no file). The type is checked before open(), which would wait for
+// a writer on a FIFO, and again on the descriptor, which O_NONBLOCK keeps
+// from waiting if a FIFO took the file's place in between. (On a regular
+// file, O_NONBLOCK changes nothing.)
+inline int open_regular(const std::string& path, struct stat& st,
+                        std::string& why) {
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) why = os_error(errno);
+    return -1;
+  }
+  if (const char* what = not_regular(st)) {
+    why = what;
+    return -1;
+  }
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): POSIX open
+  FileDescriptor file(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (file.get() < 0 || ::fstat(file.get(), &st) != 0) {
+    if (errno != ENOENT) why = os_error(errno);
+    return -1;
+  }
+  if (const char* what = not_regular(st)) {
+    why = what;
+    return -1;
+  }
+  return file.release();
+}
+
+// Reads the regular file at `path`, at most kMaxProfileBytes, into `text`,
+// without waiting on a FIFO or a device. Returns true if it did; false with
+// `why` empty if there is no file, or saying what is wrong.
+inline bool read_profile_file(const std::string& path, std::string& text,
+                              std::string& why) {
+  struct stat st {};
+  const FileDescriptor file(open_regular(path, st, why));
+  if (file.get() < 0) return false;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > kMaxProfileBytes) {
+    why = too_large(size);
+    return false;
+  }
+  if (const int error = read_bounded(file.get(), size, text); error != 0) {
+    why = os_error(error);
+    return false;
+  }
+  if (text.size() > kMaxProfileBytes) {  // it grew
+    why = too_large(
+        std::max<std::uint64_t>(text.size(), current_size(file.get())));
+    return false;
+  }
+  return true;
 }
 
 // One entry a profile asks for.
 struct ProfileWish {
   std::string name;
-  double uses;
-  double order;
+  double uses = 0;
+  double order = 0;
 };
 
-// Parses a profile's text; throws LazyError saying what is wrong.
-inline std::vector<ProfileWish> parse_profile(const std::string& text) {
-  const JsonValue root = JsonReader::parse(text);
-  const JsonValue* format = root.find("format");
-  const JsonValue* entries = root.find("entries");
-  if (format == nullptr || format->string != "lazyload-profile" ||
-      entries == nullptr || entries->kind != JsonValue::Kind::array) {
-    throw_error<LazyError>("not a lazyload profile");
-  }
-  std::vector<ProfileWish> wishes;
-  for (const JsonValue& e : entries->items) {
-    const JsonValue* name = e.find("name");
-    if (name == nullptr || name->kind != JsonValue::Kind::string) {
-      throw_error<LazyError>("an entry has no name");
+// Reads one element of a profile's "entries" (the first of each member
+// counts, as everywhere in the profile); throws LazyError saying what is
+// wrong.
+inline ProfileWish read_wish(JsonReader& r) {
+  using Kind = JsonReader::Kind;
+  if (r.peek() != Kind::object) throw_error<LazyError>("an entry has no name");
+  ProfileWish w;
+  bool named = false;
+  bool has_uses = false;
+  bool has_order = false;
+  std::string key;
+  r.begin_object();
+  while (r.next_member(key)) {
+    const Kind kind = r.peek();
+    if (key == "name" && !named && kind == Kind::string) {
+      w.name = r.read_string();
+      named = true;
+    } else if (key == "uses" && !has_uses && kind == Kind::number) {
+      w.uses = r.read_number();
+      has_uses = true;
+    } else if (key == "order" && !has_order && kind == Kind::number) {
+      w.order = r.read_number();
+      has_order = true;
+    } else {
+      r.skip_value();
     }
-    const JsonValue* uses = e.find("uses");
-    const JsonValue* order = e.find("order");
-    wishes.push_back({name->string, uses != nullptr ? uses->number : 0.0,
-                      order != nullptr ? order->number : 0.0});
   }
+  if (!named) throw_error<LazyError>("an entry has no name");
+  return w;
+}
+
+// Reads the members of a profile's top object (the reader is at its `{`)
+// and its entries into `wishes`; returns whether it is a lazyload profile.
+inline bool read_profile_object(JsonReader& r,
+                                std::vector<ProfileWish>& wishes) {
+  using Kind = JsonReader::Kind;
+  bool seen_format = false;
+  bool seen_entries = false;
+  bool is_profile = false;
+  bool has_entries = false;
+  std::string key;
+  r.begin_object();
+  while (r.next_member(key)) {
+    if (key == "format" && !seen_format && r.peek() == Kind::string) {
+      is_profile = r.read_string() == "lazyload-profile";
+    } else if (key == "entries" && !seen_entries && r.peek() == Kind::array) {
+      has_entries = true;
+      r.begin_array();
+      while (r.next_item()) wishes.push_back(read_wish(r));
+    } else {
+      r.skip_value();
+    }
+    seen_format |= key == "format";
+    seen_entries |= key == "entries";
+  }
+  return is_profile && has_entries;
+}
+
+// Parses a profile's text; throws LazyError saying what is wrong. Keeps only
+// the wishes: memory of at most about twelve times the text's size with the
+// report's lists (4 MiB of the shortest entries, `{"name":""}`, make 350,000
+// wishes: 50 MB peak RSS, all names unknown).
+inline std::vector<ProfileWish> parse_profile(std::string_view text) {
+  JsonReader r(text);
+  std::vector<ProfileWish> wishes;
+  bool is_profile = false;
+  if (r.peek() == JsonReader::Kind::object) {
+    is_profile = read_profile_object(r, wishes);
+  } else {
+    r.skip_value();
+  }
+  r.end();
+  if (!is_profile) throw_error<LazyError>("not a lazyload profile");
   // The most used first; among equals, the one that loaded first.
   std::stable_sort(wishes.begin(), wishes.end(),
                    [](const ProfileWish& a, const ProfileWish& b) {
@@ -5206,14 +5552,20 @@ inline void save_profile(const LazyRegistry& registry,
 inline ProfileReport preload_profile(LazyRegistry& registry,
                                      const std::string& path) {
   ProfileReport report;
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return report;  // no profile yet: nothing to warm
+  std::string text;
+  std::string why;
+  if (!detail::read_profile_file(path, text, why)) {
+    report.found = !why.empty();  // else no profile yet: nothing to warm
+    if (report.found) {
+      report.error =
+          "lazyload: cannot read profile " + detail::quoted(path) + ": " + why;
+    }
+    return report;
+  }
   report.found = true;
-  std::ostringstream text;
-  text << file.rdbuf();
   std::vector<detail::ProfileWish> wishes;
   try {
-    wishes = detail::parse_profile(text.str());
+    wishes = detail::parse_profile(text);
   } catch (const LazyError& e) {
     report.error = "lazyload: profile " + detail::quoted(path) +
                    " is corrupt: " + e.what();
