@@ -639,6 +639,9 @@ inline void LazyRegistry::Events::after_load(Entry& entry) noexcept {
 }
 
 inline void LazyRegistry::Events::changed(const StatusChange& change) noexcept {
+  if (change.from == Status::loaded && change.to == Status::unloaded) {
+    registry_.budget_.after_unload(registry_.table_);  // unload or eviction
+  }
   if (registry_.options_.on_change) {
     try {
       registry_.options_.on_change(change);
