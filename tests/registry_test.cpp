@@ -2,6 +2,7 @@
 
 #include "lazyload/registry.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -739,4 +740,55 @@ TEST_CASE("unloading an entry queued by load_async keeps it unloaded",
   CHECK(r.wait_idle(10s));
   CHECK(r.entry("x").status() == Status::unloaded);
   CHECK(runs == 0);
+}
+
+namespace {
+
+// What a thread with a small stack did.
+struct ChainJob {
+  LazyRegistry* registry = nullptr;
+  std::string last;
+  std::string error;
+  bool loaded = false;
+};
+
+void* load_chain(void* arg) {
+  auto* job = static_cast<ChainJob*>(arg);
+  try {
+    job->registry->load(job->last);
+    job->loaded = true;
+  } catch (const std::exception& e) {
+    job->error = e.what();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a chain of 100,000 declared dependencies loads on a thread with a 1 MiB "
+    "stack",
+    "[registry]") {
+  constexpr int kLinks = 100000;
+  LazyRegistry r;
+  for (int i = 0; i < kLinks; ++i) {
+    EntryOptions o;
+    if (i > 0) o.depends_on = {"link" + std::to_string(i - 1)};
+    r.add(
+        "link" + std::to_string(i), [] { return 0; }, o);
+  }
+  ChainJob job;
+  job.registry = &r;
+  job.last = "link" + std::to_string(kLinks - 1);
+  pthread_attr_t attr;
+  REQUIRE(pthread_attr_init(&attr) == 0);
+  REQUIRE(pthread_attr_setstacksize(&attr, std::size_t{1} << 20) == 0);
+  pthread_t thread;
+  REQUIRE(pthread_create(&thread, &attr, load_chain, &job) == 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  CHECK(job.error.empty());
+  CHECK(job.loaded);
+  const lazyload::RegistrySnapshot s = r.snapshot();
+  CHECK(s.loaded == static_cast<std::size_t>(kLinks));
 }

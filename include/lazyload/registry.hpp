@@ -600,16 +600,25 @@ inline std::vector<LoadRecord> LazyRegistry::timeline() const {
   return {timeline_.begin(), timeline_.end()};
 }
 
-// Loads the declared dependencies of `entry`, on this thread.
+// Loads the declared dependencies of `entry`, on this thread, leaves first:
+// every dependency not loaded yet, each after its own, so that the load of
+// each finds its dependencies loaded and loads nothing itself. The depth of
+// the loads stays constant, however long the chain.
 inline void LazyRegistry::load_dependencies(const Entry& entry) {
+  bool all_loaded = true;
   for (const std::string& dep : entry.options.depends_on) {
-    Entry* target = table_.find(dep);
+    const Entry* target = table_.find(dep);
     if (target == nullptr) {
       detail::throw_error<LoadError>(
           "lazyload: dependency " + detail::quoted(dep) + " is not registered");
     }
-    target->handle->load();
+    all_loaded = all_loaded && target->handle->is_loaded();
   }
+  if (all_loaded) return;
+  const std::vector<LazyHandleBase*> order = table_.read([&](const auto&) {
+    return detail::unloaded_dependencies(table_, entry);
+  });
+  for (LazyHandleBase* dep : order) dep->load();
 }
 
 inline void LazyRegistry::record(Entry& entry,
