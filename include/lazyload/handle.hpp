@@ -626,8 +626,48 @@ class HandleAccess {
   static void observe(LazyHandleBase& h, HandleObserver* observer) noexcept {
     h.observer_ = observer;
   }
-  // Marks an unloaded or failed handle `queued`; returns whether it did.
+  // Marks an unloaded or failed handle `queued`, unless its failure is
+  // within the cool-down; returns whether it did.
   static bool mark_queued(LazyHandleBase& h) { return h.mark_queued(); }
+  // The failure of a failed handle; null unless the status is `failed`.
+  static std::exception_ptr failure(const LazyHandleBase& h) {
+    std::lock_guard<std::mutex> lock(h.mutex_);
+    return h.status_.load(std::memory_order_relaxed) == Status::failed
+               ? h.failure_
+               : nullptr;
+  }
+  // The failure of a failed handle still within its cool-down, else null.
+  static std::exception_ptr cooling_failure(const LazyHandleBase& h) {
+    std::lock_guard<std::mutex> lock(h.mutex_);
+    return h.status_.load(std::memory_order_relaxed) == Status::failed &&
+                   h.cooling_down()
+               ? h.failure_
+               : nullptr;
+  }
+  // Fails a handle still `queued` that no thread will load (its scheduler
+  // could not hand it to anyone), with `error` and its `message`, as a
+  // failed load would; returns whether it did.
+  static bool fail_queued(LazyHandleBase& h, const std::exception_ptr& error,
+                          const std::string& message) {
+    {
+      std::lock_guard<std::mutex> lock(h.mutex_);
+      if (h.status_.load(std::memory_order_relaxed) != Status::queued) {
+        return false;
+      }
+      h.status_.store(Status::failed, std::memory_order_release);
+      ++h.failures_;
+      h.failure_ = error;
+      h.last_error_ = message;
+      h.failed_at_ = std::chrono::steady_clock::now();
+      h.cv_.notify_all();
+    }
+    h.notify(Status::queued, Status::failed, {}, message);
+    return true;
+  }
+  // Who loads the handle now, for a wait-graph edge to it (WaitScope).
+  static const LoadSite& site(const LazyHandleBase& h) noexcept {
+    return h.site_;
+  }
   // Loads a handle that is still `queued`; returns whether it did.
   static bool load_if_queued(LazyHandleBase& h) { return h.load_if_queued(); }
   // Unloads a loaded handle nobody leases, without reporting it; returns
@@ -941,6 +981,7 @@ inline bool LazyHandleBase::mark_queued() {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);
     if (from != Status::unloaded && from != Status::failed) return false;
+    if (from == Status::failed && cooling_down()) return false;
     queued_at_ = std::chrono::steady_clock::now();
     status_.store(Status::queued, std::memory_order_release);
   }
