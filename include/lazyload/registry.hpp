@@ -491,7 +491,7 @@ inline LoadFuture LazyRegistry::load_async(std::string_view name) {
   }
   detail::HandleAccess::mark_queued(handle);
   const std::uint64_t request = scheduler_->submit(handle, std::move(promise));
-  return LoadFuture(std::move(future), handle, scheduler_, request);
+  return {std::move(future), handle, scheduler_, request};
 }
 
 inline std::size_t LazyRegistry::load_all() {
