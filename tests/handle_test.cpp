@@ -630,13 +630,13 @@ TEST_CASE("reload serves the old value until the new one is ready",
   Flag started;
   Flag release;
   LazyHandle<Version> h{"model", [&] {
-    const int v = ++version;
-    if (v == 2) {
-      started.raise();
-      release.wait();
-    }
-    return std::make_unique<Version>(v, destroyed);
-  }};
+                          const int v = ++version;
+                          if (v == 2) {
+                            started.raise();
+                            release.wait();
+                          }
+                          return std::make_unique<Version>(v, destroyed);
+                        }};
   REQUIRE(h.get().value == 1);
   std::shared_ptr<Version> held = h.lease();
   std::thread reloader([&] { h.reload(); });
@@ -699,12 +699,12 @@ TEST_CASE("readers that lease throughout reloads never block or see a gap",
 TEST_CASE("a failed reload leaves the old value serving", "[handle][reload]") {
   std::atomic<int> runs{0};
   LazyHandle<int> h{"model", [&]() -> int {
-    if (++runs == 2) throw std::runtime_error("bad weights");
-    return runs;
-  }};
+                      if (++runs == 2) throw std::runtime_error("bad weights");
+                      return runs;
+                    }};
   REQUIRE(h.get() == 1);
-  CHECK_THROWS_WITH_AS(h.reload(), "lazyload: loading 'model' failed: bad weights",
-                       LoadError);
+  CHECK_THROWS_WITH_AS(
+      h.reload(), "lazyload: loading 'model' failed: bad weights", LoadError);
   CHECK(h.status() == Status::loaded);
   CHECK(h.get() == 1);
   const auto stats = h.stats();
@@ -755,10 +755,11 @@ TEST_CASE("a cancelled load publishes nothing and every waiter is told",
   std::atomic<bool> stuck{true};
   std::atomic<int> runs{0};
   LazyHandle<int> h{"slow", [&](Progress& p) {
-    ++runs;
-    while (stuck && !p.stop_requested()) std::this_thread::yield();
-    return 7;  // returned anyway: not published while stuck
-  }};
+                      ++runs;
+                      while (stuck && !p.stop_requested())
+                        std::this_thread::yield();
+                      return 7;  // returned anyway: not published while stuck
+                    }};
   CHECK_FALSE(h.cancel());  // nothing runs yet
   std::atomic<int> cancelled{0};
   std::atomic<int> finished{0};
@@ -853,8 +854,8 @@ TEST_CASE("load_timeout stops a cooperative loader and says so",
                       return 0;
                     },
                     options};
-  CHECK_THROWS_WITH_AS(h.get(), "lazyload: loading 'stuck' timed out after 50 ms",
-                       LoadError);
+  CHECK_THROWS_WITH_AS(
+      h.get(), "lazyload: loading 'stuck' timed out after 50 ms", LoadError);
   CHECK(h.status() == Status::failed);
   CHECK(h.stats().failures == 1);
 }
@@ -895,9 +896,10 @@ TEST_CASE("try_lease never loads and never waits for a load",
   CHECK(*lease == 5);  // the lease outlives unload
 }
 
-TEST_CASE("stop_requested is false outside a stop, and no deadline is set "
-          "by default",
-          "[handle][cancel]") {
+TEST_CASE(
+    "stop_requested is false outside a stop, and no deadline is set "
+    "by default",
+    "[handle][cancel]") {
   bool seen = true;
   LazyHandle<int> h{[&](Progress& p) {
     seen = p.stop_requested();
@@ -917,9 +919,9 @@ TEST_CASE("a loader that ends its thread fails the load and frees waiters",
   static std::atomic<int> runs{0};
   static LazyHandle<int>* handle = nullptr;
   LazyHandle<int> h{"exit", [] {
-    if (++runs == 1) pthread_exit(nullptr);
-    return 2;
-  }};
+                      if (++runs == 1) pthread_exit(nullptr);
+                      return 2;
+                    }};
   handle = &h;
   pthread_t thread;
   REQUIRE(pthread_create(

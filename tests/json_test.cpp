@@ -124,38 +124,39 @@ TEST_CASE("a status converts to its word", "[json]") {
 
 TEST_CASE("dump_status writes the exact documented text", "[json]") {
   const std::string wide = "\xE6\xA8\xA1\xE5\x9E\x8B";  // 模型
-  CHECK(lazyload::dump_status(fixed_snapshot()) ==
-        R"({"progress":{"total":4,"loaded":1,"failed":1,"loading":1,)"
-        R"("queued":0,"unloaded":1,"is_loading":true,"progress":0.25,)"
-        R"("progress_percentage":25.0,"bytes_loaded":67108864,)"
-        R"("memory_budget":1610612736,"budget_overshoots":4,)"
-        R"("pressure":"warning","rss_bytes":209715200,"ready":false,)"
-        R"("not_ready":["d\nb"]},"entries":{"torch":{"name":"torch",)"
-        R"("type":"Model","status":"loaded","priority":1,)"
-        R"("load_time":5.804123,)"
-        R"("error":"lazyload: loading 'torch' failed: out of memory",)"
-        R"("loads":2,"failures":1,"evictions":3,"uses":5,"progress":1.0,)"
-        R"("stage":"ready","depends_on":["lazy"],"size_bytes":67108864,)"
-        R"("evictable":true,"required":true,)"
-        R"("last_loaded_at":"2025-11-25T04:35:02.123Z","first_load":2,"reloading":true,"reload_progress":0.5,"retries":1,"next_retry_at":"2025-11-25T04:35:03.412Z"},")" +
-            wide + R"(":{"name":")" + wide +
-            R"(","type":"int","status":"loading","priority":2,)"
-            R"("load_time":0.0,"error":null,"loads":0,"failures":0,)"
-            R"("evictions":0,"uses":0,"progress":0.4,"stage":"weights",)"
-            R"("depends_on":[],"size_bytes":512,"evictable":false,)"
-            R"("required":false,"last_loaded_at":null,"first_load":null,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null},)"
-            R"("d\nb":{"name":"d\nb","type":"int","status":"failed",)"
-            R"("priority":100,"load_time":0.0003,)"
-            R"("error":"lazyload: loading 'd\nb' failed: refused","loads":0,)"
-            R"("failures":1,"evictions":0,"uses":0,"progress":0.25,)"
-            R"("stage":null,"depends_on":[],"size_bytes":null,)"
-            R"("evictable":false,"required":true,"last_loaded_at":null,)"
-            R"("first_load":null,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null},"lazy":{"name":"lazy","type":"int",)"
-            R"("status":"unloaded","priority":100,"load_time":0.2111,)"
-            R"("error":null,"loads":1,"failures":0,"evictions":0,"uses":1,)"
-            R"("progress":0.0,"stage":null,"depends_on":[],)"
-            R"("size_bytes":null,"evictable":false,"required":false,)"
-            R"("last_loaded_at":null,"first_load":1,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null}}})");
+  CHECK(
+      lazyload::dump_status(fixed_snapshot()) ==
+      R"({"progress":{"total":4,"loaded":1,"failed":1,"loading":1,)"
+      R"("queued":0,"unloaded":1,"is_loading":true,"progress":0.25,)"
+      R"("progress_percentage":25.0,"bytes_loaded":67108864,)"
+      R"("memory_budget":1610612736,"budget_overshoots":4,)"
+      R"("pressure":"warning","rss_bytes":209715200,"ready":false,)"
+      R"("not_ready":["d\nb"]},"entries":{"torch":{"name":"torch",)"
+      R"("type":"Model","status":"loaded","priority":1,)"
+      R"("load_time":5.804123,)"
+      R"("error":"lazyload: loading 'torch' failed: out of memory",)"
+      R"("loads":2,"failures":1,"evictions":3,"uses":5,"progress":1.0,)"
+      R"("stage":"ready","depends_on":["lazy"],"size_bytes":67108864,)"
+      R"("evictable":true,"required":true,)"
+      R"("last_loaded_at":"2025-11-25T04:35:02.123Z","first_load":2,"reloading":true,"reload_progress":0.5,"retries":1,"next_retry_at":"2025-11-25T04:35:03.412Z"},")" +
+          wide + R"(":{"name":")" + wide +
+          R"(","type":"int","status":"loading","priority":2,)"
+          R"("load_time":0.0,"error":null,"loads":0,"failures":0,)"
+          R"("evictions":0,"uses":0,"progress":0.4,"stage":"weights",)"
+          R"("depends_on":[],"size_bytes":512,"evictable":false,)"
+          R"("required":false,"last_loaded_at":null,"first_load":null,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null},)"
+          R"("d\nb":{"name":"d\nb","type":"int","status":"failed",)"
+          R"("priority":100,"load_time":0.0003,)"
+          R"("error":"lazyload: loading 'd\nb' failed: refused","loads":0,)"
+          R"("failures":1,"evictions":0,"uses":0,"progress":0.25,)"
+          R"("stage":null,"depends_on":[],"size_bytes":null,)"
+          R"("evictable":false,"required":true,"last_loaded_at":null,)"
+          R"("first_load":null,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null},"lazy":{"name":"lazy","type":"int",)"
+          R"("status":"unloaded","priority":100,"load_time":0.2111,)"
+          R"("error":null,"loads":1,"failures":0,"evictions":0,"uses":1,)"
+          R"("progress":0.0,"stage":null,"depends_on":[],)"
+          R"("size_bytes":null,"evictable":false,"required":false,)"
+          R"("last_loaded_at":null,"first_load":1,"reloading":false,"reload_progress":null,"retries":0,"next_retry_at":null}}})");
 }
 
 TEST_CASE("the keys are the names of the field list, in its order", "[json]") {

@@ -2,6 +2,8 @@
 // (lazyload/registry_options.hpp RetryPolicy, detail/retry.hpp,
 // detail/timer.hpp).
 
+#include "lazyload/detail/retry.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -9,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "lazyload/detail/retry.hpp"
 #include "lazyload/detail/timer.hpp"
 #include "lazyload/registry.hpp"
 #include "support/catch_compat.hpp"
@@ -58,12 +59,13 @@ TEST_CASE("a failed load is retried in the background until it loads",
   LazyRegistry registry(options);
   EntryOptions entry;
   entry.retry = fast(5);
-  registry.add("flaky",
-               [&]() -> int {
-                 if (++runs < 3) throw std::runtime_error("not yet");
-                 return 7;
-               },
-               entry);
+  registry.add(
+      "flaky",
+      [&]() -> int {
+        if (++runs < 3) throw std::runtime_error("not yet");
+        return 7;
+      },
+      entry);
   CHECK_THROWS_AS(registry.load("flaky"), lazyload::LoadError);
   REQUIRE(eventually([&] { return registry.entry("flaky").is_loaded(); }));
   CHECK(runs == 3);
@@ -77,12 +79,13 @@ TEST_CASE("retries stop after the policy's attempts", "[retry]") {
   LazyRegistry registry;
   EntryOptions entry;
   entry.retry = fast(2);
-  registry.add("broken",
-               [&]() -> int {
-                 ++runs;
-                 throw std::runtime_error("no");
-               },
-               entry);
+  registry.add(
+      "broken",
+      [&]() -> int {
+        ++runs;
+        throw std::runtime_error("no");
+      },
+      entry);
   CHECK_THROWS(registry.load("broken"));
   REQUIRE(eventually([&] {
     return runs == 3 && registry.entry("broken").status() == Status::failed &&
@@ -94,22 +97,25 @@ TEST_CASE("retries stop after the policy's attempts", "[retry]") {
   CHECK(registry.snapshot().entries.at(0).retries == 2);
 }
 
-TEST_CASE("a required entry that failed once loads again without anyone "
-          "asking",
-          "[retry]") {
+TEST_CASE(
+    "a required entry that failed once loads again without anyone "
+    "asking",
+    "[retry]") {
   std::atomic<int> runs{0};
   LazyRegistry registry;
   EntryOptions entry;
   entry.required = true;  // retries by default, first after about a second
-  registry.add("db",
-               [&]() -> int {
-                 if (++runs == 1) throw std::runtime_error("transient");
-                 return 1;
-               },
-               entry);
+  registry.add(
+      "db",
+      [&]() -> int {
+        if (++runs == 1) throw std::runtime_error("transient");
+        return 1;
+      },
+      entry);
   registry.start_background();
   REQUIRE(eventually([&] { return runs >= 1; }));
-  REQUIRE(eventually([&] { return registry.snapshot().not_ready.empty(); }, 10s));
+  REQUIRE(
+      eventually([&] { return registry.snapshot().not_ready.empty(); }, 10s));
   CHECK(runs == 2);
 }
 
@@ -121,8 +127,8 @@ TEST_CASE("the snapshot shows when the next retry is due", "[retry]") {
   entry.retry->first_delay = 1h;
   entry.retry->max_delay = 2h;
   entry.retry->jitter = 0.0;
-  registry.add("later", []() -> int { throw std::runtime_error("no"); },
-               entry);
+  registry.add(
+      "later", []() -> int { throw std::runtime_error("no"); }, entry);
   const auto before = std::chrono::system_clock::now();
   CHECK_THROWS(registry.load("later"));
   const lazyload::EntrySnapshot s = registry.snapshot().entries.at(0);
@@ -150,7 +156,8 @@ TEST_CASE("keep_loaded loads an entry again after unload and eviction",
   LazyRegistry registry;
   EntryOptions entry;
   entry.keep_loaded = true;
-  registry.add("cache", [&] { return ++runs; }, entry);
+  registry.add(
+      "cache", [&] { return ++runs; }, entry);
   registry.load("cache");
   registry.unload("cache");
   REQUIRE(eventually([&] { return registry.entry("cache").is_loaded(); }));

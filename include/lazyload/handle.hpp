@@ -175,7 +175,7 @@ LAZYLOAD_SUPPRESS_DEPRECATED_BEGIN  // the implicit members copy the old names
   double progress = 0.0;       // the current or last load's fraction, 0 to 1
   std::string stage;           // the current or last load's reported stage
   std::size_t size_bytes = 0;  // bytes, from Progress::set_size(); 0: unknown
-  bool reloading = false;       // a reload() runs while the value serves
+  bool reloading = false;      // a reload() runs while the value serves
   double reload_progress = 0.0;  // that reload's fraction, 0 to 1
 
   // Deprecated names of the fields above, filled with the same facts; they
@@ -468,16 +468,16 @@ class LazyHandleBase {
   const HandleOptions options_;
   detail::HandleObserver* observer_ = nullptr;  // set once, before any load
 
-  std::shared_ptr<void> owner_;   // guarded by mutex_
-  std::exception_ptr failure_;    // guarded by mutex_
-  std::exception_ptr last_failure_;  // guarded by mutex_; the last load's
-  bool reloading_ = false;           // guarded by mutex_
+  std::shared_ptr<void> owner_;          // guarded by mutex_
+  std::exception_ptr failure_;           // guarded by mutex_
+  std::exception_ptr last_failure_;      // guarded by mutex_; the last load's
+  bool reloading_ = false;               // guarded by mutex_
   std::uint64_t reload_generation_ = 0;  // guarded by mutex_; reloads ended
   std::exception_ptr reload_failure_;    // guarded by mutex_; the last's
-  std::string last_error_;        // guarded by mutex_
-  std::uint64_t generation_ = 0;  // guarded by mutex_; loads finished
-  std::uint64_t loads_ = 0;       // guarded by mutex_
-  std::uint64_t failures_ = 0;    // guarded by mutex_
+  std::string last_error_;               // guarded by mutex_
+  std::uint64_t generation_ = 0;         // guarded by mutex_; loads finished
+  std::uint64_t loads_ = 0;              // guarded by mutex_
+  std::uint64_t failures_ = 0;           // guarded by mutex_
   std::chrono::steady_clock::duration last_duration_{};  // guarded by mutex_
   std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
   std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
@@ -718,8 +718,48 @@ class HandleAccess {
   static void observe(LazyHandleBase& h, HandleObserver* observer) noexcept {
     h.observer_ = observer;
   }
-  // Marks an unloaded or failed handle `queued`; returns whether it did.
+  // Marks an unloaded or failed handle `queued`, unless its failure is
+  // within the cool-down; returns whether it did.
   static bool mark_queued(LazyHandleBase& h) { return h.mark_queued(); }
+  // The failure of a failed handle; null unless the status is `failed`.
+  static std::exception_ptr failure(const LazyHandleBase& h) {
+    std::lock_guard<std::mutex> lock(h.mutex_);
+    return h.status_.load(std::memory_order_relaxed) == Status::failed
+               ? h.failure_
+               : nullptr;
+  }
+  // The failure of a failed handle still within its cool-down, else null.
+  static std::exception_ptr cooling_failure(const LazyHandleBase& h) {
+    std::lock_guard<std::mutex> lock(h.mutex_);
+    return h.status_.load(std::memory_order_relaxed) == Status::failed &&
+                   h.cooling_down()
+               ? h.failure_
+               : nullptr;
+  }
+  // Fails a handle still `queued` that no thread will load (its scheduler
+  // could not hand it to anyone), with `error` and its `message`, as a
+  // failed load would; returns whether it did.
+  static bool fail_queued(LazyHandleBase& h, const std::exception_ptr& error,
+                          const std::string& message) {
+    {
+      std::lock_guard<std::mutex> lock(h.mutex_);
+      if (h.status_.load(std::memory_order_relaxed) != Status::queued) {
+        return false;
+      }
+      h.status_.store(Status::failed, std::memory_order_release);
+      ++h.failures_;
+      h.failure_ = error;
+      h.last_error_ = message;
+      h.failed_at_ = std::chrono::steady_clock::now();
+      h.cv_.notify_all();
+    }
+    h.notify(Status::queued, Status::failed, {}, message);
+    return true;
+  }
+  // Who loads the handle now, for a wait-graph edge to it (WaitScope).
+  static const LoadSite& site(const LazyHandleBase& h) noexcept {
+    return h.site_;
+  }
   // Loads a handle that is still `queued`; returns whether it did.
   static bool load_if_queued(LazyHandleBase& h) { return h.load_if_queued(); }
   // Unloads a loaded handle nobody leases, without reporting it; returns
@@ -980,10 +1020,10 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
     std::string& message) const {
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       options_.load_timeout);
-  message = load_prefix() + (cancelled ? std::string("was cancelled")
-                                       : "timed out after " +
-                                             std::to_string(timeout.count()) +
-                                             " ms");
+  message =
+      load_prefix() + (cancelled ? std::string("was cancelled")
+                                 : "timed out after " +
+                                       std::to_string(timeout.count()) + " ms");
   try {
     if (cause) {
       try {
@@ -1047,7 +1087,7 @@ inline void LazyHandleBase::report_load(const LoadRecord& record,
   StatusChange change;
   change.name = site_.name;
   change.from = reload ? Status::loaded : Status::loading;
-  change.to = outcome.value      ? Status::loaded
+  change.to = outcome.value       ? Status::loaded
               : outcome.cancelled ? Status::unloaded
                                   : Status::failed;
   if (reload) change.to = is_loaded() ? Status::loaded : Status::unloaded;
@@ -1060,9 +1100,9 @@ inline void LazyHandleBase::report_load(const LoadRecord& record,
 // Turns the exception being handled into the LoadError (or CycleError) that
 // every caller of this load receives, with the original nested.
 inline std::string LazyHandleBase::load_prefix() const {
-  return site_.name.empty() ? "lazyload: loading "
-                            : "lazyload: loading " + detail::quoted(site_.name) +
-                                  " ";
+  return site_.name.empty()
+             ? "lazyload: loading "
+             : "lazyload: loading " + detail::quoted(site_.name) + " ";
 }
 
 inline std::exception_ptr LazyHandleBase::wrap_failure(
@@ -1221,6 +1261,7 @@ inline bool LazyHandleBase::mark_queued() {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);
     if (from != Status::unloaded && from != Status::failed) return false;
+    if (from == Status::failed && cooling_down()) return false;
     queued_at_ = std::chrono::steady_clock::now();
     status_.store(Status::queued, std::memory_order_release);
   }

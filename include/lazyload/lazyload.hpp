@@ -13,6 +13,7 @@
 #include "error.hpp"             // LazyError, LoadError, CycleError
 #include "events.hpp"            // StatusChange, LoadRecord
 #include "handle.hpp"            // LazyHandle<T>
+#include "load_future.hpp"       // LoadFuture
 #include "memory_pressure.hpp"   // PressureThresholds, process_rss_bytes
 #include "profile.hpp"           // save_profile, preload_profile
 #include "progress.hpp"          // Progress

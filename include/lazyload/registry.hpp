@@ -54,6 +54,7 @@
 #include <cstddef>             // std::size_t
 #include <cstdint>             // std::uint64_t
 #include <deque>               // std::deque
+#include <exception>           // std::exception_ptr
 #include <future>              // std::future, std::promise
 #include <memory>              // std::unique_ptr, std::shared_ptr
 #include <mutex>               // std::mutex, std::lock_guard, std::unique_lock
@@ -77,6 +78,7 @@
 #include "error.hpp"
 #include "events.hpp"
 #include "handle.hpp"
+#include "load_future.hpp"
 #include "memory_pressure.hpp"
 #include "registry_options.hpp"
 #include "snapshot.hpp"
@@ -188,13 +190,19 @@ class LazyRegistry {
   // Queues entry `name` for loading on the background workers (or the
   // executor), ahead of the background pass, and returns a future that
   // becomes ready when it is loaded, or holds the LoadError. A future of an
-  // entry already loaded is ready at once.
+  // entry already loaded is ready at once, and so is one of an entry whose
+  // failure is within its failure_cooldown: it holds that failure, and the
+  // loader does not run. Waiting on the future with wait() or get() runs the
+  // request on the waiting thread if it is still queued, and a wait that
+  // would never end throws CycleError (see LoadFuture). A request the
+  // executor refuses (its submit throws) fails the entry: the future holds
+  // a LoadError naming it, with the executor's exception nested.
   // Thread safety: safe to call concurrently.
-  // Throws: LazyError if `name` is not registered. If the registry is
-  // destroyed before the load starts, the future holds
+  // Throws: LazyError if `name` is not registered; std::bad_alloc. If the
+  // registry is destroyed before the load starts, the future holds
   // std::future_error(broken_promise).
   // Invalidates: none.
-  std::future<void> load_async(std::string_view name);
+  LoadFuture load_async(std::string_view name);
 
   // LazyRegistry::unload()
   //
@@ -249,9 +257,13 @@ class LazyRegistry {
   // Queues every entry that is not loaded or loading, in priority order with
   // dependencies first, and starts loading them on the background workers at
   // once. Queued entries show `queued`. Calling it again queues what has been
-  // added or unloaded since.
+  // added or unloaded since. A failed entry within its failure_cooldown is
+  // not queued. An entry nobody can load (the executor's submit throws, or
+  // not one worker thread can start) fails with a LoadError naming it, with
+  // that exception nested, instead of staying queued.
   // Thread safety: safe to call concurrently.
-  // Throws: std::system_error if a thread cannot be started.
+  // Throws: std::bad_alloc only; the executor's and the threads' exceptions
+  // fail the entries, as above.
   // Invalidates: none.
   void start_background();
 
@@ -519,17 +531,22 @@ inline std::vector<LazyRegistry::Entry*> LazyRegistry::load_order() const {
   });
 }
 
-inline std::future<void> LazyRegistry::load_async(std::string_view name) {
-  Entry& entry = find(name);
+inline LoadFuture LazyRegistry::load_async(std::string_view name) {
+  LazyHandleBase& handle = *find(name).handle;
   std::promise<void> promise;
   std::future<void> future = promise.get_future();
-  if (entry.handle->is_loaded()) {
+  if (handle.is_loaded()) {
     promise.set_value();
-    return future;
+    return LoadFuture(std::move(future));
   }
-  detail::HandleAccess::mark_queued(*entry.handle);
-  scheduler_->submit(*entry.handle, std::move(promise));
-  return future;
+  if (std::exception_ptr failure =
+          detail::HandleAccess::cooling_failure(handle)) {
+    promise.set_exception(failure);
+    return LoadFuture(std::move(future));
+  }
+  detail::HandleAccess::mark_queued(handle);
+  const std::uint64_t request = scheduler_->submit(handle, std::move(promise));
+  return {std::move(future), handle, scheduler_, request};
 }
 
 inline std::size_t LazyRegistry::load_all() {
@@ -627,9 +644,9 @@ inline EntrySnapshot LazyRegistry::snapshot_of(const Entry& e) {
   if (const std::int64_t due = e.next_retry_at.load(); due != 0) {
     const auto in = std::chrono::steady_clock::duration(due) -
                     std::chrono::steady_clock::now().time_since_epoch();
-    s.next_retry_at = std::chrono::system_clock::now() +
-                      std::chrono::duration_cast<
-                          std::chrono::system_clock::duration>(in);
+    s.next_retry_at =
+        std::chrono::system_clock::now() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(in);
   }
   return s;
 }
@@ -665,16 +682,25 @@ inline std::vector<LoadRecord> LazyRegistry::timeline() const {
   return {timeline_.begin(), timeline_.end()};
 }
 
-// Loads the declared dependencies of `entry`, on this thread.
+// Loads the declared dependencies of `entry`, on this thread, leaves first:
+// every dependency not loaded yet, each after its own, so that the load of
+// each finds its dependencies loaded and loads nothing itself. The depth of
+// the loads stays constant, however long the chain.
 inline void LazyRegistry::load_dependencies(const Entry& entry) {
+  bool all_loaded = true;
   for (const std::string& dep : entry.options.depends_on) {
-    Entry* target = table_.find(dep);
+    const Entry* target = table_.find(dep);
     if (target == nullptr) {
       detail::throw_error<LoadError>(
           "lazyload: dependency " + detail::quoted(dep) + " is not registered");
     }
-    target->handle->load();
+    all_loaded = all_loaded && target->handle->is_loaded();
   }
+  if (all_loaded) return;
+  const std::vector<LazyHandleBase*> order = table_.read([&](const auto&) {
+    return detail::unloaded_dependencies(table_, entry);
+  });
+  for (LazyHandleBase* dep : order) dep->load();
 }
 
 inline void LazyRegistry::record(Entry& entry,
@@ -709,6 +735,9 @@ inline void LazyRegistry::Events::after_load(Entry& entry) noexcept {
 
 inline void LazyRegistry::Events::changed(Entry& entry,
                                           const StatusChange& change) noexcept {
+  if (change.from == Status::loaded && change.to == Status::unloaded) {
+    registry_.budget_.after_unload(registry_.table_);  // unload or eviction
+  }
   StatusChange reported = change;
   reported.retry = detail::note_retry(entry, change);
   if (registry_.options_.on_change) {

@@ -97,6 +97,9 @@ struct RegistryOptions {
   // When set, background loads are handed to this executor (one task per
   // load) instead of the registry's own threads. A task may run after the
   // registry is gone: it then returns at once without touching anything.
+  // If it throws, the entry it was given fails with a LoadError naming it
+  // ("the executor did not take it"), the exception nested; the call that
+  // queued it (start_background(), load_async()) does not throw.
   std::function<void(std::function<void()>)> executor;
   // Called on every status change of every entry, without any lazyload lock
   // held; it may call the registry. Exceptions it throws are swallowed.

@@ -1288,7 +1288,7 @@ LAZYLOAD_SUPPRESS_DEPRECATED_BEGIN  // the implicit members copy the old names
   double progress = 0.0;       // the current or last load's fraction, 0 to 1
   std::string stage;           // the current or last load's reported stage
   std::size_t size_bytes = 0;  // bytes, from Progress::set_size(); 0: unknown
-  bool reloading = false;       // a reload() runs while the value serves
+  bool reloading = false;      // a reload() runs while the value serves
   double reload_progress = 0.0;  // that reload's fraction, 0 to 1
 
   // Deprecated names of the fields above, filled with the same facts; they
@@ -1581,16 +1581,16 @@ class LazyHandleBase {
   const HandleOptions options_;
   detail::HandleObserver* observer_ = nullptr;  // set once, before any load
 
-  std::shared_ptr<void> owner_;   // guarded by mutex_
-  std::exception_ptr failure_;    // guarded by mutex_
-  std::exception_ptr last_failure_;  // guarded by mutex_; the last load's
-  bool reloading_ = false;           // guarded by mutex_
+  std::shared_ptr<void> owner_;          // guarded by mutex_
+  std::exception_ptr failure_;           // guarded by mutex_
+  std::exception_ptr last_failure_;      // guarded by mutex_; the last load's
+  bool reloading_ = false;               // guarded by mutex_
   std::uint64_t reload_generation_ = 0;  // guarded by mutex_; reloads ended
   std::exception_ptr reload_failure_;    // guarded by mutex_; the last's
-  std::string last_error_;        // guarded by mutex_
-  std::uint64_t generation_ = 0;  // guarded by mutex_; loads finished
-  std::uint64_t loads_ = 0;       // guarded by mutex_
-  std::uint64_t failures_ = 0;    // guarded by mutex_
+  std::string last_error_;               // guarded by mutex_
+  std::uint64_t generation_ = 0;         // guarded by mutex_; loads finished
+  std::uint64_t loads_ = 0;              // guarded by mutex_
+  std::uint64_t failures_ = 0;           // guarded by mutex_
   std::chrono::steady_clock::duration last_duration_{};  // guarded by mutex_
   std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
   std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
@@ -1831,8 +1831,48 @@ class HandleAccess {
   static void observe(LazyHandleBase& h, HandleObserver* observer) noexcept {
     h.observer_ = observer;
   }
-  // Marks an unloaded or failed handle `queued`; returns whether it did.
+  // Marks an unloaded or failed handle `queued`, unless its failure is
+  // within the cool-down; returns whether it did.
   static bool mark_queued(LazyHandleBase& h) { return h.mark_queued(); }
+  // The failure of a failed handle; null unless the status is `failed`.
+  static std::exception_ptr failure(const LazyHandleBase& h) {
+    std::lock_guard<std::mutex> lock(h.mutex_);
+    return h.status_.load(std::memory_order_relaxed) == Status::failed
+               ? h.failure_
+               : nullptr;
+  }
+  // The failure of a failed handle still within its cool-down, else null.
+  static std::exception_ptr cooling_failure(const LazyHandleBase& h) {
+    std::lock_guard<std::mutex> lock(h.mutex_);
+    return h.status_.load(std::memory_order_relaxed) == Status::failed &&
+                   h.cooling_down()
+               ? h.failure_
+               : nullptr;
+  }
+  // Fails a handle still `queued` that no thread will load (its scheduler
+  // could not hand it to anyone), with `error` and its `message`, as a
+  // failed load would; returns whether it did.
+  static bool fail_queued(LazyHandleBase& h, const std::exception_ptr& error,
+                          const std::string& message) {
+    {
+      std::lock_guard<std::mutex> lock(h.mutex_);
+      if (h.status_.load(std::memory_order_relaxed) != Status::queued) {
+        return false;
+      }
+      h.status_.store(Status::failed, std::memory_order_release);
+      ++h.failures_;
+      h.failure_ = error;
+      h.last_error_ = message;
+      h.failed_at_ = std::chrono::steady_clock::now();
+      h.cv_.notify_all();
+    }
+    h.notify(Status::queued, Status::failed, {}, message);
+    return true;
+  }
+  // Who loads the handle now, for a wait-graph edge to it (WaitScope).
+  static const LoadSite& site(const LazyHandleBase& h) noexcept {
+    return h.site_;
+  }
   // Loads a handle that is still `queued`; returns whether it did.
   static bool load_if_queued(LazyHandleBase& h) { return h.load_if_queued(); }
   // Unloads a loaded handle nobody leases, without reporting it; returns
@@ -2093,10 +2133,10 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
     std::string& message) const {
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       options_.load_timeout);
-  message = load_prefix() + (cancelled ? std::string("was cancelled")
-                                       : "timed out after " +
-                                             std::to_string(timeout.count()) +
-                                             " ms");
+  message =
+      load_prefix() + (cancelled ? std::string("was cancelled")
+                                 : "timed out after " +
+                                       std::to_string(timeout.count()) + " ms");
   try {
     if (cause) {
       try {
@@ -2160,7 +2200,7 @@ inline void LazyHandleBase::report_load(const LoadRecord& record,
   StatusChange change;
   change.name = site_.name;
   change.from = reload ? Status::loaded : Status::loading;
-  change.to = outcome.value      ? Status::loaded
+  change.to = outcome.value       ? Status::loaded
               : outcome.cancelled ? Status::unloaded
                                   : Status::failed;
   if (reload) change.to = is_loaded() ? Status::loaded : Status::unloaded;
@@ -2173,9 +2213,9 @@ inline void LazyHandleBase::report_load(const LoadRecord& record,
 // Turns the exception being handled into the LoadError (or CycleError) that
 // every caller of this load receives, with the original nested.
 inline std::string LazyHandleBase::load_prefix() const {
-  return site_.name.empty() ? "lazyload: loading "
-                            : "lazyload: loading " + detail::quoted(site_.name) +
-                                  " ";
+  return site_.name.empty()
+             ? "lazyload: loading "
+             : "lazyload: loading " + detail::quoted(site_.name) + " ";
 }
 
 inline std::exception_ptr LazyHandleBase::wrap_failure(
@@ -2334,6 +2374,7 @@ inline bool LazyHandleBase::mark_queued() {
     std::lock_guard<std::mutex> lock(mutex_);
     from = status_.load(std::memory_order_relaxed);
     if (from != Status::unloaded && from != Status::failed) return false;
+    if (from == Status::failed && cooling_down()) return false;
     queued_at_ = std::chrono::steady_clock::now();
     status_.store(Status::queued, std::memory_order_release);
   }
@@ -2351,6 +2392,523 @@ inline bool LazyHandleBase::load_if_queued() {
 }  // namespace lazyload
 
 #endif  // LAZYLOAD_HANDLE_HPP_
+// lazyload/load_future.hpp
+//
+// `LoadFuture`: what `LazyRegistry::load_async()` returns, a future of one
+// requested load whose waits cannot deadlock.
+//
+// Example Usage:
+//
+//   lazyload::LoadFuture f = registry.load_async("model");
+//   ...                 // the load runs on a background worker meanwhile
+//   f.get();            // ready, or rethrows the LoadError naming "model"
+//   std::future<void> s = registry.load_async("tokenizer");  // converts
+//
+// Rationale:
+//
+// * A loader may wait on another entry's future. A wait on a
+//   `std::future` is invisible: two loaders waiting on each other's futures
+//   hang, and a background worker that waits for a request queued behind
+//   itself waits for ever. So `wait()` and `get()` first run the request on
+//   the calling thread if it is still queued (a worker never waits for its
+//   own queue), then wait with the entry's edge in the wait graph, as a
+//   `get()` of the entry would: a wait that would never end throws
+//   `CycleError` naming the chain instead.
+// * `wait_for()` and `wait_until()` neither run the request nor take part in
+//   cycle detection: their timeout ends the wait, and a poll such as
+//   `wait_for(0s)` must not start a load on the polling thread.
+// * It converts to `std::future<void>` (from an rvalue), so that code written
+//   for the old return type compiles; waits through the converted future are
+//   plain `std::future` waits, invisible to cycle detection and never run
+//   the request inline.
+// * Move-only, like `std::future`.
+
+#ifndef LAZYLOAD_LOAD_FUTURE_HPP_
+#define LAZYLOAD_LOAD_FUTURE_HPP_
+
+#include <chrono>   // std::chrono::duration, time_point
+#include <cstdint>  // std::uint64_t
+#include <future>   // std::future, std::future_status, std::future_error
+#include <memory>   // std::weak_ptr, std::shared_ptr
+#include <utility>  // std::move
+
+// lazyload/detail/scheduler.hpp
+//
+// Internal: a registry's background queue and the threads that drain it, or
+// the executor it hands loads to. Not part of the public interface.
+//
+// Two queues: explicit requests (load_async, warm starts) before the
+// background pass, each in arrival order. Executor tasks hold only a
+// weak_ptr to the scheduler, so a task that runs after the registry is gone
+// returns at once without touching anything. A request still queued can be
+// taken out and run by the thread that waits for it (run_inline), so that a
+// worker never waits for a task queued behind itself. A task that cannot be
+// handed to anyone (the executor throws, no worker thread starts) fails its
+// entry with a LoadError naming it, instead of staying queued for ever.
+
+#ifndef LAZYLOAD_DETAIL_SCHEDULER_HPP_
+#define LAZYLOAD_DETAIL_SCHEDULER_HPP_
+
+#include <algorithm>           // std::min, std::max, std::find_if
+#include <condition_variable>  // std::condition_variable
+#include <cstdint>             // std::uint64_t
+#include <deque>               // std::deque
+#include <exception>           // std::exception_ptr, std::throw_with_nested
+#include <functional>          // std::function
+#include <future>              // std::promise
+#include <memory>              // std::shared_ptr, std::weak_ptr
+#include <mutex>               // std::mutex, std::lock_guard
+#include <string>              // std::string
+#include <thread>              // std::thread
+#include <utility>             // std::move
+#include <vector>              // std::vector
+
+
+namespace lazyload {
+namespace detail {
+
+// Scheduler
+//
+// This class is thread-safe. Create it with make(), so that executor tasks
+// can hold it weakly.
+class Scheduler {
+ public:
+  using Executor = std::function<void(std::function<void()>)>;
+
+  // Returns a scheduler with `workers` threads (0: one per core, at most 4),
+  // started on first use, or handing tasks to `executor` when it is set.
+  static std::shared_ptr<Scheduler> make(Executor executor, unsigned workers) {
+    std::shared_ptr<Scheduler> s(new Scheduler(std::move(executor), workers));
+    s->self_ = s;
+    return s;
+  }
+
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+  ~Scheduler() { stop(); }
+
+  // Queues a background load of `handle` (already marked queued). A task
+  // nobody can run fails the entry (see push()); nothing is thrown for it.
+  void submit(LazyHandleBase& handle) { push(Task{&handle, nullptr}, false); }
+
+  // Queues a warm-start load, served before the background pass.
+  void submit_first(LazyHandleBase& handle) {
+    push(Task{&handle, nullptr}, true);
+  }
+
+  // Queues an explicit request, served before the background pass; returns
+  // its id for run_inline(). A request nobody can run fails the entry and
+  // its promise gets that LoadError.
+  std::uint64_t submit(LazyHandleBase& handle, std::promise<void> promise) {
+    return push(
+        Task{&handle, std::make_unique<std::promise<void>>(std::move(promise))},
+        true);
+  }
+
+  // Takes request `id` out of the queue, if it is still there, and runs it
+  // on this thread as a worker would, setting its promise. Returns whether
+  // it did.
+  bool run_inline(std::uint64_t id) {
+    Task task;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return false;
+      const auto it = std::find_if(requests_.begin(), requests_.end(),
+                                   [id](const Task& t) { return t.id == id; });
+      if (it == requests_.end()) return false;
+      task = std::move(*it);
+      requests_.erase(it);
+      ++running_;
+    }
+    run(task);
+    std::lock_guard<std::mutex> lock(mutex_);
+    --running_;
+    cv_.notify_all();
+    return true;
+  }
+
+  // Whether stop() has been called.
+  bool stopped() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stopping_;
+  }
+
+  // Stops: queued tasks are dropped (their promises become broken, before
+  // the running ones are joined, so that a running loader waiting on one is
+  // released), running ones are joined. Later submissions are dropped.
+  void stop() noexcept {
+    std::vector<std::thread> workers;
+    {
+      std::deque<Task> dropped;
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      workers.swap(workers_);
+      dropped.swap(requests_);
+      for (auto& t : background_) dropped.push_back(std::move(t));
+      background_.clear();
+      cv_.notify_all();
+    }
+    for (auto& w : workers) w.join();
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [this] { return running_ == 0; });
+  }
+
+ private:
+  struct Task {
+    LazyHandleBase* handle = nullptr;
+    std::unique_ptr<std::promise<void>> promise;  // explicit requests only
+    std::uint64_t id = 0;                         // set by push()
+  };
+
+  Scheduler(Executor executor, unsigned workers)
+      : executor_(std::move(executor)),
+        workers_wanted_(workers != 0 ? workers
+                                     : std::min(4U, std::max(1U, cores()))) {}
+
+  static unsigned cores() noexcept {
+    return std::thread::hardware_concurrency();
+  }
+
+  // Runs the next queued task, if any; what executor tasks and workers do.
+  // Returns false once stopping.
+  bool run_one(bool block) {
+    Task task;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (block) {
+        cv_.wait(lock, [this] {
+          return stopping_ || !requests_.empty() || !background_.empty();
+        });
+      }
+      if (stopping_) return false;
+      std::deque<Task>& queue = requests_.empty() ? background_ : requests_;
+      if (queue.empty()) return true;
+      task = std::move(queue.front());
+      queue.pop_front();
+      ++running_;
+    }
+    run(task);
+    std::lock_guard<std::mutex> lock(mutex_);
+    --running_;
+    cv_.notify_all();
+    return true;
+  }
+
+  static void run(Task& task) {
+    if (task.promise) {
+      try {
+        run_request(*task.handle);
+        task.promise->set_value();
+      } catch (...) {
+        task.promise->set_exception(std::current_exception());
+      }
+      return;
+    }
+    try {
+      HandleAccess::load_if_queued(*task.handle);
+    } catch (...) {
+      // Recorded in the entry's status and error; nobody waits on it here.
+    }
+  }
+
+  // An explicit request: loads the handle if it is still queued. If another
+  // thread got to it first, the request ends as that did: loaded, success;
+  // loading, wait for it (with the wait graph's edge); failed, that
+  // failure, without running the loader again. One unloaded while queued
+  // stays unloaded, and its requester is told so.
+  static void run_request(LazyHandleBase& handle) {
+    if (HandleAccess::load_if_queued(handle)) return;
+    const Status status = handle.status();
+    if (status == Status::unloaded) {
+      throw_error<LoadError>("lazyload: loading " + label_of(handle.name()) +
+                             " was cancelled: it was unloaded while queued");
+    }
+    if (status == Status::failed) {
+      if (std::exception_ptr failure = HandleAccess::failure(handle)) {
+        std::rethrow_exception(failure);
+      }
+    }
+    handle.load();  // loaded: returns; loading: waits for that load
+  }
+
+  // Queues `task`, and has a worker or the executor run it; returns its id.
+  // If nobody can run it (the executor throws, no worker thread starts), a
+  // queued task is failed instead: this one if it is still queued.
+  std::uint64_t push(Task task, bool request) {
+    std::exception_ptr refused;
+    std::uint64_t id = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return 0;
+      id = task.id = ++last_id_;
+      (request ? requests_ : background_).push_back(std::move(task));
+      if (!executor_) {
+        try {
+          start_workers();
+        } catch (...) {
+          if (workers_.empty()) refused = std::current_exception();
+        }
+        if (!refused) {
+          cv_.notify_one();
+          return id;
+        }
+      }
+    }
+    if (refused) {
+      refuse(id, refused, "no worker thread could start");
+      return id;
+    }
+    // Each executor task runs the next task in queue order, whichever that
+    // is, so that priority holds even on a FIFO executor.
+    std::weak_ptr<Scheduler> self = self_;
+    try {
+      executor_([self] {
+        if (auto s = self.lock()) s->run_one(false);
+      });
+    } catch (...) {
+      refuse(id, std::current_exception(), "the executor did not take it");
+    }
+    return id;
+  }
+
+  // One queued task has nobody to run it: fails task `id` if it is still
+  // queued, else the last one queued (the one least urgent).
+  void refuse(std::uint64_t id, const std::exception_ptr& cause,
+              const char* why) {
+    Task task;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!take(requests_, id, task) && !take(background_, id, task)) {
+        std::deque<Task>& queue = background_.empty() ? requests_ : background_;
+        if (queue.empty()) return;
+        task = std::move(queue.back());
+        queue.pop_back();
+      }
+    }
+    fail(task, cause, why);
+  }
+
+  // Requires: `mutex_` held. Moves task `id` out of `queue` into `out`.
+  static bool take(std::deque<Task>& queue, std::uint64_t id, Task& out) {
+    const auto it = std::find_if(queue.begin(), queue.end(),
+                                 [id](const Task& t) { return t.id == id; });
+    if (it == queue.end()) return false;
+    out = std::move(*it);
+    queue.erase(it);
+    return true;
+  }
+
+  // Fails `task`'s entry, if it is still queued, and its promise with a
+  // LoadError naming the entry, `why` and `cause`, with `cause` nested.
+  static void fail(Task& task, const std::exception_ptr& cause,
+                   const char* why) {
+    std::string message = "lazyload: loading " + label_of(task.handle->name()) +
+                          " failed: " + why;
+    std::exception_ptr error;
+    try {
+      try {
+        std::rethrow_exception(cause);
+      } catch (const std::exception& e) {
+        message += ": ";
+        message += e.what();
+        std::throw_with_nested(LoadError(message));
+      } catch (...) {
+        std::throw_with_nested(LoadError(message));
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    HandleAccess::fail_queued(*task.handle, error, message);
+    if (task.promise) task.promise->set_exception(error);
+  }
+
+  // Requires: `mutex_` held. Throws std::system_error if a thread cannot
+  // start; the threads started before it keep running.
+  void start_workers() {
+    while (workers_.size() < workers_wanted_) {
+      workers_.emplace_back([this] {
+        while (run_one(true)) {
+        }
+      });
+    }
+  }
+
+  const Executor executor_;
+  const unsigned workers_wanted_;
+  std::weak_ptr<Scheduler> self_;  // set by make()
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::uint64_t last_id_ = 0;         // guarded by mutex_
+  std::deque<Task> requests_;         // guarded by mutex_
+  std::deque<Task> background_;       // guarded by mutex_
+  std::vector<std::thread> workers_;  // guarded by mutex_
+  unsigned running_ = 0;              // guarded by mutex_
+  bool stopping_ = false;             // guarded by mutex_
+};
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_SCHEDULER_HPP_
+
+namespace lazyload {
+
+class LazyRegistry;
+
+// LoadFuture
+//
+// The future of a load requested with LazyRegistry::load_async(). Becomes
+// ready when the entry is loaded, or holds the load's error. This type is
+// thread-compatible, but not thread-safe (as std::future): one thread waits
+// on one future. It is movable, not copyable.
+class LoadFuture {
+ public:
+  // LoadFuture::LoadFuture()
+  //
+  // A future with no state: valid() is false.
+  // Thread safety: none needed. Throws: none. Invalidates: none.
+  LoadFuture() noexcept = default;
+
+  // LoadFuture::LoadFuture(LoadFuture&&), operator=(LoadFuture&&)
+  //
+  // Takes the state of `other`, which is left without one.
+  // Thread safety: none needed. Throws: none.
+  // Invalidates: `other`'s state.
+  LoadFuture(LoadFuture&& other) noexcept = default;
+  LoadFuture& operator=(LoadFuture&& other) noexcept = default;
+  LoadFuture(const LoadFuture&) = delete;
+  LoadFuture& operator=(const LoadFuture&) = delete;
+
+  // LoadFuture::~LoadFuture()
+  //
+  // Drops the state without waiting; the load goes on.
+  // Thread safety: none needed. Throws: none. Invalidates: the state.
+  ~LoadFuture() = default;
+
+  // LoadFuture::valid()
+  //
+  // Returns whether the future has a state: true from load_async() until
+  // get() or a move from it.
+  // Thread safety: as std::future. Throws: none. Invalidates: none.
+  bool valid() const noexcept { return future_.valid(); }
+
+  // LoadFuture::wait()
+  //
+  // Waits until the future is ready. If the request is still queued, it runs
+  // on this thread first (so a background worker never waits for a task
+  // queued behind itself); if the entry is loading on another thread, the
+  // wait is an edge of the wait graph, like a get() of the entry.
+  // Thread safety: as std::future.
+  // Throws: std::future_error(no_state) if !valid(); CycleError, naming the
+  // chain, when the wait would never end (the future stays valid).
+  // Invalidates: none.
+  void wait() const;
+
+  // LoadFuture::get()
+  //
+  // Waits as wait() does, then returns, or rethrows the load's error.
+  // Thread safety: as std::future.
+  // Throws: what wait() throws; LoadError naming the entry, with the
+  // loader's exception nested, if the load failed (CycleError for a cycle);
+  // std::future_error(broken_promise) if the registry was destroyed before
+  // the load started.
+  // Invalidates: the state: valid() is false afterwards.
+  void get() {
+    wait();
+    std::future<void> done = std::move(future_);
+    done.get();
+  }
+
+  // LoadFuture::wait_for(), wait_until()
+  //
+  // Waits until the future is ready or the timeout passes, as std::future
+  // does; never runs the request on this thread and is not an edge of the
+  // wait graph (the timeout ends it). Returns ready or timeout.
+  // Thread safety: as std::future.
+  // Throws: std::future_error(no_state) if !valid().
+  // Invalidates: none.
+  template <class Rep, class Period>
+  std::future_status wait_for(
+      const std::chrono::duration<Rep, Period>& timeout) const {
+    check_valid();
+    return future_.wait_for(timeout);
+  }
+  template <class Clock, class Duration>
+  std::future_status wait_until(
+      const std::chrono::time_point<Clock, Duration>& deadline) const {
+    check_valid();
+    return future_.wait_until(deadline);
+  }
+
+  // LoadFuture::operator std::future<void>()
+  //
+  // Converts an rvalue to a plain std::future<void> of the same load, for
+  // code written against the old return type of load_async(). Waits through
+  // the result are invisible to cycle detection and never run the request
+  // on the waiting thread.
+  // Thread safety: none needed.
+  // Throws: none.
+  // Invalidates: this future's state.
+  // NOLINTNEXTLINE(google-explicit-constructor): source compatibility
+  operator std::future<void>() && noexcept {
+    handle_ = nullptr;
+    return std::move(future_);
+  }
+
+ private:
+  friend class LazyRegistry;
+
+  // A future that is ready, or whose request cannot be waited on visibly.
+  explicit LoadFuture(std::future<void> future) noexcept
+      : future_(std::move(future)) {}
+  // The future of request `request` of `scheduler`, loading `handle`.
+  LoadFuture(std::future<void> future, LazyHandleBase& handle,
+             std::weak_ptr<detail::Scheduler> scheduler,
+             std::uint64_t request) noexcept
+      : future_(std::move(future)),
+        handle_(&handle),
+        scheduler_(std::move(scheduler)),
+        request_(request) {}
+
+  void check_valid() const {
+    if (!future_.valid()) {
+      throw std::future_error(std::future_errc::no_state);
+    }
+  }
+
+  std::future<void> future_;
+  LazyHandleBase* handle_ = nullptr;  // null: nothing to run or wait on
+  std::weak_ptr<detail::Scheduler> scheduler_;
+  std::uint64_t request_ = 0;  // the scheduler's id of the request
+};
+
+// End of public interfaces.
+// Implementation details follow.
+
+inline void LoadFuture::wait() const {
+  check_valid();
+  if (handle_ == nullptr ||
+      future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    future_.wait();
+    return;
+  }
+  // A registry being destroyed has stopped its scheduler, and its handles may
+  // be gone: then only the promise is left to wait on (set, or broken).
+  if (std::shared_ptr<detail::Scheduler> scheduler = scheduler_.lock();
+      scheduler && !scheduler->stopped()) {
+    if (scheduler->run_inline(request_)) return;  // ran here; ready now
+    scheduler.reset();
+    detail::WaitScope edge(detail::HandleAccess::site(*handle_));
+    future_.wait();
+    return;
+  }
+  future_.wait();
+}
+
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_LOAD_FUTURE_HPP_
 // lazyload/memory_pressure.hpp
 //
 // Memory pressure for a registry with a budget (`PressureThresholds`,
@@ -3227,6 +3785,7 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 #include <cstddef>             // std::size_t
 #include <cstdint>             // std::uint64_t
 #include <deque>               // std::deque
+#include <exception>           // std::exception_ptr
 #include <future>              // std::future, std::promise
 #include <memory>              // std::unique_ptr, std::shared_ptr
 #include <mutex>               // std::mutex, std::lock_guard, std::unique_lock
@@ -3248,6 +3807,9 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 //   building a chain in either direction is linear.
 // * load_order() lists entries by priority, each preceded by its registered
 //   dependencies.
+// * unloaded_dependencies() lists the dependencies of one entry that are not
+//   loaded, each preceded by its own: loading them in that order, no load
+//   has a dependency left to load, so a load never nests another.
 
 #ifndef LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
 #define LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
@@ -3497,6 +4059,9 @@ struct RegistryOptions {
   // When set, background loads are handed to this executor (one task per
   // load) instead of the registry's own threads. A task may run after the
   // registry is gone: it then returns at once without touching anything.
+  // If it throws, the entry it was given fails with a LoadError naming it
+  // ("the executor did not take it"), the exception nested; the call that
+  // queued it (start_background(), load_async()) does not throw.
   std::function<void(std::function<void()>)> executor;
   // Called on every status change of every entry, without any lazyload lock
   // held; it may call the registry. Exceptions it throws are swallowed.
@@ -3772,6 +4337,37 @@ inline std::vector<RegistryEntry*> load_order(
   return order;
 }
 
+// unloaded_dependencies()
+//
+// The dependencies of `root`, direct and indirect, that are not loaded, each
+// after its own dependencies (a post-order walk). The walk stops at a loaded
+// entry and skips names not registered (the load of the entry that declares
+// one fails on it). Requires: `table`'s lock held. Terminates on any graph:
+// each entry is visited once.
+inline std::vector<LazyHandleBase*> unloaded_dependencies(
+    const EntryTable& table, const RegistryEntry& root) {
+  std::vector<LazyHandleBase*> order;
+  std::unordered_set<const RegistryEntry*> seen{&root};
+  // Each frame: an entry and the index of its next dependency.
+  std::vector<std::pair<const RegistryEntry*, std::size_t>> stack{{&root, 0}};
+  while (!stack.empty()) {
+    auto& [entry, next] = stack.back();
+    const std::vector<std::string>& deps = entry->options.depends_on;
+    if (next == deps.size()) {
+      if (entry != &root) order.push_back(entry->handle.get());
+      stack.pop_back();
+      continue;
+    }
+    const RegistryEntry* dep = table.find_locked(deps[next++]);
+    if (dep == nullptr || dep->handle->is_loaded() ||
+        !seen.insert(dep).second) {
+      continue;
+    }
+    stack.emplace_back(dep, 0);
+  }
+  return order;
+}
+
 }  // namespace detail
 }  // namespace lazyload
 
@@ -3780,8 +4376,10 @@ inline std::vector<RegistryEntry*> load_order(
 //
 // Internal: a registry's memory budget. Before a load of a declared size it
 // makes room; after a load it evicts down to the budget (the size may be
-// known only then) and checks the pressure thresholds; periodically it
-// evicts entries idle past their timeout. Eviction unloads evictable,
+// known only then) and checks the pressure thresholds; after every unload
+// and eviction it recomputes the pressure level (a level left downward is
+// crossed upward again, and reported again, by a later load); periodically
+// it evicts entries idle past their timeout. Eviction unloads evictable,
 // loaded entries that nobody leases, least recently leased first, and never
 // the entry just loaded. Not part of the public interface.
 
@@ -3807,8 +4405,8 @@ namespace detail {
 // MemoryBudget
 //
 // This class is thread-safe. Locks: `pass_mutex_` serializes eviction
-// passes; `level_mutex_` guards the pressure level. No callback runs with
-// either held.
+// passes; `level_mutex_` guards the pressure level, and is taken before the
+// entry table's lock, never after. No callback runs with either held.
 class MemoryBudget {
  public:
   // Throws LazyError if thresholds are set without a budget, or are not
@@ -3848,6 +4446,14 @@ class MemoryBudget {
       overshoots_.fetch_add(1, std::memory_order_relaxed);
     }
     check_pressure(table, &entry);
+  }
+
+  // After an entry was unloaded or evicted: the level may have gone down. It
+  // is recomputed, without an event (events are for upward crossings).
+  void after_unload(const EntryTable& table) noexcept {
+    if (!thresholds_) return;
+    std::lock_guard<std::mutex> lock(level_mutex_);
+    level_ = level_of(loaded_bytes(table));
   }
 
   // Evicts the entries nobody has leased for their idle timeout.
@@ -3948,11 +4554,15 @@ class MemoryBudget {
   void check_pressure(const EntryTable& table,
                       const RegistryEntry* keep) noexcept {
     if (!thresholds_) return;
-    std::size_t bytes = loaded_bytes(table);
-    const PressureLevel now = level_of(bytes);
+    std::size_t bytes = 0;
+    PressureLevel now = PressureLevel::normal;
     PressureLevel before = PressureLevel::normal;
     {
+      // Read and set under one lock, so that a concurrent unload's
+      // after_unload() cannot be overwritten by an older reading.
       std::lock_guard<std::mutex> lock(level_mutex_);
+      bytes = loaded_bytes(table);
+      now = level_of(bytes);
       before = level_;
       level_ = now;
     }
@@ -3966,9 +4576,8 @@ class MemoryBudget {
     if (now != PressureLevel::critical) return;
     const auto warning = static_cast<std::size_t>(thresholds_->warning *
                                                   static_cast<double>(budget_));
-    bytes = evict_until(table, keep, warning);
-    std::lock_guard<std::mutex> lock(level_mutex_);
-    level_ = level_of(bytes);
+    evict_until(table, keep, warning);  // each eviction: after_unload()
+    after_unload(table);
   }
 
   const std::size_t budget_;
@@ -4115,7 +4724,7 @@ inline std::chrono::steady_clock::duration retry_delay(
   delay = std::min(delay, cap);
   delay *= 1.0 + policy.jitter * (2.0 * unit_random() - 1.0);
   constexpr double kLongest = 1e9;  // seconds: about 31 years
-  if (!(delay > 0.0)) delay = 0.0;    // also NaN from a nonsense policy
+  if (!(delay > 0.0)) delay = 0.0;  // also NaN from a nonsense policy
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       Seconds(std::min(delay, kLongest)));
 }
@@ -4152,203 +4761,6 @@ inline unsigned note_retry(RegistryEntry& entry,
 }  // namespace lazyload
 
 #endif  // LAZYLOAD_DETAIL_RETRY_HPP_
-// lazyload/detail/scheduler.hpp
-//
-// Internal: a registry's background queue and the threads that drain it, or
-// the executor it hands loads to. Not part of the public interface.
-//
-// Two queues: explicit requests (load_async, warm starts) before the
-// background pass, each in arrival order. Executor tasks hold only a
-// weak_ptr to the scheduler, so a task that runs after the registry is gone
-// returns at once without touching anything.
-
-#ifndef LAZYLOAD_DETAIL_SCHEDULER_HPP_
-#define LAZYLOAD_DETAIL_SCHEDULER_HPP_
-
-#include <algorithm>           // std::min, std::max
-#include <condition_variable>  // std::condition_variable
-#include <deque>               // std::deque
-#include <functional>          // std::function
-#include <future>              // std::promise
-#include <memory>              // std::shared_ptr, std::weak_ptr
-#include <mutex>               // std::mutex, std::lock_guard
-#include <thread>              // std::thread
-#include <utility>             // std::move
-#include <vector>              // std::vector
-
-
-namespace lazyload {
-namespace detail {
-
-// Scheduler
-//
-// This class is thread-safe. Create it with make(), so that executor tasks
-// can hold it weakly.
-class Scheduler {
- public:
-  using Executor = std::function<void(std::function<void()>)>;
-
-  // Returns a scheduler with `workers` threads (0: one per core, at most 4),
-  // started on first use, or handing tasks to `executor` when it is set.
-  static std::shared_ptr<Scheduler> make(Executor executor, unsigned workers) {
-    std::shared_ptr<Scheduler> s(new Scheduler(std::move(executor), workers));
-    s->self_ = s;
-    return s;
-  }
-
-  Scheduler(const Scheduler&) = delete;
-  Scheduler& operator=(const Scheduler&) = delete;
-  ~Scheduler() { stop(); }
-
-  // Queues a background load of `handle` (already marked queued).
-  void submit(LazyHandleBase& handle) { push(Task{&handle, nullptr}, false); }
-
-  // Queues a warm-start load, served before the background pass.
-  void submit_first(LazyHandleBase& handle) {
-    push(Task{&handle, nullptr}, true);
-  }
-
-  // Queues an explicit request, served before the background pass.
-  void submit(LazyHandleBase& handle, std::promise<void> promise) {
-    push(
-        Task{&handle, std::make_unique<std::promise<void>>(std::move(promise))},
-        true);
-  }
-
-  // Stops: queued tasks are dropped (their promises become broken), running
-  // ones are joined. Later submissions are dropped.
-  void stop() noexcept {
-    std::vector<std::thread> workers;
-    std::deque<Task> dropped;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-      workers.swap(workers_);
-      dropped.swap(requests_);
-      for (auto& t : background_) dropped.push_back(std::move(t));
-      background_.clear();
-      cv_.notify_all();
-    }
-    for (auto& w : workers) w.join();
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [this] { return running_ == 0; });
-  }
-
- private:
-  struct Task {
-    LazyHandleBase* handle = nullptr;
-    std::unique_ptr<std::promise<void>> promise;  // explicit requests only
-  };
-
-  Scheduler(Executor executor, unsigned workers)
-      : executor_(std::move(executor)),
-        workers_wanted_(workers != 0 ? workers
-                                     : std::min(4U, std::max(1U, cores()))) {}
-
-  static unsigned cores() noexcept {
-    return std::thread::hardware_concurrency();
-  }
-
-  // Runs the next queued task, if any; what executor tasks and workers do.
-  // Returns false once stopping.
-  bool run_one(bool block) {
-    Task task;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (block) {
-        cv_.wait(lock, [this] {
-          return stopping_ || !requests_.empty() || !background_.empty();
-        });
-      }
-      if (stopping_) return false;
-      std::deque<Task>& queue = requests_.empty() ? background_ : requests_;
-      if (queue.empty()) return true;
-      task = std::move(queue.front());
-      queue.pop_front();
-      ++running_;
-    }
-    run(task);
-    std::lock_guard<std::mutex> lock(mutex_);
-    --running_;
-    cv_.notify_all();
-    return true;
-  }
-
-  static void run(Task& task) {
-    if (task.promise) {
-      try {
-        run_request(*task.handle);
-        task.promise->set_value();
-      } catch (...) {
-        task.promise->set_exception(std::current_exception());
-      }
-      return;
-    }
-    try {
-      HandleAccess::load_if_queued(*task.handle);
-    } catch (...) {
-      // Recorded in the entry's status and error; nobody waits on it here.
-    }
-  }
-
-  // An explicit request: loads the handle if it is still queued, or waits
-  // for a load under way; one unloaded while queued stays unloaded, and its
-  // requester is told so.
-  static void run_request(LazyHandleBase& handle) {
-    if (HandleAccess::load_if_queued(handle)) return;
-    if (handle.status() == Status::unloaded) {
-      throw_error<LoadError>("lazyload: loading " + label_of(handle.name()) +
-                             " was cancelled: it was unloaded while queued");
-    }
-    handle.load();
-  }
-
-  void push(Task task, bool request) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_) return;
-      (request ? requests_ : background_).push_back(std::move(task));
-      if (!executor_) {
-        start_workers();
-        cv_.notify_one();
-        return;
-      }
-    }
-    // Each executor task runs the next task in queue order, whichever that
-    // is, so that priority holds even on a FIFO executor.
-    std::weak_ptr<Scheduler> self = self_;
-    executor_([self] {
-      if (auto s = self.lock()) s->run_one(false);
-    });
-  }
-
-  // Requires: `mutex_` held.
-  void start_workers() {
-    while (workers_.size() < workers_wanted_) {
-      workers_.emplace_back([this] {
-        while (run_one(true)) {
-        }
-      });
-    }
-  }
-
-  const Executor executor_;
-  const unsigned workers_wanted_;
-  std::weak_ptr<Scheduler> self_;  // set by make()
-
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<Task> requests_;         // guarded by mutex_
-  std::deque<Task> background_;       // guarded by mutex_
-  std::vector<std::thread> workers_;  // guarded by mutex_
-  unsigned running_ = 0;              // guarded by mutex_
-  bool stopping_ = false;             // guarded by mutex_
-};
-
-}  // namespace detail
-}  // namespace lazyload
-
-#endif  // LAZYLOAD_DETAIL_SCHEDULER_HPP_
 // lazyload/detail/timer.hpp
 //
 // Internal: runs callbacks at given times, on one thread started by the first
@@ -4444,7 +4856,7 @@ class Timer {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::priority_queue<Job, std::vector<Job>, std::greater<>> jobs_;  // mutex_
-  std::thread thread_;     // guarded by mutex_
+  std::thread thread_;      // guarded by mutex_
   std::uint64_t next_ = 0;  // guarded by mutex_
   bool stop_ = false;       // guarded by mutex_
 };
@@ -4560,13 +4972,19 @@ class LazyRegistry {
   // Queues entry `name` for loading on the background workers (or the
   // executor), ahead of the background pass, and returns a future that
   // becomes ready when it is loaded, or holds the LoadError. A future of an
-  // entry already loaded is ready at once.
+  // entry already loaded is ready at once, and so is one of an entry whose
+  // failure is within its failure_cooldown: it holds that failure, and the
+  // loader does not run. Waiting on the future with wait() or get() runs the
+  // request on the waiting thread if it is still queued, and a wait that
+  // would never end throws CycleError (see LoadFuture). A request the
+  // executor refuses (its submit throws) fails the entry: the future holds
+  // a LoadError naming it, with the executor's exception nested.
   // Thread safety: safe to call concurrently.
-  // Throws: LazyError if `name` is not registered. If the registry is
-  // destroyed before the load starts, the future holds
+  // Throws: LazyError if `name` is not registered; std::bad_alloc. If the
+  // registry is destroyed before the load starts, the future holds
   // std::future_error(broken_promise).
   // Invalidates: none.
-  std::future<void> load_async(std::string_view name);
+  LoadFuture load_async(std::string_view name);
 
   // LazyRegistry::unload()
   //
@@ -4621,9 +5039,13 @@ class LazyRegistry {
   // Queues every entry that is not loaded or loading, in priority order with
   // dependencies first, and starts loading them on the background workers at
   // once. Queued entries show `queued`. Calling it again queues what has been
-  // added or unloaded since.
+  // added or unloaded since. A failed entry within its failure_cooldown is
+  // not queued. An entry nobody can load (the executor's submit throws, or
+  // not one worker thread can start) fails with a LoadError naming it, with
+  // that exception nested, instead of staying queued.
   // Thread safety: safe to call concurrently.
-  // Throws: std::system_error if a thread cannot be started.
+  // Throws: std::bad_alloc only; the executor's and the threads' exceptions
+  // fail the entries, as above.
   // Invalidates: none.
   void start_background();
 
@@ -4891,17 +5313,22 @@ inline std::vector<LazyRegistry::Entry*> LazyRegistry::load_order() const {
   });
 }
 
-inline std::future<void> LazyRegistry::load_async(std::string_view name) {
-  Entry& entry = find(name);
+inline LoadFuture LazyRegistry::load_async(std::string_view name) {
+  LazyHandleBase& handle = *find(name).handle;
   std::promise<void> promise;
   std::future<void> future = promise.get_future();
-  if (entry.handle->is_loaded()) {
+  if (handle.is_loaded()) {
     promise.set_value();
-    return future;
+    return LoadFuture(std::move(future));
   }
-  detail::HandleAccess::mark_queued(*entry.handle);
-  scheduler_->submit(*entry.handle, std::move(promise));
-  return future;
+  if (std::exception_ptr failure =
+          detail::HandleAccess::cooling_failure(handle)) {
+    promise.set_exception(failure);
+    return LoadFuture(std::move(future));
+  }
+  detail::HandleAccess::mark_queued(handle);
+  const std::uint64_t request = scheduler_->submit(handle, std::move(promise));
+  return {std::move(future), handle, scheduler_, request};
 }
 
 inline std::size_t LazyRegistry::load_all() {
@@ -4999,9 +5426,9 @@ inline EntrySnapshot LazyRegistry::snapshot_of(const Entry& e) {
   if (const std::int64_t due = e.next_retry_at.load(); due != 0) {
     const auto in = std::chrono::steady_clock::duration(due) -
                     std::chrono::steady_clock::now().time_since_epoch();
-    s.next_retry_at = std::chrono::system_clock::now() +
-                      std::chrono::duration_cast<
-                          std::chrono::system_clock::duration>(in);
+    s.next_retry_at =
+        std::chrono::system_clock::now() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(in);
   }
   return s;
 }
@@ -5037,16 +5464,25 @@ inline std::vector<LoadRecord> LazyRegistry::timeline() const {
   return {timeline_.begin(), timeline_.end()};
 }
 
-// Loads the declared dependencies of `entry`, on this thread.
+// Loads the declared dependencies of `entry`, on this thread, leaves first:
+// every dependency not loaded yet, each after its own, so that the load of
+// each finds its dependencies loaded and loads nothing itself. The depth of
+// the loads stays constant, however long the chain.
 inline void LazyRegistry::load_dependencies(const Entry& entry) {
+  bool all_loaded = true;
   for (const std::string& dep : entry.options.depends_on) {
-    Entry* target = table_.find(dep);
+    const Entry* target = table_.find(dep);
     if (target == nullptr) {
       detail::throw_error<LoadError>(
           "lazyload: dependency " + detail::quoted(dep) + " is not registered");
     }
-    target->handle->load();
+    all_loaded = all_loaded && target->handle->is_loaded();
   }
+  if (all_loaded) return;
+  const std::vector<LazyHandleBase*> order = table_.read([&](const auto&) {
+    return detail::unloaded_dependencies(table_, entry);
+  });
+  for (LazyHandleBase* dep : order) dep->load();
 }
 
 inline void LazyRegistry::record(Entry& entry,
@@ -5081,6 +5517,9 @@ inline void LazyRegistry::Events::after_load(Entry& entry) noexcept {
 
 inline void LazyRegistry::Events::changed(Entry& entry,
                                           const StatusChange& change) noexcept {
+  if (change.from == Status::loaded && change.to == Status::unloaded) {
+    registry_.budget_.after_unload(registry_.table_);  // unload or eviction
+  }
   StatusChange reported = change;
   reported.retry = detail::note_retry(entry, change);
   if (registry_.options_.on_change) {

@@ -4,9 +4,14 @@
 //
 // T threads (default 8) run random operations for S seconds (default 3) on a
 // registry whose loaders sometimes throw, sleep, report progress, depend on
-// each other and are evictable under a small memory budget: get, try_get,
-// lease, unload, load, load_async, load_all, start_background, snapshot and,
-// when built with nlohmann_json, dump_status. It checks as it goes:
+// each other, wait on each other's futures and are evictable under a small
+// memory budget: get, try_get, lease, unload, load, load_async (and waits on
+// its future), load_all, start_background, snapshot and, when built with
+// nlohmann_json, dump_status. With an odd seed the background loads run on an
+// executor (a pool of the test's own) whose submit sometimes throws; with an
+// even one, on the registry's workers. The run is under a non-C locale when
+// one is installed (de_DE, else fr_FR; else C, and it says so), where a
+// decimal comma would show in the status JSON. It checks as it goes:
 //
 // * every lease's value stays valid while held (a magic number and the
 //   entry's id, checked again before release);
@@ -21,10 +26,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <clocale>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <future>
 #include <lazyload/lazyload.hpp>
 #include <memory>
@@ -74,6 +83,68 @@ void violation(const std::string& what) {
 
 std::string name_of(int i) { return "entry-" + std::to_string(i); }
 
+// The program's own thread pool, handed to the registry as its executor;
+// every 13th submit throws, as a full pool's would.
+class Pool {
+ public:
+  explicit Pool(int threads) {
+    for (int t = 0; t < threads; ++t) {
+      threads_.emplace_back([this] { run(); });
+    }
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  void submit(std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (++submits_ % 13 == 0) throw std::runtime_error("pool is full");
+    tasks_.push_back(std::move(task));
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping, and drained
+      std::function<void()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  std::uint64_t submits_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// Runs under the first of a few non-C locales that is installed.
+void set_locale() {
+  for (const char* name : {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8"}) {
+    if (std::setlocale(LC_ALL, name) != nullptr) {
+      std::printf("stress: locale %s\n", name);
+      return;
+    }
+  }
+  std::printf(
+      "stress: note: no de_DE or fr_FR locale is installed; running in the C "
+      "locale\n");
+}
+
 void check_counts(const lazyload::RegistrySnapshot& s) {
   if (s.loaded + s.failed + s.loading + s.queued + s.unloaded != s.total ||
       s.total != s.entries.size()) {
@@ -120,12 +191,21 @@ void operate(lazyload::LazyRegistry& registry, std::mt19937& rng) {
       registry.load(name);
       break;
     case 6: {
-      std::future<void> f = registry.load_async(name);
-      if (rng() % 2 == 0) {
-        try {
-          f.get();
-        } catch (const lazyload::LoadError&) {
-        }
+      lazyload::LoadFuture f = registry.load_async(name);
+      switch (rng() % 4) {
+      case 0:
+        f.get();  // may run the load here; throws what it threw
+        break;
+      case 1:
+        (void)f.wait_for(1ms);
+        break;
+      case 2: {
+        std::future<void> plain = std::move(f);  // the old return type
+        plain.wait();
+        break;
+      }
+      default:
+        break;  // dropped: the load goes on
       }
       break;
     }
@@ -182,12 +262,23 @@ int main(int argc, char** argv) {
       seed = static_cast<unsigned>(std::strtoul(argv[a + 1], nullptr, 10));
     }
   }
-  std::printf("stress: %d threads for %.1f s, seed %u\n", threads, seconds,
-              seed);
+  const bool on_executor = seed % 2 == 1;
+  std::printf("stress: %d threads for %.1f s, seed %u, loads on %s\n", threads,
+              seconds, seed,
+              on_executor ? "an executor that sometimes throws"
+                          : "the registry's workers");
+  set_locale();
+  // Declared before the registry: its threads outlive the registry's tasks.
+  Pool pool(3);
 
   std::vector<Counters> counters(kEntries);
   lazyload::RegistryOptions options;
   options.workers = 3;
+  if (on_executor) {
+    options.executor = [&pool](std::function<void()> task) {
+      pool.submit(std::move(task));
+    };
+  }
   // The 12 entries that are not evictable take 12000 bytes; the 12
   // evictable ones compete for the 4000 left.
   options.memory_budget = 16 * 1000;
@@ -208,10 +299,20 @@ int main(int argc, char** argv) {
     if (i % 8 == 0) o.idle_timeout = 5ms;
     registry.add(
         name_of(i),
-        [i, &c = counters[i],
+        [i, &c = counters[i], &registry,
          calls = std::uint64_t{0}](lazyload::Progress& p) mutable {
           c.runs++;
           const std::uint64_t n = ++calls;
+          // Entries 5, 11, 17, 23 wait on the future of the entry before
+          // them (not a declared dependency): on a worker, it may be queued
+          // behind this very load.
+          if (i % 6 == 5 && n % 2 == 0) {
+            try {
+              registry.load_async(name_of(i - 1)).get();
+            } catch (const lazyload::LoadError&) {
+              // That entry's own failure; this load goes on.
+            }
+          }
           p.report(0.5, "half");
           if (n % 7 == 0) std::this_thread::sleep_for(1ms);
           if (i % 4 == 1 && n % 3 == 0) {

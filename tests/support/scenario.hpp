@@ -18,7 +18,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -26,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "lazyload/load_future.hpp"
 #include "lazyload/registry.hpp"
 
 namespace lazyload_test {
@@ -178,7 +178,7 @@ class Scenario {
   }
 
   Gate gate_;  // declared first: outlives the registry's worker
-  std::vector<std::future<void>> futures_;
+  std::vector<lazyload::LoadFuture> futures_;
   lazyload::LazyRegistry registry_;
 };
 

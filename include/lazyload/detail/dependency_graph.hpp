@@ -10,6 +10,9 @@
 //   building a chain in either direction is linear.
 // * load_order() lists entries by priority, each preceded by its registered
 //   dependencies.
+// * unloaded_dependencies() lists the dependencies of one entry that are not
+//   loaded, each preceded by its own: loading them in that order, no load
+//   has a dependency left to load, so a load never nests another.
 
 #ifndef LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
 #define LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
@@ -131,6 +134,37 @@ inline std::vector<RegistryEntry*> load_order(
       placed[dep->order] = true;
       stack.emplace_back(dep, 0);
     }
+  }
+  return order;
+}
+
+// unloaded_dependencies()
+//
+// The dependencies of `root`, direct and indirect, that are not loaded, each
+// after its own dependencies (a post-order walk). The walk stops at a loaded
+// entry and skips names not registered (the load of the entry that declares
+// one fails on it). Requires: `table`'s lock held. Terminates on any graph:
+// each entry is visited once.
+inline std::vector<LazyHandleBase*> unloaded_dependencies(
+    const EntryTable& table, const RegistryEntry& root) {
+  std::vector<LazyHandleBase*> order;
+  std::unordered_set<const RegistryEntry*> seen{&root};
+  // Each frame: an entry and the index of its next dependency.
+  std::vector<std::pair<const RegistryEntry*, std::size_t>> stack{{&root, 0}};
+  while (!stack.empty()) {
+    auto& [entry, next] = stack.back();
+    const std::vector<std::string>& deps = entry->options.depends_on;
+    if (next == deps.size()) {
+      if (entry != &root) order.push_back(entry->handle.get());
+      stack.pop_back();
+      continue;
+    }
+    const RegistryEntry* dep = table.find_locked(deps[next++]);
+    if (dep == nullptr || dep->handle->is_loaded() ||
+        !seen.insert(dep).second) {
+      continue;
+    }
+    stack.emplace_back(dep, 0);
   }
   return order;
 }

@@ -2,8 +2,10 @@
 //
 // Internal: a registry's memory budget. Before a load of a declared size it
 // makes room; after a load it evicts down to the budget (the size may be
-// known only then) and checks the pressure thresholds; periodically it
-// evicts entries idle past their timeout. Eviction unloads evictable,
+// known only then) and checks the pressure thresholds; after every unload
+// and eviction it recomputes the pressure level (a level left downward is
+// crossed upward again, and reported again, by a later load); periodically
+// it evicts entries idle past their timeout. Eviction unloads evictable,
 // loaded entries that nobody leases, least recently leased first, and never
 // the entry just loaded. Not part of the public interface.
 
@@ -33,8 +35,8 @@ namespace detail {
 // MemoryBudget
 //
 // This class is thread-safe. Locks: `pass_mutex_` serializes eviction
-// passes; `level_mutex_` guards the pressure level. No callback runs with
-// either held.
+// passes; `level_mutex_` guards the pressure level, and is taken before the
+// entry table's lock, never after. No callback runs with either held.
 class MemoryBudget {
  public:
   // Throws LazyError if thresholds are set without a budget, or are not
@@ -74,6 +76,14 @@ class MemoryBudget {
       overshoots_.fetch_add(1, std::memory_order_relaxed);
     }
     check_pressure(table, &entry);
+  }
+
+  // After an entry was unloaded or evicted: the level may have gone down. It
+  // is recomputed, without an event (events are for upward crossings).
+  void after_unload(const EntryTable& table) noexcept {
+    if (!thresholds_) return;
+    std::lock_guard<std::mutex> lock(level_mutex_);
+    level_ = level_of(loaded_bytes(table));
   }
 
   // Evicts the entries nobody has leased for their idle timeout.
@@ -174,11 +184,15 @@ class MemoryBudget {
   void check_pressure(const EntryTable& table,
                       const RegistryEntry* keep) noexcept {
     if (!thresholds_) return;
-    std::size_t bytes = loaded_bytes(table);
-    const PressureLevel now = level_of(bytes);
+    std::size_t bytes = 0;
+    PressureLevel now = PressureLevel::normal;
     PressureLevel before = PressureLevel::normal;
     {
+      // Read and set under one lock, so that a concurrent unload's
+      // after_unload() cannot be overwritten by an older reading.
       std::lock_guard<std::mutex> lock(level_mutex_);
+      bytes = loaded_bytes(table);
+      now = level_of(bytes);
       before = level_;
       level_ = now;
     }
@@ -192,9 +206,8 @@ class MemoryBudget {
     if (now != PressureLevel::critical) return;
     const auto warning = static_cast<std::size_t>(thresholds_->warning *
                                                   static_cast<double>(budget_));
-    bytes = evict_until(table, keep, warning);
-    std::lock_guard<std::mutex> lock(level_mutex_);
-    level_ = level_of(bytes);
+    evict_until(table, keep, warning);  // each eviction: after_unload()
+    after_unload(table);
   }
 
   const std::size_t budget_;

@@ -51,7 +51,7 @@ inline std::chrono::steady_clock::duration retry_delay(
   delay = std::min(delay, cap);
   delay *= 1.0 + policy.jitter * (2.0 * unit_random() - 1.0);
   constexpr double kLongest = 1e9;  // seconds: about 31 years
-  if (!(delay > 0.0)) delay = 0.0;    // also NaN from a nonsense policy
+  if (!(delay > 0.0)) delay = 0.0;  // also NaN from a nonsense policy
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       Seconds(std::min(delay, kLongest)));
 }

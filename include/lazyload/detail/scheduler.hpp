@@ -6,18 +6,25 @@
 // Two queues: explicit requests (load_async, warm starts) before the
 // background pass, each in arrival order. Executor tasks hold only a
 // weak_ptr to the scheduler, so a task that runs after the registry is gone
-// returns at once without touching anything.
+// returns at once without touching anything. A request still queued can be
+// taken out and run by the thread that waits for it (run_inline), so that a
+// worker never waits for a task queued behind itself. A task that cannot be
+// handed to anyone (the executor throws, no worker thread starts) fails its
+// entry with a LoadError naming it, instead of staying queued for ever.
 
 #ifndef LAZYLOAD_DETAIL_SCHEDULER_HPP_
 #define LAZYLOAD_DETAIL_SCHEDULER_HPP_
 
-#include <algorithm>           // std::min, std::max
+#include <algorithm>           // std::min, std::max, std::find_if
 #include <condition_variable>  // std::condition_variable
+#include <cstdint>             // std::uint64_t
 #include <deque>               // std::deque
+#include <exception>           // std::exception_ptr, std::throw_with_nested
 #include <functional>          // std::function
 #include <future>              // std::promise
 #include <memory>              // std::shared_ptr, std::weak_ptr
 #include <mutex>               // std::mutex, std::lock_guard
+#include <string>              // std::string
 #include <thread>              // std::thread
 #include <utility>             // std::move
 #include <vector>              // std::vector
@@ -50,7 +57,8 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
   ~Scheduler() { stop(); }
 
-  // Queues a background load of `handle` (already marked queued).
+  // Queues a background load of `handle` (already marked queued). A task
+  // nobody can run fails the entry (see push()); nothing is thrown for it.
   void submit(LazyHandleBase& handle) { push(Task{&handle, nullptr}, false); }
 
   // Queues a warm-start load, served before the background pass.
@@ -58,19 +66,50 @@ class Scheduler {
     push(Task{&handle, nullptr}, true);
   }
 
-  // Queues an explicit request, served before the background pass.
-  void submit(LazyHandleBase& handle, std::promise<void> promise) {
-    push(
+  // Queues an explicit request, served before the background pass; returns
+  // its id for run_inline(). A request nobody can run fails the entry and
+  // its promise gets that LoadError.
+  std::uint64_t submit(LazyHandleBase& handle, std::promise<void> promise) {
+    return push(
         Task{&handle, std::make_unique<std::promise<void>>(std::move(promise))},
         true);
   }
 
-  // Stops: queued tasks are dropped (their promises become broken), running
-  // ones are joined. Later submissions are dropped.
+  // Takes request `id` out of the queue, if it is still there, and runs it
+  // on this thread as a worker would, setting its promise. Returns whether
+  // it did.
+  bool run_inline(std::uint64_t id) {
+    Task task;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return false;
+      const auto it = std::find_if(requests_.begin(), requests_.end(),
+                                   [id](const Task& t) { return t.id == id; });
+      if (it == requests_.end()) return false;
+      task = std::move(*it);
+      requests_.erase(it);
+      ++running_;
+    }
+    run(task);
+    std::lock_guard<std::mutex> lock(mutex_);
+    --running_;
+    cv_.notify_all();
+    return true;
+  }
+
+  // Whether stop() has been called.
+  bool stopped() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stopping_;
+  }
+
+  // Stops: queued tasks are dropped (their promises become broken, before
+  // the running ones are joined, so that a running loader waiting on one is
+  // released), running ones are joined. Later submissions are dropped.
   void stop() noexcept {
     std::vector<std::thread> workers;
-    std::deque<Task> dropped;
     {
+      std::deque<Task> dropped;
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
       workers.swap(workers_);
@@ -88,6 +127,7 @@ class Scheduler {
   struct Task {
     LazyHandleBase* handle = nullptr;
     std::unique_ptr<std::promise<void>> promise;  // explicit requests only
+    std::uint64_t id = 0;                         // set by push()
   };
 
   Scheduler(Executor executor, unsigned workers)
@@ -141,38 +181,119 @@ class Scheduler {
     }
   }
 
-  // An explicit request: loads the handle if it is still queued, or waits
-  // for a load under way; one unloaded while queued stays unloaded, and its
-  // requester is told so.
+  // An explicit request: loads the handle if it is still queued. If another
+  // thread got to it first, the request ends as that did: loaded, success;
+  // loading, wait for it (with the wait graph's edge); failed, that
+  // failure, without running the loader again. One unloaded while queued
+  // stays unloaded, and its requester is told so.
   static void run_request(LazyHandleBase& handle) {
     if (HandleAccess::load_if_queued(handle)) return;
-    if (handle.status() == Status::unloaded) {
+    const Status status = handle.status();
+    if (status == Status::unloaded) {
       throw_error<LoadError>("lazyload: loading " + label_of(handle.name()) +
                              " was cancelled: it was unloaded while queued");
     }
-    handle.load();
+    if (status == Status::failed) {
+      if (std::exception_ptr failure = HandleAccess::failure(handle)) {
+        std::rethrow_exception(failure);
+      }
+    }
+    handle.load();  // loaded: returns; loading: waits for that load
   }
 
-  void push(Task task, bool request) {
+  // Queues `task`, and has a worker or the executor run it; returns its id.
+  // If nobody can run it (the executor throws, no worker thread starts), a
+  // queued task is failed instead: this one if it is still queued.
+  std::uint64_t push(Task task, bool request) {
+    std::exception_ptr refused;
+    std::uint64_t id = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_) return;
+      if (stopping_) return 0;
+      id = task.id = ++last_id_;
       (request ? requests_ : background_).push_back(std::move(task));
       if (!executor_) {
-        start_workers();
-        cv_.notify_one();
-        return;
+        try {
+          start_workers();
+        } catch (...) {
+          if (workers_.empty()) refused = std::current_exception();
+        }
+        if (!refused) {
+          cv_.notify_one();
+          return id;
+        }
       }
+    }
+    if (refused) {
+      refuse(id, refused, "no worker thread could start");
+      return id;
     }
     // Each executor task runs the next task in queue order, whichever that
     // is, so that priority holds even on a FIFO executor.
     std::weak_ptr<Scheduler> self = self_;
-    executor_([self] {
-      if (auto s = self.lock()) s->run_one(false);
-    });
+    try {
+      executor_([self] {
+        if (auto s = self.lock()) s->run_one(false);
+      });
+    } catch (...) {
+      refuse(id, std::current_exception(), "the executor did not take it");
+    }
+    return id;
   }
 
-  // Requires: `mutex_` held.
+  // One queued task has nobody to run it: fails task `id` if it is still
+  // queued, else the last one queued (the one least urgent).
+  void refuse(std::uint64_t id, const std::exception_ptr& cause,
+              const char* why) {
+    Task task;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!take(requests_, id, task) && !take(background_, id, task)) {
+        std::deque<Task>& queue = background_.empty() ? requests_ : background_;
+        if (queue.empty()) return;
+        task = std::move(queue.back());
+        queue.pop_back();
+      }
+    }
+    fail(task, cause, why);
+  }
+
+  // Requires: `mutex_` held. Moves task `id` out of `queue` into `out`.
+  static bool take(std::deque<Task>& queue, std::uint64_t id, Task& out) {
+    const auto it = std::find_if(queue.begin(), queue.end(),
+                                 [id](const Task& t) { return t.id == id; });
+    if (it == queue.end()) return false;
+    out = std::move(*it);
+    queue.erase(it);
+    return true;
+  }
+
+  // Fails `task`'s entry, if it is still queued, and its promise with a
+  // LoadError naming the entry, `why` and `cause`, with `cause` nested.
+  static void fail(Task& task, const std::exception_ptr& cause,
+                   const char* why) {
+    std::string message = "lazyload: loading " + label_of(task.handle->name()) +
+                          " failed: " + why;
+    std::exception_ptr error;
+    try {
+      try {
+        std::rethrow_exception(cause);
+      } catch (const std::exception& e) {
+        message += ": ";
+        message += e.what();
+        std::throw_with_nested(LoadError(message));
+      } catch (...) {
+        std::throw_with_nested(LoadError(message));
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    HandleAccess::fail_queued(*task.handle, error, message);
+    if (task.promise) task.promise->set_exception(error);
+  }
+
+  // Requires: `mutex_` held. Throws std::system_error if a thread cannot
+  // start; the threads started before it keep running.
   void start_workers() {
     while (workers_.size() < workers_wanted_) {
       workers_.emplace_back([this] {
@@ -186,8 +307,9 @@ class Scheduler {
   const unsigned workers_wanted_;
   std::weak_ptr<Scheduler> self_;  // set by make()
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable cv_;
+  std::uint64_t last_id_ = 0;         // guarded by mutex_
   std::deque<Task> requests_;         // guarded by mutex_
   std::deque<Task> background_;       // guarded by mutex_
   std::vector<std::thread> workers_;  // guarded by mutex_

@@ -93,7 +93,7 @@ class Timer {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::priority_queue<Job, std::vector<Job>, std::greater<>> jobs_;  // mutex_
-  std::thread thread_;     // guarded by mutex_
+  std::thread thread_;      // guarded by mutex_
   std::uint64_t next_ = 0;  // guarded by mutex_
   bool stop_ = false;       // guarded by mutex_
 };
