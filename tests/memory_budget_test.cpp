@@ -311,6 +311,45 @@ TEST_CASE("eviction racing leases, gets and loads keeps every lease valid",
   CHECK(evictions > 0);
 }
 
+TEST_CASE(
+    "an unload below a pressure level resets it, and the next crossing "
+    "raises a second event",
+    "[registry][memory]") {
+  std::vector<std::string> events;
+  RegistryOptions options = budget(100);
+  options.pressure = lazyload::PressureThresholds{0.5, 0.9};
+  options.on_pressure = [&](const lazyload::PressureEvent& e) {
+    events.push_back(std::string(lazyload::to_string(e.level)) + "@" +
+                     std::to_string(e.bytes_loaded));
+  };
+  LazyRegistry r(options);
+  r.add(
+      "a", [] { return 1; }, sized(60));
+  r.load("a");
+  CHECK(r.snapshot().pressure == lazyload::PressureLevel::warning);
+  r.unload("a");
+  CHECK(r.snapshot().pressure == lazyload::PressureLevel::normal);
+  r.load("a");
+  CHECK(events == std::vector<std::string>{"warning@60", "warning@60"});
+}
+
+TEST_CASE("a budget eviction below a pressure level resets it",
+          "[registry][memory]") {
+  RegistryOptions options = budget(100);
+  options.pressure = lazyload::PressureThresholds{0.5, 0.9};
+  LazyRegistry r(options);
+  r.add(
+      "a", [] { return 1; }, sized(60));
+  r.add(
+      "b", []() -> int { throw std::runtime_error("no room after all"); },
+      sized(60, false));
+  r.load("a");
+  CHECK(r.snapshot().pressure == lazyload::PressureLevel::warning);
+  CHECK_THROWS(r.load("b"));  // made room first: evicted a
+  CHECK_FALSE(r.entry("a").is_loaded());
+  CHECK(r.snapshot().pressure == lazyload::PressureLevel::normal);
+}
+
 TEST_CASE("the budget counts both values while a reload runs",
           "[budget][reload]") {
   RegistryOptions options;
@@ -352,42 +391,4 @@ TEST_CASE("the budget counts both values while a reload runs",
   reloader.join();
   CHECK(registry.get<int>("model") == 2);
   CHECK(registry.snapshot().bytes_loaded == 80);
-
-  TEST_CASE(
-      "an unload below a pressure level resets it, and the next crossing "
-      "raises a second event",
-      "[registry][memory]") {
-    std::vector<std::string> events;
-    RegistryOptions options = budget(100);
-    options.pressure = lazyload::PressureThresholds{0.5, 0.9};
-    options.on_pressure = [&](const lazyload::PressureEvent& e) {
-      events.push_back(std::string(lazyload::to_string(e.level)) + "@" +
-                       std::to_string(e.bytes_loaded));
-    };
-    LazyRegistry r(options);
-    r.add(
-        "a", [] { return 1; }, sized(60));
-    r.load("a");
-    CHECK(r.snapshot().pressure == lazyload::PressureLevel::warning);
-    r.unload("a");
-    CHECK(r.snapshot().pressure == lazyload::PressureLevel::normal);
-    r.load("a");
-    CHECK(events == std::vector<std::string>{"warning@60", "warning@60"});
-  }
-
-  TEST_CASE("a budget eviction below a pressure level resets it",
-            "[registry][memory]") {
-    RegistryOptions options = budget(100);
-    options.pressure = lazyload::PressureThresholds{0.5, 0.9};
-    LazyRegistry r(options);
-    r.add(
-        "a", [] { return 1; }, sized(60));
-    r.add(
-        "b", []() -> int { throw std::runtime_error("no room after all"); },
-        sized(60, false));
-    r.load("a");
-    CHECK(r.snapshot().pressure == lazyload::PressureLevel::warning);
-    CHECK_THROWS(r.load("b"));  // made room first: evicted a
-    CHECK_FALSE(r.entry("a").is_loaded());
-    CHECK(r.snapshot().pressure == lazyload::PressureLevel::normal);
-  }
+}

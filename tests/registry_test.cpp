@@ -743,6 +743,158 @@ TEST_CASE("unloading an entry queued by load_async keeps it unloaded",
   CHECK(runs == 0);
 }
 
+TEST_CASE("an executor that throws from submit fails the entry, naming it",
+          "[registry]") {
+  lazyload_test::Watchdog watchdog(30s, "a throwing executor");
+  RegistryOptions options;
+  options.executor = [](const std::function<void()>&) {
+    throw std::runtime_error("pool is full");
+  };
+  LazyRegistry r(options);
+  r.add("x", [] { return 1; });
+  r.add("y", [] { return 2; });
+  CHECK_NOTHROW(r.start_background());
+  CHECK(r.wait_idle(10s));
+  const char* refused =
+      "lazyload: loading 'x' failed: the executor did not take it: pool is "
+      "full";
+  CHECK(r.entry("x").status() == Status::failed);
+  CHECK(r.entry("x").stats().error == refused);
+  auto future = r.load_async("x");
+  CHECK(future.wait_for(0s) == std::future_status::ready);
+  try {
+    future.get();
+    FAIL("the future of a refused request holds no error");
+  } catch (const LoadError& e) {
+    CHECK(std::string(e.what()) == refused);
+    CHECK_THROWS_WITH_AS(std::rethrow_if_nested(e), "pool is full",
+                         std::runtime_error);
+  }
+  CHECK(r.get<int>("x") == 1);  // a load on this thread needs no executor
+}
+
+TEST_CASE("start_background and load_async respect failure_cooldown",
+          "[registry]") {
+  RegistryOptions options;
+  options.workers = 1;
+  LazyRegistry r(options);
+  std::atomic<int> runs{0};
+  EntryOptions cooled;
+  cooled.failure_cooldown = 1h;
+  r.add(
+      "x",
+      [&]() -> int {
+        ++runs;
+        throw std::runtime_error("broken");
+      },
+      cooled);
+  CHECK_THROWS(r.load("x"));
+  r.start_background();
+  CHECK(r.wait_idle(10s));
+  CHECK(runs == 1);
+  CHECK(r.entry("x").status() == Status::failed);
+  auto future = r.load_async("x");
+  CHECK(future.wait_for(0s) == std::future_status::ready);
+  CHECK_THROWS_WITH_AS(future.get(), "lazyload: loading 'x' failed: broken",
+                       LoadError);
+  CHECK(r.wait_idle(10s));
+  CHECK(runs == 1);
+}
+
+TEST_CASE(
+    "a loader that adds an entry with an idle timeout while the registry is "
+    "destroyed gets LazyError",
+    "[registry]") {
+  lazyload_test::Watchdog watchdog(30s, "add() during destruction");
+  std::string outcome;
+  {
+    RegistryOptions options;
+    options.workers = 1;
+    auto owned = std::make_unique<LazyRegistry>(options);
+    LazyRegistry& r = *owned;
+    std::promise<void> go;
+    std::future<void> go_future = go.get_future();
+    std::future<void> dropped;  // broken once the destructor drops its task
+    std::atomic<bool> started{false};
+    r.add("queued", [] { return 0; });
+    r.add("adder", [&] {
+      started = true;
+      go_future.wait();
+      dropped.wait();  // the destructor has begun
+      EntryOptions idle;
+      idle.evictable = true;
+      idle.idle_timeout = 1s;
+      try {
+        r.add(
+            "late", [] { return 0; }, idle);
+        outcome = "added";
+      } catch (const LazyError& e) {
+        outcome = e.what();
+      }
+      return 0;
+    });
+    (void)r.load_async("adder");
+    while (!started) std::this_thread::yield();
+    dropped = r.load_async("queued");  // behind the busy worker
+    go.set_value();
+    owned.reset();
+  }
+  CHECK(outcome ==
+        "lazyload: cannot add 'late' with an idle_timeout: the registry is "
+        "being destroyed");
+}
+
+namespace {
+
+// What a thread with a small stack did.
+struct ChainJob {
+  LazyRegistry* registry = nullptr;
+  std::string last;
+  std::string error;
+  bool loaded = false;
+};
+
+void* load_chain(void* arg) {
+  auto* job = static_cast<ChainJob*>(arg);
+  try {
+    job->registry->load(job->last);
+    job->loaded = true;
+  } catch (const std::exception& e) {
+    job->error = e.what();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a chain of 100,000 declared dependencies loads on a thread with a 1 MiB "
+    "stack",
+    "[registry]") {
+  constexpr int kLinks = 100000;
+  LazyRegistry r;
+  for (int i = 0; i < kLinks; ++i) {
+    EntryOptions o;
+    if (i > 0) o.depends_on = {"link" + std::to_string(i - 1)};
+    r.add(
+        "link" + std::to_string(i), [] { return 0; }, o);
+  }
+  ChainJob job;
+  job.registry = &r;
+  job.last = "link" + std::to_string(kLinks - 1);
+  pthread_attr_t attr;
+  REQUIRE(pthread_attr_init(&attr) == 0);
+  REQUIRE(pthread_attr_setstacksize(&attr, std::size_t{1} << 20) == 0);
+  pthread_t thread;
+  REQUIRE(pthread_create(&thread, &attr, load_chain, &job) == 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  CHECK(job.error.empty());
+  CHECK(job.loaded);
+  const lazyload::RegistrySnapshot s = r.snapshot();
+  CHECK(s.loaded == static_cast<std::size_t>(kLinks));
+}
+
 TEST_CASE("reload, cancel and try_lease by name", "[registry][reload]") {
   LazyRegistry registry;
   std::atomic<int> runs{0};
@@ -810,155 +962,4 @@ TEST_CASE("a snapshot shows a reload in progress", "[registry][reload]") {
   CHECK_FALSE(after.reloading);
   CHECK(after.loads == 2);
   CHECK(after.stage == "weights");
-
-  TEST_CASE("an executor that throws from submit fails the entry, naming it",
-            "[registry]") {
-    lazyload_test::Watchdog watchdog(30s, "a throwing executor");
-    RegistryOptions options;
-    options.executor = [](const std::function<void()>&) {
-      throw std::runtime_error("pool is full");
-    };
-    LazyRegistry r(options);
-    r.add("x", [] { return 1; });
-    r.add("y", [] { return 2; });
-    CHECK_NOTHROW(r.start_background());
-    CHECK(r.wait_idle(10s));
-    const char* refused =
-        "lazyload: loading 'x' failed: the executor did not take it: pool is "
-        "full";
-    CHECK(r.entry("x").status() == Status::failed);
-    CHECK(r.entry("x").stats().error == refused);
-    auto future = r.load_async("x");
-    CHECK(future.wait_for(0s) == std::future_status::ready);
-    try {
-      future.get();
-      FAIL("the future of a refused request holds no error");
-    } catch (const LoadError& e) {
-      CHECK(std::string(e.what()) == refused);
-      CHECK_THROWS_WITH_AS(std::rethrow_if_nested(e), "pool is full",
-                           std::runtime_error);
-    }
-    CHECK(r.get<int>("x") == 1);  // a load on this thread needs no executor
-  }
-
-  TEST_CASE("start_background and load_async respect failure_cooldown",
-            "[registry]") {
-    RegistryOptions options;
-    options.workers = 1;
-    LazyRegistry r(options);
-    std::atomic<int> runs{0};
-    EntryOptions cooled;
-    cooled.failure_cooldown = 1h;
-    r.add(
-        "x",
-        [&]() -> int {
-          ++runs;
-          throw std::runtime_error("broken");
-        },
-        cooled);
-    CHECK_THROWS(r.load("x"));
-    r.start_background();
-    CHECK(r.wait_idle(10s));
-    CHECK(runs == 1);
-    CHECK(r.entry("x").status() == Status::failed);
-    auto future = r.load_async("x");
-    CHECK(future.wait_for(0s) == std::future_status::ready);
-    CHECK_THROWS_WITH_AS(future.get(), "lazyload: loading 'x' failed: broken",
-                         LoadError);
-    CHECK(r.wait_idle(10s));
-    CHECK(runs == 1);
-  }
-
-  TEST_CASE(
-      "a loader that adds an entry with an idle timeout while the registry is "
-      "destroyed gets LazyError",
-      "[registry]") {
-    lazyload_test::Watchdog watchdog(30s, "add() during destruction");
-    std::string outcome;
-    {
-      RegistryOptions options;
-      options.workers = 1;
-      auto owned = std::make_unique<LazyRegistry>(options);
-      LazyRegistry& r = *owned;
-      std::promise<void> go;
-      std::future<void> go_future = go.get_future();
-      std::future<void> dropped;  // broken once the destructor drops its task
-      std::atomic<bool> started{false};
-      r.add("queued", [] { return 0; });
-      r.add("adder", [&] {
-        started = true;
-        go_future.wait();
-        dropped.wait();  // the destructor has begun
-        EntryOptions idle;
-        idle.evictable = true;
-        idle.idle_timeout = 1s;
-        try {
-          r.add(
-              "late", [] { return 0; }, idle);
-          outcome = "added";
-        } catch (const LazyError& e) {
-          outcome = e.what();
-        }
-        return 0;
-      });
-      (void)r.load_async("adder");
-      while (!started) std::this_thread::yield();
-      dropped = r.load_async("queued");  // behind the busy worker
-      go.set_value();
-      owned.reset();
-    }
-    CHECK(outcome ==
-          "lazyload: cannot add 'late' with an idle_timeout: the registry is "
-          "being destroyed");
-  }
-
-  namespace {
-
-  // What a thread with a small stack did.
-  struct ChainJob {
-    LazyRegistry* registry = nullptr;
-    std::string last;
-    std::string error;
-    bool loaded = false;
-  };
-
-  void* load_chain(void* arg) {
-    auto* job = static_cast<ChainJob*>(arg);
-    try {
-      job->registry->load(job->last);
-      job->loaded = true;
-    } catch (const std::exception& e) {
-      job->error = e.what();
-    }
-    return nullptr;
-  }
-
-  }  // namespace
-
-  TEST_CASE(
-      "a chain of 100,000 declared dependencies loads on a thread with a 1 MiB "
-      "stack",
-      "[registry]") {
-    constexpr int kLinks = 100000;
-    LazyRegistry r;
-    for (int i = 0; i < kLinks; ++i) {
-      EntryOptions o;
-      if (i > 0) o.depends_on = {"link" + std::to_string(i - 1)};
-      r.add(
-          "link" + std::to_string(i), [] { return 0; }, o);
-    }
-    ChainJob job;
-    job.registry = &r;
-    job.last = "link" + std::to_string(kLinks - 1);
-    pthread_attr_t attr;
-    REQUIRE(pthread_attr_init(&attr) == 0);
-    REQUIRE(pthread_attr_setstacksize(&attr, std::size_t{1} << 20) == 0);
-    pthread_t thread;
-    REQUIRE(pthread_create(&thread, &attr, load_chain, &job) == 0);
-    pthread_join(thread, nullptr);
-    pthread_attr_destroy(&attr);
-    CHECK(job.error.empty());
-    CHECK(job.loaded);
-    const lazyload::RegistrySnapshot s = r.snapshot();
-    CHECK(s.loaded == static_cast<std::size_t>(kLinks));
-  }
+}
