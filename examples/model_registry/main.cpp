@@ -403,7 +403,7 @@ bool serve_while_reloading(Session& session, const Spec& spec) {
         "> serve-while-reloading %s: v%llu -> v%llu in %.1f ms; %d request "
         "threads answered %llu requests during the reload, all from v%llu "
         "until the swap, then v%llu (%llu more after); none got an empty "
-        "lease; longest request %.2f ms; the old model was destroyed after "
+        "lease; longest request %.3f ms; the old model was destroyed after "
         "its last lease\n",
         name.c_str(), static_cast<unsigned long long>(old_version),
         static_cast<unsigned long long>(new_version), reload_ms, kThreads,
