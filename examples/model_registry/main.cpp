@@ -308,116 +308,154 @@ template <class Done> bool wait_until(Done done) {
   return true;
 }
 
-// serve-while-reloading: publishes a new version of `spec`, reloads it while
-// request threads answer, and checks what they saw. Returns whether every
-// check held.
-bool serve_while_reloading(Session& session, const Spec& spec) {
-  constexpr int kThreads = 4;
+// What serve-while-reloading saw, added up over the request threads.
+struct Run {
+  std::uint64_t old_version = 0;
+  std::uint64_t new_version = 0;  // what answers after reload() returned
+  double reload_ms = 0.0;
+  std::string error;                 // the reload's, if it failed
+  std::vector<std::string> stalled;  // waits that gave up
+  std::uint64_t old_during = 0;
+  std::uint64_t new_during = 0;
+  std::uint64_t after = 0;
+  std::uint64_t empty = 0;
+  std::uint64_t wrong = 0;
+  bool mixed = false;
+  double longest_ms = 0.0;
+  bool old_model_alive = false;  // after every lease of it ended
+};
+
+void add_up(const std::vector<Tally>& tallies, Run& run) {
+  for (const Tally& t : tallies) {
+    run.old_during += t.old_during;
+    run.new_during += t.new_during;
+    run.after += t.after;
+    run.empty += t.empty;
+    run.wrong += t.wrong;
+    run.mixed = run.mixed || t.mixed ||
+                (t.new_version != 0 && t.new_version != run.new_version);
+    run.longest_ms = std::max(run.longest_ms, t.longest_ms);
+  }
+}
+
+// The facts serve-while-reloading promises that did not hold; empty if all
+// did.
+std::vector<std::string> what_failed(const Run& run) {
+  std::vector<std::string> failed = run.stalled;
+  const bool swapped = run.error.empty() && run.new_version != run.old_version;
+  if (!run.error.empty())
+    failed.emplace_back("the reload failed: " + run.error);
+  if (run.new_version == run.old_version) {
+    failed.emplace_back("the version did not change");
+  }
+  if (run.old_during == 0) {
+    failed.emplace_back(
+        "no request was answered by the old version during the reload");
+  }
+  if (swapped && run.after == 0) {
+    failed.emplace_back("no request was answered by the new version after it");
+  }
+  if (run.wrong != 0) {
+    failed.emplace_back(std::to_string(run.wrong) +
+                        " requests were answered by the old version after "
+                        "the swap");
+  }
+  if (run.mixed) failed.emplace_back("more than one new version answered");
+  if (run.empty != 0) {
+    failed.emplace_back(std::to_string(run.empty) +
+                        " requests got an empty lease");
+  }
+  if (run.old_model_alive) {
+    failed.emplace_back("the old model is still alive after its last lease");
+  }
+  if (destroyed_in_use.load() != 0) {
+    failed.emplace_back("a model was destroyed while a request used it");
+  }
+  return failed;
+}
+
+// Publishes a new version of `spec`, reloads it on another thread while
+// `threads` request threads answer, and returns what they saw.
+Run reload_under_load(Session& session, const Spec& spec, int threads) {
   const std::string name = spec.name;
   lazyload::LazyRegistry& registry = session.registry;
+  Run run;
   registry.load(name);  // requests are served from a loaded model
   std::weak_ptr<Model> old_model = registry.try_lease<Model>(name);
-  const std::uint64_t old_version = session.serving(name);
+  run.old_version = session.serving(name);
   publish(session, spec);
 
   std::atomic<int> phase{kBefore};
-  std::vector<Tally> tallies(kThreads);
-  std::vector<std::thread> threads;
+  std::vector<Tally> tallies(static_cast<std::size_t>(threads));
+  std::vector<std::thread> servers;
+  servers.reserve(tallies.size());
   for (Tally& tally : tallies) {
-    threads.emplace_back(serve, std::ref(registry), name, old_version,
+    servers.emplace_back(serve, std::ref(registry), name, run.old_version,
                          std::cref(phase), std::ref(tally));
   }
   const auto all = [&](const std::atomic<std::uint64_t> Tally::*count) {
-    return std::all_of(tallies.begin(), tallies.end(), [&](const Tally& t) {
-      return (t.*count).load(std::memory_order_relaxed) >= 100;
+    return wait_until([&] {
+      return std::all_of(tallies.begin(), tallies.end(), [&](const Tally& t) {
+        return (t.*count).load(std::memory_order_relaxed) >= 100;
+      });
     });
   };
-  std::vector<std::string> failed;
-  if (!wait_until([&] { return all(&Tally::answered); })) {
-    failed.push_back(
-        "the request threads did not all answer before the reload");
+  if (!all(&Tally::answered)) {
+    run.stalled.emplace_back(
+        "the request threads did not all answer before "
+        "the reload");
   }
-
-  double reload_ms = 0.0;
-  std::string error;
   std::thread reloader([&] {
     phase.store(kReloading, std::memory_order_release);
     const auto start = Clock::now();
     try {
       registry.reload(name);
     } catch (const lazyload::LazyError& e) {
-      error = e.what();
+      run.error = e.what();
     }
-    reload_ms = ms_since(start);
+    run.reload_ms = ms_since(start);
     phase.store(kReturned, std::memory_order_release);
   });
   reloader.join();
-  const std::uint64_t new_version = session.serving(name);
-  if (error.empty() && new_version != old_version &&
-      !wait_until([&] { return all(&Tally::answered_after); })) {
-    failed.push_back("the request threads did not all answer after the reload");
+  run.new_version = session.serving(name);
+  if (run.error.empty() && run.new_version != run.old_version &&
+      !all(&Tally::answered_after)) {
+    run.stalled.emplace_back(
+        "the request threads did not all answer after "
+        "the reload");
   }
   phase.store(kStop, std::memory_order_release);
-  for (std::thread& thread : threads) thread.join();
+  for (std::thread& server : servers) server.join();
+  add_up(tallies, run);
+  run.old_model_alive = !old_model.expired();
+  return run;
+}
 
-  Tally sum;
-  for (const Tally& t : tallies) {
-    sum.old_during += t.old_during;
-    sum.new_during += t.new_during;
-    sum.after += t.after;
-    sum.empty += t.empty;
-    sum.wrong += t.wrong;
-    sum.mixed = sum.mixed || t.mixed ||
-                (t.new_version != 0 && t.new_version != new_version);
-    sum.longest_ms = std::max(sum.longest_ms, t.longest_ms);
-  }
-  if (!error.empty()) failed.push_back("the reload failed: " + error);
-  if (new_version == old_version)
-    failed.push_back("the version did not change");
-  if (sum.old_during == 0) {
-    failed.push_back(
-        "no request was answered by the old version during the "
-        "reload");
-  }
-  if (error.empty() && new_version != old_version && sum.after == 0) {
-    failed.push_back("no request was answered by the new version after it");
-  }
-  if (sum.wrong != 0) {
-    failed.push_back(std::to_string(sum.wrong) +
-                     " requests were answered by the old version after the "
-                     "swap");
-  }
-  if (sum.mixed) failed.push_back("more than one new version answered");
-  if (sum.empty != 0) {
-    failed.push_back(std::to_string(sum.empty) +
-                     " requests got an empty lease");
-  }
-  if (!old_model.expired()) {
-    failed.push_back("the old model is still alive after its last lease");
-  }
-  if (destroyed_in_use.load() != 0) {
-    failed.push_back("a model was destroyed while a request used it");
-  }
-  if (failed.empty()) {
-    std::printf(
-        "> serve-while-reloading %s: v%llu -> v%llu in %.1f ms; %d request "
-        "threads answered %llu requests during the reload, all from v%llu "
-        "until the swap, then v%llu (%llu more after); none got an empty "
-        "lease; longest request %.3f ms; the old model was destroyed after "
-        "its last lease\n",
-        name.c_str(), static_cast<unsigned long long>(old_version),
-        static_cast<unsigned long long>(new_version), reload_ms, kThreads,
-        static_cast<unsigned long long>(sum.old_during + sum.new_during),
-        static_cast<unsigned long long>(old_version),
-        static_cast<unsigned long long>(new_version),
-        static_cast<unsigned long long>(sum.after), sum.longest_ms);
-    return true;
-  }
+// serve-while-reloading NAME: reloads NAME under load and checks that every
+// request was answered, by the old version until the swap and by the new one
+// after it. Prints what happened; returns whether every check held.
+bool serve_while_reloading(Session& session, const Spec& spec) {
+  constexpr int kThreads = 4;
+  const Run run = reload_under_load(session, spec, kThreads);
+  const std::vector<std::string> failed = what_failed(run);
   for (const std::string& why : failed) {
-    std::printf("> serve-while-reloading %s: FAILED: %s\n", name.c_str(),
+    std::printf("> serve-while-reloading %s: FAILED: %s\n", spec.name,
                 why.c_str());
   }
-  return false;
+  if (!failed.empty()) return false;
+  const auto v = [](std::uint64_t n) {
+    return static_cast<unsigned long long>(n);
+  };
+  std::printf(
+      "> serve-while-reloading %s: v%llu -> v%llu in %.1f ms; %d request "
+      "threads answered %llu requests during the reload, all from v%llu "
+      "until the swap, then v%llu (%llu more after); none got an empty "
+      "lease; longest request %.3f ms; the old model was destroyed after "
+      "its last lease\n",
+      spec.name, v(run.old_version), v(run.new_version), run.reload_ms,
+      kThreads, v(run.old_during + run.new_during), v(run.old_version),
+      v(run.new_version), v(run.after), run.longest_ms);
+  return true;
 }
 
 // reload NAME: picks up the weights file on disk while the current version
