@@ -343,8 +343,9 @@ void add_up(const std::vector<Tally>& tallies, Run& run) {
 std::vector<std::string> what_failed(const Run& run) {
   std::vector<std::string> failed = run.stalled;
   const bool swapped = run.error.empty() && run.new_version != run.old_version;
-  if (!run.error.empty())
+  if (!run.error.empty()) {
     failed.emplace_back("the reload failed: " + run.error);
+  }
   if (run.new_version == run.old_version) {
     failed.emplace_back("the version did not change");
   }
@@ -402,8 +403,7 @@ Run reload_under_load(Session& session, const Spec& spec, int threads) {
   };
   if (!all(&Tally::answered)) {
     run.stalled.emplace_back(
-        "the request threads did not all answer before "
-        "the reload");
+        "the request threads did not all answer before the reload");
   }
   std::thread reloader([&] {
     phase.store(kReloading, std::memory_order_release);
@@ -421,8 +421,7 @@ Run reload_under_load(Session& session, const Spec& spec, int threads) {
   if (run.error.empty() && run.new_version != run.old_version &&
       !all(&Tally::answered_after)) {
     run.stalled.emplace_back(
-        "the request threads did not all answer after "
-        "the reload");
+        "the request threads did not all answer after the reload");
   }
   phase.store(kStop, std::memory_order_release);
   for (std::thread& server : servers) server.join();
