@@ -83,7 +83,8 @@ class HandleAccess;
 // loader_result_t<F>
 //
 // The `T` of the `LazyHandle<T>` that a loader `F` makes: what `F` returns,
-// with `std::unique_ptr` and `std::shared_ptr` unwrapped.
+// without reference or const, with `std::unique_ptr` and `std::shared_ptr`
+// unwrapped.
 template <class F> using loader_result_t = detail::loaded_type_t<F>;
 
 // Warmup

@@ -1,4 +1,4 @@
-// A shared library for tests/library_test.cpp: functions the tests call
+// A shared library for tests/shared_library_test.cpp: functions the tests call
 // through LazySymbol, and an initializer and a finalizer that report to the
 // test executable, so that the tests see exactly when the library is opened
 // (mapped, initializers run) and closed (finalizers run, unmapped).

@@ -1,4 +1,4 @@
-// A shared library for tests/library_test.cpp whose initializer takes
+// A shared library for tests/shared_library_test.cpp whose initializer takes
 // 150 ms, like a plugin that sets up a heavy runtime, so that concurrent
 // first calls and background loads really overlap with it. Reports to the
 // test executable as calc.cpp does.
