@@ -17,6 +17,7 @@
 
 #include "support/barrier.hpp"
 #include "support/catch_compat.hpp"
+#include "support/watchdog.hpp"
 
 using lazyload::CycleError;
 using lazyload::LazyError;
@@ -938,3 +939,57 @@ TEST_CASE("a loader that ends its thread fails the load and frees waiters",
   CHECK(h.get() == 2);  // the next access loads again
 }
 #endif
+
+TEST_CASE(
+    "a reload that ends during a later load keeps that load's cycle "
+    "detection",
+    "[handle][reload]") {
+  // reload() starts; unload() cancels it; load() starts on another thread;
+  // the cancelled reload ends. The load's own wait for itself must still be
+  // a CycleError, not a wait for ever.
+  lazyload_test::Watchdog watchdog(30s, "a self-wait after a reload");
+  static LazyHandle<int>* self = nullptr;
+  std::atomic<int> runs{0};
+  Flag reloading;
+  Flag release_reload;
+  Flag third;
+  Flag reload_over;
+  LazyHandle<int> h{"h", [&]() -> int {
+                      const int n = ++runs;
+                      if (n == 2) {
+                        reloading.raise();
+                        release_reload.wait();
+                      } else if (n == 3) {
+                        third.raise();
+                        reload_over.wait();
+                        self->get();  // waits for itself
+                      }
+                      return n;
+                    }};
+  self = &h;
+  h.get();
+  std::thread reloader([&] {
+    try {
+      h.reload();
+    } catch (const LoadError&) {
+      // cancelled by the unload below
+    }
+  });
+  REQUIRE(reloading.wait());
+  h.unload();
+  std::atomic<bool> cycle{false};
+  std::thread loader([&] {
+    try {
+      h.load();
+    } catch (const CycleError&) {
+      cycle = true;
+    } catch (const LoadError&) {
+    }
+  });
+  REQUIRE(third.wait());
+  release_reload.raise();
+  reloader.join();
+  reload_over.raise();
+  loader.join();
+  CHECK(cycle);
+}

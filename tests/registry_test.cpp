@@ -737,7 +737,7 @@ TEST_CASE("unloading an entry queued by load_async keeps it unloaded",
   CHECK_THROWS_WITH_AS(future.get(),
                        "lazyload: loading 'x' was cancelled: it was unloaded "
                        "while queued",
-                       LoadError);
+                       lazyload::LoadCancelled);
   CHECK(r.wait_idle(10s));
   CHECK(r.entry("x").status() == Status::unloaded);
   CHECK(runs == 0);
@@ -962,4 +962,64 @@ TEST_CASE("a snapshot shows a reload in progress", "[registry][reload]") {
   CHECK_FALSE(after.reloading);
   CHECK(after.loads == 2);
   CHECK(after.stage == "weights");
+}
+
+TEST_CASE("a reload cancelled by unload reports one unload, not two",
+          "[registry][reload]") {
+  lazyload_test::Watchdog watchdog(30s, "a cancelled reload");
+  std::atomic<int> unloads{0};
+  RegistryOptions options;
+  options.on_change = [&](const lazyload::StatusChange& c) {
+    if (c.from == Status::loaded && c.to == Status::unloaded) ++unloads;
+  };
+  LazyRegistry registry(options);
+  std::atomic<int> runs{0};
+  std::atomic<bool> reloading{false};
+  std::atomic<bool> release{false};
+  registry.add("model", [&] {
+    if (++runs == 2) {
+      reloading = true;
+      while (!release) std::this_thread::yield();
+    }
+    return runs.load();
+  });
+  registry.load("model");
+  std::atomic<bool> cancelled{false};
+  std::thread reloader([&] {
+    try {
+      registry.reload("model");
+    } catch (const lazyload::LoadCancelled&) {
+      cancelled = true;
+    }
+  });
+  while (!reloading) std::this_thread::yield();
+  registry.unload("model");
+  release = true;
+  reloader.join();
+  CHECK(cancelled);
+  CHECK(registry.entry("model").status() == Status::unloaded);
+  CHECK(unloads == 1);
+  CHECK(registry.snapshot().entries.at(0).failures == 0);
+}
+
+TEST_CASE(
+    "destroying a registry returns within a second of a cooperative "
+    "load's start",
+    "[registry][cancel]") {
+  std::atomic<bool> started{false};
+  auto registry = std::make_unique<LazyRegistry>();
+  registry->add("slow", [&](lazyload::Progress& p) {
+    started = true;
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < until) {
+      p.throw_if_stop_requested();
+      std::this_thread::sleep_for(1ms);
+    }
+    return 1;
+  });
+  registry->start_background();
+  while (!started) std::this_thread::yield();
+  const auto begin = std::chrono::steady_clock::now();
+  registry.reset();
+  CHECK(std::chrono::steady_clock::now() - begin < 1s);
 }

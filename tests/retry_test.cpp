@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -206,4 +208,69 @@ TEST_CASE("the timer runs jobs in due order and drops them on stop",
   CHECK_FALSE(timer.at(now, [] {}));
   CHECK(order == std::vector<int>{1, 2, 3});
   CHECK(done == 3);
+}
+
+TEST_CASE("a retry waits out the failure cool-down instead of being lost",
+          "[retry]") {
+  std::atomic<int> runs{0};
+  LazyRegistry registry;
+  EntryOptions entry;
+  entry.retry = fast(3);  // first retry after 1 ms, inside the cool-down
+  entry.failure_cooldown = 100ms;
+  registry.add(
+      "db",
+      [&]() -> int {
+        if (++runs == 1) throw std::runtime_error("transient");
+        return 1;
+      },
+      entry);
+  CHECK_THROWS(registry.load("db"));
+  REQUIRE(eventually([&] { return registry.entry("db").is_loaded(); }));
+  CHECK(runs == 2);
+}
+
+TEST_CASE("destroying a registry stops a retry running on an inline executor",
+          "[retry]") {
+  std::atomic<int> runs{0};
+  std::atomic<bool> retrying{false};
+  RegistryOptions options;
+  options.executor = [](const std::function<void()>& task) { task(); };
+  auto registry = std::make_unique<LazyRegistry>(options);
+  EntryOptions entry;
+  entry.retry = fast(1);
+  registry->add(
+      "slow",
+      [&](lazyload::Progress& p) -> int {
+        if (++runs == 1) throw std::runtime_error("first");
+        retrying = true;  // on the timer's thread
+        const auto until = std::chrono::steady_clock::now() + 30s;
+        while (std::chrono::steady_clock::now() < until) {
+          p.throw_if_stop_requested();
+          std::this_thread::sleep_for(1ms);
+        }
+        return 1;
+      },
+      entry);
+  CHECK_THROWS(registry->load("slow"));
+  REQUIRE(eventually([&] { return retrying.load(); }));
+  const auto begin = std::chrono::steady_clock::now();
+  registry.reset();
+  CHECK(std::chrono::steady_clock::now() - begin < 10s);
+}
+
+TEST_CASE("keep_loaded loads an entry again after an idle eviction",
+          "[retry]") {
+  std::atomic<int> runs{0};
+  LazyRegistry registry;
+  EntryOptions entry;
+  entry.keep_loaded = true;
+  entry.evictable = true;
+  entry.idle_timeout = 20ms;
+  registry.add(
+      "cache", [&] { return ++runs; }, entry);
+  registry.load("cache");
+  REQUIRE(eventually([&] {
+    return registry.snapshot().entries.at(0).evictions >= 1 && runs >= 2;
+  }));
+  CHECK(eventually([&] { return registry.entry("cache").is_loaded(); }));
 }

@@ -417,15 +417,16 @@ class LazyHandleBase {
   bool cooling_down() const;
   void run_load(std::unique_lock<std::mutex>& lock);
   LoadRecord begin_load(std::unique_lock<std::mutex>& lock);
-  Outcome run_loader(LoadRecord& record, Progress& progress);
+  Outcome run_loader(LoadRecord& record, Progress& progress,
+                     detail::LoadSite& site);
   Outcome run_guarded(std::unique_lock<std::mutex>& lock, LoadRecord& record,
                       bool reload);
   void settle_stop(const Progress& progress, Outcome& outcome) const;
-  void finish_load(const LoadRecord& record, const Outcome& outcome);
+  void finish_load(const LoadRecord& record, Outcome& outcome);
   void publish(const std::shared_ptr<void>& value);
   void report_load(const LoadRecord& record, const Outcome& outcome,
                    bool reload = false) noexcept;
-  std::exception_ptr wrap_failure(std::string& message) const;
+  std::exception_ptr wrap_failure(std::string& message, bool& cancelled) const;
   std::exception_ptr stop_failure(const std::exception_ptr& cause,
                                   bool cancelled, std::string& message) const;
   std::string load_prefix() const;
@@ -434,7 +435,7 @@ class LazyHandleBase {
   void wait_for_running_reload(std::unique_lock<std::mutex>& lock);
   void run_reload(std::unique_lock<std::mutex>& lock);
   std::shared_ptr<void> finish_reload(const LoadRecord& record,
-                                      const Outcome& outcome);
+                                      Outcome& outcome);
 
   // Unloading: detach the value (mutex_ held), then destroy it outside.
   std::shared_ptr<void> detach_value();
@@ -455,8 +456,9 @@ class LazyHandleBase {
   bool load_if_queued();
 
   mutable std::mutex mutex_;
-  mutable std::condition_variable cv_;            // signalled when a load ends
-  detail::LoadSite site_;                         // the name, and who loads now
+  mutable std::condition_variable cv_;  // signalled when a load ends
+  detail::LoadSite site_;               // the name, and who loads now
+  detail::LoadSite reload_site_;        // the same name, and who reloads now
   std::atomic<Status> status_{Status::unloaded};  // written under mutex_
   // When the value was last leased (or loaded): a process-wide sequence
   // number, for exact least-recently-used order, and steady_clock ticks, for
@@ -791,6 +793,7 @@ class HandleAccess {
 inline LazyHandleBase::LazyHandleBase(std::string name, HandleOptions options)
     : options_(std::move(options)) {
   site_.name = std::move(name);
+  reload_site_.name = site_.name;
 }
 
 inline void LazyHandleBase::unload() noexcept {
@@ -810,12 +813,22 @@ inline void LazyHandleBase::unload() noexcept {
 
 inline void LazyHandleBase::reload() {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (value_.load(std::memory_order_relaxed) == nullptr) {
-    acquire(lock);  // not loaded: a reload is a load
-  } else if (reloading_) {
-    wait_for_running_reload(lock);
-  } else {
-    run_reload(lock);
+  for (;;) {
+    if (value_.load(std::memory_order_relaxed) == nullptr) {
+      acquire(lock);  // not loaded: a reload is a load
+    } else if (!reloading_) {
+      run_reload(lock);
+    } else if (!reload_progress_.stop_flag()) {
+      wait_for_running_reload(lock);  // share the reload under way
+    } else {
+      // The reload under way was cancelled: wait for it to end, then start
+      // the one asked for.
+      const std::uint64_t generation = reload_generation_;
+      detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
+      cv_.wait(lock, [&] { return reload_generation_ != generation; });
+      continue;
+    }
+    return;
   }
 }
 
@@ -931,9 +944,10 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
 inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
     std::unique_lock<std::mutex>& lock, LoadRecord& record, bool reload) {
   Progress& progress = reload ? reload_progress_ : progress_;
+  detail::LoadSite& site = reload ? reload_site_ : site_;
 #if LAZYLOAD_HAS_FORCED_UNWIND
   try {
-    return run_loader(record, progress);
+    return run_loader(record, progress, site);
   } catch (abi::__forced_unwind&) {
     Outcome ended;
     ended.message = load_prefix() + "failed: the loading thread was ended";
@@ -952,7 +966,7 @@ inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
 #else
   static_cast<void>(lock);
   static_cast<void>(reload);
-  return run_loader(record, progress);
+  return run_loader(record, progress, site);
 #endif
 }
 
@@ -975,10 +989,10 @@ inline LoadRecord LazyHandleBase::begin_load(
 
 // Requires: `mutex_` not held. Runs the observer's before_load, the loader
 // and the warm-up; never throws, the failure is in the outcome.
-inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record,
-                                                          Progress& progress) {
+inline LazyHandleBase::Outcome LazyHandleBase::run_loader(
+    LoadRecord& record, Progress& progress, detail::LoadSite& site) {
   Outcome outcome;
-  detail::LoadScope scope(site_);
+  detail::LoadScope scope(site);
   record.started_at = std::chrono::steady_clock::now();
   try {
     if (observer_ != nullptr) observer_->before_load();
@@ -995,7 +1009,7 @@ inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record,
 #endif
   } catch (...) {
     outcome.value.reset();
-    outcome.failure = wrap_failure(outcome.message);
+    outcome.failure = wrap_failure(outcome.message, outcome.cancelled);
   }
   settle_stop(progress, outcome);
   record.finished_at = std::chrono::steady_clock::now();
@@ -1043,7 +1057,9 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
 
 // Requires: `mutex_` held. Records the load and wakes its waiters.
 inline void LazyHandleBase::finish_load(const LoadRecord& record,
-                                        const Outcome& outcome) {
+                                        Outcome& outcome) {
+  // A stop requested (under this mutex) after the loader returned still wins.
+  if (outcome.value) settle_stop(progress_, outcome);
   ++generation_;
   site_.loader.store(std::thread::id());
   last_duration_ = record.finished_at - record.started_at;
@@ -1091,7 +1107,10 @@ inline void LazyHandleBase::report_load(const LoadRecord& record,
   change.to = outcome.value       ? Status::loaded
               : outcome.cancelled ? Status::unloaded
                                   : Status::failed;
-  if (reload) change.to = is_loaded() ? Status::loaded : Status::unloaded;
+  if (reload) {  // the status did not change: say what it is now
+    change.to = status_.load(std::memory_order_acquire);
+    change.from = change.to;
+  }
   change.duration = record.finished_at - record.started_at;
   if (!outcome.cancelled) change.error = outcome.message;
   change.reload = reload;
@@ -1106,8 +1125,8 @@ inline std::string LazyHandleBase::load_prefix() const {
              : "lazyload: loading " + detail::quoted(site_.name) + " ";
 }
 
-inline std::exception_ptr LazyHandleBase::wrap_failure(
-    std::string& message) const {
+inline std::exception_ptr LazyHandleBase::wrap_failure(std::string& message,
+                                                       bool& cancelled) const {
   const std::string prefix = load_prefix() + "failed: ";
   constexpr std::string_view kOwnPrefix = "lazyload: ";
   auto strip = [&](const char* what) {
@@ -1123,6 +1142,10 @@ inline std::exception_ptr LazyHandleBase::wrap_failure(
     } catch (const CycleError& e) {
       message = prefix + strip(e.what());
       std::throw_with_nested(CycleError(message));
+    } catch (const LoadCancelled& e) {
+      cancelled = true;  // a stop, not a failure: keeps its type
+      message = load_prefix() + "was cancelled: " + strip(e.what());
+      std::throw_with_nested(LoadCancelled(message));
     } catch (const std::exception& e) {
       message = prefix + strip(e.what());
       std::throw_with_nested(LoadError(message));
@@ -1202,7 +1225,7 @@ inline void LazyHandleBase::wait_for_running_reload(
     std::unique_lock<std::mutex>& lock) {
   const std::uint64_t generation = reload_generation_;
   {
-    detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
+    detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
     cv_.wait(lock, [&] { return reload_generation_ != generation; });
   }
   if (reload_generation_ == generation + 1 && reload_failure_) {
@@ -1218,7 +1241,7 @@ inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
   LoadRecord record;
   record.name = site_.name;
   record.thread = std::this_thread::get_id();
-  site_.loader.store(record.thread);
+  reload_site_.loader.store(record.thread);
   lock.unlock();
   Outcome outcome = run_guarded(lock, record, true);
   lock.lock();
@@ -1235,19 +1258,27 @@ inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
 // handle was not unloaded meanwhile) and returns the old one, for the caller
 // to release without the mutex; records a failure without touching the value.
 inline std::shared_ptr<void> LazyHandleBase::finish_reload(
-    const LoadRecord& record, const Outcome& outcome) {
+    const LoadRecord& record, Outcome& outcome) {
+  // A stop requested after the loader returned (cancel(), or an unload(),
+  // which leaves nothing to replace) still wins: nothing is published.
+  if (outcome.value) settle_stop(reload_progress_, outcome);
+  if (outcome.value && value_.load(std::memory_order_relaxed) == nullptr) {
+    outcome.value.reset();
+    outcome.cancelled = true;
+    outcome.failure = stop_failure(nullptr, true, outcome.message);
+  }
   ++reload_generation_;
   reloading_ = false;
   reload_failure_ = outcome.failure;
-  site_.loader.store(std::thread::id());
+  reload_site_.loader.store(std::thread::id());
   last_duration_ = record.finished_at - record.started_at;
   last_record_ = record;
   std::shared_ptr<void> old;
-  if (outcome.value && value_.load(std::memory_order_relaxed) != nullptr) {
+  if (outcome.value) {
     old = std::move(owner_);
     publish(outcome.value);
     progress_.adopt(reload_progress_);
-  } else if (!outcome.value && !outcome.cancelled) {
+  } else if (!outcome.cancelled) {
     ++failures_;
     last_error_ = outcome.message;
   }

@@ -371,7 +371,7 @@ class LazyRegistry {
   static EntrySnapshot snapshot_of(const Entry& entry);
   void schedule_retry(Entry& entry) noexcept;
   void retry_now(Entry& entry, std::int64_t token, unsigned attempt) noexcept;
-  void queue_background(Entry& entry) noexcept;
+  bool queue_background(Entry& entry) noexcept;
   static void count(RegistrySnapshot& out, const EntrySnapshot& entry);
 
   // Locks: the entry table has its own (a shared_mutex: lookups shared,
@@ -414,8 +414,8 @@ inline LazyRegistry::~LazyRegistry() {
   // running are asked to stop, so that joining them below is prompt for
   // loaders that check Progress::stop_requested().
   closing_.store(true);
-  retry_timer_.stop();
   table_.for_each([](const Entry& e) { e.handle->cancel(); });
+  retry_timer_.stop();  // joins a retry that may run on its thread
   idle_worker_.stop();
   scheduler_->stop();
 }
@@ -763,7 +763,9 @@ inline void LazyRegistry::Events::changed(Entry& entry,
 inline void LazyRegistry::schedule_retry(Entry& entry) noexcept {
   const auto delay = detail::next_retry_delay(entry);
   if (!delay) return;
-  const auto due = std::chrono::steady_clock::now() + *delay;
+  // Not within the failure cool-down: the handle would refuse to queue it.
+  const auto due = std::chrono::steady_clock::now() +
+                   std::max(*delay, entry.options.failure_cooldown);
   const std::int64_t token = due.time_since_epoch().count();
   const unsigned attempt = entry.retries.fetch_add(1) + 1;
   entry.next_retry_at.store(token);
@@ -787,18 +789,25 @@ inline void LazyRegistry::retry_now(Entry& entry, std::int64_t token,
   if (!entry.next_retry_at.compare_exchange_strong(token, 0)) return;
   if (closing_.load() || entry.handle->status() != Status::failed) return;
   entry.retry_attempt.store(attempt);
-  queue_background(entry);
+  if (queue_background(entry)) return;
+  // Not queued (someone else's load got there first, or a newer failure's
+  // cool-down runs): this attempt reports nothing; the next is scheduled.
+  entry.retry_attempt.store(0);
+  if (entry.handle->status() == Status::failed) schedule_retry(entry);
 }
 
-// Queues a background load of `entry` if it is unloaded or failed.
-inline void LazyRegistry::queue_background(Entry& entry) noexcept {
+// Queues a background load of `entry` if it is unloaded or failed; returns
+// whether it did.
+inline bool LazyRegistry::queue_background(Entry& entry) noexcept {
   try {
     if (detail::HandleAccess::mark_queued(*entry.handle)) {
       scheduler_->submit(*entry.handle);
+      return true;
     }
   } catch (...) {
     // Out of memory or threads: the entry stays as it is.
   }
+  return false;
 }
 
 inline void LazyRegistry::Events::recorded(Entry& entry,

@@ -190,8 +190,9 @@ class Scheduler {
     if (HandleAccess::load_if_queued(handle)) return;
     const Status status = handle.status();
     if (status == Status::unloaded) {
-      throw_error<LoadError>("lazyload: loading " + label_of(handle.name()) +
-                             " was cancelled: it was unloaded while queued");
+      throw_error<LoadCancelled>(
+          "lazyload: loading " + label_of(handle.name()) +
+          " was cancelled: it was unloaded while queued");
     }
     if (status == Status::failed) {
       if (std::exception_ptr failure = HandleAccess::failure(handle)) {
