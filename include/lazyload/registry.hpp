@@ -68,6 +68,7 @@
 #include "detail/scheduler.hpp"
 #include "detail/throw.hpp"
 #include "detail/type_name.hpp"
+#include "detail/utf8.hpp"
 #include "error.hpp"
 #include "events.hpp"
 #include "handle.hpp"
@@ -121,10 +122,11 @@ class LazyRegistry {
   // stable for the registry's lifetime. `T` is deduced from the loader as for
   // LazyHandle, or given: `add<Base>(name, loader)`. Nothing loads here.
   // Thread safety: safe to call concurrently with every member.
-  // Throws: LazyError if `name` is empty or already registered, the warm-up
-  // does not take `T`, or an idle_timeout is set on an entry that is not
-  // evictable; CycleError if `options.depends_on` closes a
-  // cycle of declared dependencies. Nothing is registered when it throws.
+  // Throws: LazyError if `name` is empty, not valid UTF-8 (the message names
+  // the first bad byte's offset and shows those bytes as \xHH) or already
+  // registered, the warm-up does not take `T`, or an idle_timeout is set on
+  // an entry that is not evictable; CycleError if `options.depends_on` closes
+  // a cycle of declared dependencies. Nothing is registered when it throws.
   // Invalidates: none.
   template <class T = void, class F>
   auto add(std::string name, F loader, EntryOptions options = {}) -> LazyHandle<
@@ -381,6 +383,7 @@ auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
 
 inline LazyRegistry::Entry& LazyRegistry::add_entry(
     std::unique_ptr<LazyHandleBase> handle, EntryOptions options) {
+  detail::check_name_is_utf8(handle->name());
   if (options.idle_timeout > std::chrono::steady_clock::duration{} &&
       !options.evictable) {
     detail::throw_error<LazyError>("lazyload: resource " +
