@@ -776,3 +776,30 @@ TEST_CASE("a name that is not valid UTF-8 is refused with its bytes escaped",
   }
   CHECK(r.size() == 6);
 }
+
+TEST_CASE("snapshot of one name reads that entry as the full snapshot does",
+          "[registry]") {
+  LazyRegistry r;
+  EntryOptions options;
+  options.priority = 3;
+  options.required = true;
+  options.size_bytes = 64;
+  r.add("a", [] { return 1; });
+  r.add(
+      "b", [] { return 2; }, options);
+  r.load("b");
+  const lazyload::EntrySnapshot one = r.snapshot("b");
+  const lazyload::EntrySnapshot all = r.snapshot().entries.at(1);
+  CHECK(one.name == "b");
+  CHECK(one.status == Status::loaded);
+  CHECK(one.priority == 3);
+  CHECK(one.required);
+  CHECK(one.size_bytes == 64);
+  CHECK(one.loads == 1);
+  CHECK(one.first_load == 1);
+  CHECK(one.type == all.type);
+  CHECK(one.last_loaded_at == all.last_loaded_at);
+  CHECK_THROWS_WITH_AS(r.snapshot("ghost"),
+                       "lazyload: resource 'ghost' is not registered",
+                       LazyError);
+}

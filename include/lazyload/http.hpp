@@ -166,14 +166,10 @@ inline bool percent_decode(std::string_view in, std::string& out) {
   return true;
 }
 
-// Returns the entry's JSON from a snapshot taken now.
+// Returns the entry's JSON, read now from that entry alone.
 inline nlohmann::ordered_json entry_json(const LazyRegistry& registry,
                                          const std::string& name) {
-  const RegistrySnapshot snapshot = registry.snapshot();
-  for (const EntrySnapshot& e : snapshot.entries) {
-    if (e.name == name) return e;
-  }
-  return nullptr;  // unreachable: entries are never removed
+  return registry.snapshot(name);
 }
 
 // POST /api/load/<name> and /api/unload/<name>.
@@ -211,9 +207,14 @@ inline HttpResponse readiness(const LazyRegistry& registry) {
   j["ready"] = snapshot.not_ready.empty();
   j["not_ready"] = snapshot.not_ready;
   if (snapshot.not_ready.empty()) return json_response(200, j);
+  // Appended without the lookup of `missing[name]`, which is linear in
+  // ordered_json and made this quadratic (names are unique).
   nlohmann::ordered_json missing = nlohmann::ordered_json::object();
+  auto& members = missing.get_ref<nlohmann::ordered_json::object_t&>();
   for (const EntrySnapshot& e : snapshot.entries) {
-    if (e.required && e.status != Status::loaded) missing[e.name] = e;
+    if (e.required && e.status != Status::loaded) {
+      append_member(members, e.name, nlohmann::ordered_json(e));
+    }
   }
   j["entries"] = std::move(missing);
   return json_response(503, j);

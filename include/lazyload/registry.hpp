@@ -264,6 +264,15 @@ class LazyRegistry {
   // Invalidates: none.
   RegistrySnapshot snapshot() const;
 
+  // LazyRegistry::snapshot(name)
+  //
+  // Returns the state of entry `name` alone, as in snapshot().entries,
+  // without reading the other entries.
+  // Thread safety: safe to call concurrently, also while loads run.
+  // Throws: LazyError if `name` is not registered; std::bad_alloc.
+  // Invalidates: none.
+  EntrySnapshot snapshot(std::string_view name) const;
+
   // LazyRegistry::timeline()
   //
   // Returns the finished loads recorded, oldest first (at most
@@ -545,6 +554,10 @@ inline RegistrySnapshot LazyRegistry::snapshot() const {
   out.progress_percentage = 100.0 * out.progress;
   LAZYLOAD_SUPPRESS_DEPRECATED_END
   return out;
+}
+
+inline EntrySnapshot LazyRegistry::snapshot(std::string_view name) const {
+  return snapshot_of(find(name));
 }
 
 inline EntrySnapshot LazyRegistry::snapshot_of(const Entry& e) {
