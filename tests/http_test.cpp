@@ -308,6 +308,53 @@ TEST_CASE("HEAD answers as GET, the query is ignored, bodies are ignored",
   CHECK(registry.entry("model").is_loaded());
 }
 
+TEST_CASE("a request target in absolute form is answered as its path",
+          "[http]") {
+  LazyRegistry registry;
+  registry.add("my model", [] { return 1; });
+  const HttpResponse origin = respond(registry, "GET", "/api/status");
+  for (const char* target :
+       {"http://localhost/api/status", "http://127.0.0.1:8080/api/status",
+        "HTTPS://example.com:443/api/status?x=1", "hTtP://[::1]:80/api/status",
+        "http://user@host/api/status#frag"}) {
+    INFO(target);
+    const HttpResponse r = respond(registry, "GET", target);
+    CHECK(r.status == 200);
+    CHECK(without_rss(r.body) == without_rss(origin.body));
+  }
+  // RFC 9112, 3.2.2: an empty path is "/".
+  CHECK(respond(registry, "GET", "http://host").body ==
+        lazyload::status_page_html());
+  CHECK(respond(registry, "GET", "http://host?x=1").status == 200);
+  CHECK(respond(registry, "GET", "http://host/readyz").status == 200);
+  CHECK(respond(registry, "GET", "http://host/nope").status == 404);
+  const HttpResponse r =
+      respond(registry, "POST", "http://host:1/api/load/my%20model?wait=1");
+  CHECK(r.status == 200);
+  CHECK(registry.entry("my model").is_loaded());
+}
+
+TEST_CASE("a target neither in origin nor in absolute form answers 400",
+          "[http]") {
+  LazyRegistry registry;
+  for (const char* target : {"", "api/status", "host:80", "http:/api/status",
+                             "ftp://h/api/status", "http//h/", "://h/"}) {
+    INFO("'" << target << "'");
+    const HttpResponse r = respond(registry, "GET", target);
+    CHECK(r.status == 400);
+    CHECK(body_of(r).at("error") ==
+          "lazyload: bad request target '" + std::string(target) + "'");
+  }
+  // The asterisk form is for OPTIONS only.
+  HttpResponse r = respond(registry, "OPTIONS", "*");
+  CHECK(r.status == 204);
+  CHECK(r.allow == "GET, HEAD, POST");
+  CHECK(r.body.empty());
+  r = respond(registry, "GET", "*");
+  CHECK(r.status == 400);
+  CHECK(body_of(r).at("error") == "lazyload: bad request target '*'");
+}
+
 TEST_CASE("GET / serves a self-contained page that refreshes itself",
           "[http]") {
   LazyRegistry registry;

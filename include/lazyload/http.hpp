@@ -34,9 +34,12 @@
 //
 // Errors answer JSON `{"error": "lazyload: ..."}`: 404 for an unknown path or
 // entry name, 405 (with `allow` set) for a method the path does not take,
-// 400 for a malformed percent-escape, 500 when a load fails. A body the route
-// does not need is ignored. HEAD is answered as GET; the server sends the
-// headers only, as HTTP servers do for HEAD.
+// 400 for a malformed percent-escape or a request target in neither origin
+// form (`/path?query`) nor absolute form (`http://host:port/path?query`,
+// which RFC 9112 says a server must accept; `https` too, the scheme in any
+// case), 500 when a load fails. `OPTIONS *` answers 204 with `allow` set.
+// A body the route does not need is ignored. HEAD is answered as GET; the
+// server sends the headers only, as HTTP servers do for HEAD.
 //
 // Rationale:
 //
@@ -62,6 +65,8 @@
 #ifndef LAZYLOAD_HTTP_HPP_
 #define LAZYLOAD_HTTP_HPP_
 
+#include <algorithm>    // std::min
+#include <cstddef>      // std::size_t
 #include <exception>    // std::exception
 #include <string>       // std::string
 #include <string_view>  // std::string_view
@@ -85,8 +90,8 @@ struct HttpResponse {
   int status = 200;          // the HTTP status code
   std::string content_type;  // the Content-Type header value
   std::string body;
-  // For 405: the methods the path takes ("GET, HEAD"), for the Allow header.
-  // Empty otherwise.
+  // For 405: the methods the path takes ("GET, HEAD"), for the Allow header;
+  // for `OPTIONS *` (204), the methods of every route. Empty otherwise.
   std::string allow;
 };
 
@@ -94,8 +99,9 @@ struct HttpResponse {
 //
 // Answers an HTTP request to the status routes of `registry` (see the
 // header comment): `method` as sent ("GET"), `target` the request target as
-// sent, path and optional query, not decoded ("/api/load/my%20model?x=1";
-// the query is ignored), `body` the request body (ignored by every route).
+// sent, not decoded: path and optional query ("/api/load/my%20model?x=1";
+// the query is ignored), or in absolute form ("http://host/api/status");
+// `body` the request body (ignored by every route).
 // POST /api/load/<name> loads on the calling thread and returns when the
 // load is done.
 // Thread safety: safe to call concurrently, as the registry is.
@@ -163,6 +169,41 @@ inline bool percent_decode(std::string_view in, std::string& out) {
     out += static_cast<char>(high * 16 + low);
     i += 2;
   }
+  return true;
+}
+
+// Returns whether `a` equals the lower-case ASCII `lower`, ignoring case.
+inline bool iequals(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// Sets `path` to the path of the request target `target` (RFC 9112, 3.2)
+// without its query: the origin form "/p?q" gives "/p", the absolute form
+// "http://host:port/p?q" (scheme http or https, in any case) gives "/p", or
+// "/" when its path is empty. Returns false for any other form.
+inline bool target_path(std::string_view target, std::string_view& path) {
+  constexpr std::string_view kEnd = "?#";
+  if (!target.empty() && target.front() == '/') {
+    path = target.substr(0, target.find_first_of(kEnd));
+    return true;
+  }
+  const std::size_t colon = target.find("://");
+  if (colon == std::string_view::npos ||
+      !(iequals(target.substr(0, colon), "http") ||
+        iequals(target.substr(0, colon), "https"))) {
+    return false;
+  }
+  const std::string_view rest = target.substr(colon + 3);
+  const std::size_t host_end = std::min(rest.find_first_of("/?#"), rest.size());
+  if (host_end == 0) return false;  // no authority
+  path = rest.substr(host_end, rest.find_first_of(kEnd, host_end) - host_end);
+  if (path.empty()) path = "/";
   return true;
 }
 
@@ -261,7 +302,17 @@ inline HttpResponse respond(LazyRegistry& registry, std::string_view method,
                             std::string_view target,
                             std::string_view /*body*/) {
   using detail::quoted;
-  std::string_view path = target.substr(0, target.find_first_of("?#"));
+  std::string_view path;
+  if (!detail::target_path(target, path)) {
+    if (target == "*" && method == "OPTIONS") {
+      HttpResponse r;
+      r.status = 204;
+      r.allow = "GET, HEAD, POST";
+      return r;
+    }
+    return detail::error_response(
+        400, "lazyload: bad request target " + quoted(std::string(target)));
+  }
   constexpr std::string_view kLoad = "/api/load/";
   constexpr std::string_view kUnload = "/api/unload/";
   const bool load = path.substr(0, kLoad.size()) == kLoad;
