@@ -2,8 +2,9 @@
 //
 // Reads its input as lines, one request per line, "METHOD TARGET BODY"
 // (split at the first two spaces; the target and body may hold any bytes),
-// and answers each with respond() on a small registry whose names need
-// escaping: a space, a slash, a percent sign, non-ASCII UTF-8, a newline.
+// with control on when the line starts with '+' (RespondOptions), and
+// answers each with respond() on a small registry whose names need escaping:
+// a space, a slash, a percent sign, non-ASCII UTF-8, a newline.
 // Checks every response: a known status code, a content type, JSON bodies
 // that parse (so valid UTF-8), an Allow value with 405, and the page with
 // GET /. The sanitizers it is built with (ASan, UBSan) catch the rest.
@@ -100,6 +101,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     if (end == std::string_view::npos) end = input.size();
     std::string_view line = input.substr(start, end - start);
     start = end + 1;
+    lazyload::RespondOptions options;
+    options.control = !line.empty() && line.front() == '+';
+    if (options.control) line.remove_prefix(1);
     const std::size_t space = line.find(' ');
     const std::string_view method = line.substr(0, space);
     line = space == std::string_view::npos ? std::string_view()
@@ -109,7 +113,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     const std::string_view body = space2 == std::string_view::npos
                                       ? std::string_view()
                                       : line.substr(space2 + 1);
-    check(method, target, lazyload::respond(registry, method, target, body));
+    check(method, target,
+          lazyload::respond(registry, method, target, body, options));
   }
   return 0;
 }
