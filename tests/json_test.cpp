@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,7 @@ TEST_CASE("a registry snapshot converts to JSON by argument-dependent lookup",
   CHECK(p.at("pressure") == "normal");
   CHECK(p.at("ready") == false);
   CHECK(p.at("not_ready") ==
-        json::array({Scenario::kFailed, Scenario::kInvalid}));
+        json::array({Scenario::kFailed, Scenario::kNever}));
   CHECK(j.at("entries").size() == 7);
 }
 
@@ -107,10 +108,10 @@ TEST_CASE("each entry carries every documented key with its value", "[json]") {
   CHECK(unicode.at("evictable") == true);
   CHECK(unicode.at("size_bytes") == 1000);
 
-  const json& invalid = entries.at(Scenario::kInvalid);
-  CHECK(invalid.at("status") == "unloaded");
-  CHECK(invalid.at("loads") == 0);
-  CHECK(invalid.at("last_loaded_at").is_null());
+  const json& never = entries.at(Scenario::kNever);
+  CHECK(never.at("status") == "unloaded");
+  CHECK(never.at("loads") == 0);
+  CHECK(never.at("last_loaded_at").is_null());
 }
 
 TEST_CASE("a status converts to its word", "[json]") {
@@ -206,15 +207,24 @@ TEST_CASE("dump_status escapes quotes, backslashes and control characters",
 
 TEST_CASE("dump_status replaces bytes that are not UTF-8 and stays valid",
           "[json]") {
-  Scenario scenario;
-  const std::string text = lazyload::dump_status(scenario.registry());
-  CHECK(text.find("\"bad \xEF\xBF\xBD\xEF\xBF\xBD utf8\":{") !=
-        std::string::npos);
+  // Names are UTF-8: the registry refuses others, so that no two entries
+  // print alike. Error messages are whatever a loader threw.
+  lazyload::LazyRegistry registry;
+  CHECK_THROWS_WITH_AS(registry.add("bad \xFF\xFE utf8", [] { return 1; }),
+                       "lazyload: resource name 'bad \\xff\\xfe utf8' is not "
+                       "valid UTF-8 at byte 4",
+                       lazyload::LazyError);
+  registry.add("db",
+               []() -> int { throw std::runtime_error("bad \xFF\xFE utf8"); });
+  CHECK_THROWS(registry.load("db"));
+  const std::string text = lazyload::dump_status(registry);
+  CHECK(text.find("\"lazyload: loading 'db' failed: bad "
+                  "\xEF\xBF\xBD\xEF\xBF\xBD utf8\"") != std::string::npos);
   const json parsed = json::parse(text);  // throws on invalid UTF-8
-  CHECK(parsed.at("entries").size() == 7);
-  // nlohmann's default dump() refuses such names; this is why dump_status
+  CHECK(parsed.at("entries").size() == 1);
+  // nlohmann's default dump() refuses such text; this is why dump_status
   // passes error_handler_t::replace.
-  const json j = scenario.registry().snapshot();
+  const json j = registry.snapshot();
   CHECK_THROWS_AS(j.dump(), json::type_error);
 }
 
@@ -223,13 +233,10 @@ TEST_CASE("dump_status lists entries in registration order, totals first",
   Scenario scenario;
   const std::string text = lazyload::dump_status(scenario.registry());
   const std::vector<std::string> order = {
-      "\"torch\":{",
-      "\"dqn \\\"quoted",
-      "\"new\\nline",
-      "\"slow/loading\":{",
-      "\"queued one\":{",
-      std::string("\"") + Scenario::kUnicode,
-      "\"bad "};
+      "\"torch\":{",       "\"dqn \\\"quoted",
+      "\"new\\nline",      "\"slow/loading\":{",
+      "\"queued one\":{",  std::string("\"") + Scenario::kUnicode,
+      "\"never loaded\":{"};
   std::size_t at = text.find("\"entries\":");
   CHECK(text.find("\"progress\":{") < at);
   for (const std::string& key : order) {

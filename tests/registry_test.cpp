@@ -1023,3 +1023,66 @@ TEST_CASE(
   registry.reset();
   CHECK(std::chrono::steady_clock::now() - begin < 1s);
 }
+
+TEST_CASE("a name that is not valid UTF-8 is refused with its bytes escaped",
+          "[registry]") {
+  LazyRegistry r;
+  const auto refused = [&r](const std::string& name, const std::string& what) {
+    INFO(what);
+    CHECK_THROWS_WITH_AS(r.add(name, [] { return 1; }), what, LazyError);
+    CHECK_FALSE(r.contains(name));
+  };
+  refused("bad \xFF", R"(lazyload: resource name 'bad \xff' is not valid )"
+                      "UTF-8 at byte 4");
+  refused("\xFE", R"(lazyload: resource name '\xfe' is not valid UTF-8 )"
+                  "at byte 0");
+  // Valid sequences around the fault are shown as they are.
+  refused("\xC3\xBC\x80x",
+          "lazyload: resource name '\xC3\xBC\\x80x' is not valid UTF-8 at "
+          "byte 2");
+  refused("\xC0\xAF", R"(lazyload: resource name '\xc0\xaf' is not valid )"
+                      "UTF-8 at byte 0");  // an overlong '/'
+  refused("a\xED\xA0\x80", R"(lazyload: resource name 'a\xed\xa0\x80' is )"
+                           "not valid UTF-8 at byte 1");  // a surrogate
+  refused("\xF4\x90\x80\x80", R"(lazyload: resource name '\xf4\x90\x80\x80' )"
+                              "is not valid UTF-8 at byte 0");  // > U+10FFFF
+  refused("ok\xE6\xA8", R"(lazyload: resource name 'ok\xe6\xa8' is not )"
+                        "valid UTF-8 at byte 2");  // cut short
+  CHECK(r.size() == 0);
+
+  // Valid UTF-8 of every length, and control characters, are taken.
+  for (const std::string name :
+       {"\x7F", "\xC2\x80", "\xE6\xA8\xA1\xE5\x9E\x8B", "\xF0\x9F\x9A\x80",
+        "\xF4\x8F\xBF\xBF", "new\nline\ttab\x01"}) {
+    r.add(name, [] { return 1; });
+    CHECK(r.contains(name));
+  }
+  CHECK(r.size() == 6);
+}
+
+TEST_CASE("snapshot of one name reads that entry as the full snapshot does",
+          "[registry]") {
+  LazyRegistry r;
+  EntryOptions options;
+  options.priority = 3;
+  options.required = true;
+  options.size_bytes = 64;
+  r.add("a", [] { return 1; });
+  r.add(
+      "b", [] { return 2; }, options);
+  r.load("b");
+  const lazyload::EntrySnapshot one = r.snapshot("b");
+  const lazyload::EntrySnapshot all = r.snapshot().entries.at(1);
+  CHECK(one.name == "b");
+  CHECK(one.status == Status::loaded);
+  CHECK(one.priority == 3);
+  CHECK(one.required);
+  CHECK(one.size_bytes == 64);
+  CHECK(one.loads == 1);
+  CHECK(one.first_load == 1);
+  CHECK(one.type == all.type);
+  CHECK(one.last_loaded_at == all.last_loaded_at);
+  CHECK_THROWS_WITH_AS(r.snapshot("ghost"),
+                       "lazyload: resource 'ghost' is not registered",
+                       LazyError);
+}

@@ -2,11 +2,13 @@
 
 Usage: /usr/bin/python3 browser_check.py STATUS_SERVER SCREENSHOT.png
 
-Starts status_server (--no-background) on a free 127.0.0.1 port and
-Chromium with a fresh profile, drives the page through the Chrome DevTools
-Protocol (python3-websocket), clicks LOAD on 'tokenizer' with real mouse
-events and waits for its row to turn `loaded`, clicks LOAD on 'plugin/ocr'
-and waits for `failed` with its error shown, then saves a screenshot.
+Starts status_server (--no-background, with a control token) on a free
+127.0.0.1 port and Chromium with a fresh profile, drives the page through the
+Chrome DevTools Protocol (python3-websocket), which adds the token's
+Authorization header to every request, clicks LOAD on 'tokenizer' with real
+mouse events and waits for its row to turn `loaded`, clicks LOAD on
+'plugin/ocr' and waits for `failed` with its error shown, then saves a
+screenshot.
 Prints SKIP and exits 0 where Chromium is not installed (set
 LAZYLOAD_CHROMIUM to use another path). Chromium may reach
 127.0.0.1 only (every other host name resolves to nothing), every wait is
@@ -25,6 +27,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from serverctl import Server, request, wait_until
+
+TOKEN = "browser-token"
 
 
 def find_chromium():
@@ -155,7 +159,8 @@ def main():
     os.mkdir(profile)
     chromium = page = None
     try:
-        with Server(program, "--no-background", "--time-scale", "0.5") as server:
+        with Server(program, "--no-background", "--time-scale", "0.5",
+                    "--control-token", TOKEN) as server:
             chromium = start_chromium(server.url, profile)
             port = devtools_port(profile, chromium)
             def page_target():
@@ -165,6 +170,14 @@ def main():
             target = wait_until("the page target", page_target, timeout=30)
             page = DevTools(target["webSocketDebuggerUrl"])
             page.call("Runtime.enable")
+            # The buttons come with control, which the server gives to
+            # requests with the token: send it, and load the page again.
+            page.call("Network.enable")
+            page.call("Network.setExtraHTTPHeaders",
+                      headers={"Authorization": "Bearer " + TOKEN})
+            page.call("Page.reload")
+            wait_until("the page with control", lambda: page.evaluate(
+                "typeof control !== 'undefined' && control === true"))
 
             # The page renders the table from /api/status.
             wait_until("the tokenizer row", lambda: status_of(page, "tokenizer") == "unloaded")
@@ -187,9 +200,7 @@ def main():
                        lambda: status_of(page, "plugin/ocr") == "failed", timeout=30)
             error = page.evaluate(row_js("plugin/ocr", "return tr.querySelector('td.error').textContent;"))
             assert "libtesseract.so.5" in error, error
-            message = wait_until("the failure message", lambda: page.evaluate(
-                "document.getElementById('message').textContent"))
-            assert message.startswith("lazyload: loading 'plugin/ocr' failed"), message
+            assert error.startswith("lazyload: loading 'plugin/ocr' failed"), error
             summary = page.evaluate("document.getElementById('summary').textContent")
             assert summary.startswith("1 of 6 loaded (16.67%)"), summary
 

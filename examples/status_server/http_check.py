@@ -2,20 +2,28 @@
 
 Usage: /usr/bin/python3 http_check.py STATUS_SERVER
 
-Starts the server on a free 127.0.0.1 port twice: with --no-background, to
-check each answer from a known state, and with background loading, to check
-that readiness comes and that SIGINT stops it cleanly.
+Starts the server on a free 127.0.0.1 port four times: with --no-background
+and a control token, to check each answer from a known state; read-only (no
+token), to check that every POST is refused; with slow loads, to check that
+twenty load requests at once answer at once and /healthz keeps answering;
+and with background loading, to check that readiness comes and that SIGINT
+stops it cleanly.
 """
 
 import json
 import signal
 import sys
+import threading
+import time
+import urllib.parse
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from serverctl import Server, request, wait_until
 
 RESUME = "r\u00e9sum\u00e9 ranker"
 NAMES = ["config", "torch", "tokenizer", "bert", "plugin/ocr", RESUME]
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": "Bearer " + TOKEN}
 FAILURE = ("lazyload: loading 'plugin/ocr' failed: "
            "libtesseract.so.5: cannot open shared object file")
 
@@ -36,14 +44,17 @@ def expect(response, status, content_type):
     check(got == content_type, "content type %r, expected %r" % (got, content_type))
 
 
-def get_json(url, status=200, method="GET", body=None):
-    r = request(url, method=method, body=body)
+def get_json(url, status=200, method="GET", body=None, headers=None):
+    if headers is None and method == "POST":
+        headers = AUTH
+    r = request(url, method=method, body=body, headers=headers)
     expect(r, status, "application/json")
     return json.loads(r.text())
 
 
 def on_demand(program):
-    with Server(program, "--no-background", "--time-scale", "0.2") as server:
+    with Server(program, "--no-background", "--time-scale", "0.2",
+                "--control-token", TOKEN) as server:
         base = server.url
 
         r = request(base + "healthz")
@@ -70,10 +81,11 @@ def on_demand(program):
         expect(r, 200, "text/html; charset=utf-8")
         check("<title>lazyload status</title>" in r.text(), "page title")
 
-        # Loads run synchronously: the answer is the loaded entry.
-        entry = get_json(base + "api/load/config", method="POST")
+        # With ?wait=1 a load answers when done: the answer is the loaded entry.
+        entry = get_json(base + "api/load/config?wait=1", method="POST")
         check(entry["name"] == "config" and entry["status"] == "loaded", repr(entry))
-        entry = get_json(base + "api/load/torch", method="POST", body=b"ignored body")
+        entry = get_json(base + "api/load/torch?wait=1", method="POST",
+                         body=b"ignored body")
         check(entry["status"] == "loaded" and entry["loads"] == 1, repr(entry))
         check(entry["stage"] == "ready" and entry["progress"] == 1.0, repr(entry))
         ready = get_json(base + "readyz")
@@ -83,13 +95,13 @@ def on_demand(program):
         check([e["name"] for e in loads] == ["config", "torch"], "trace %r" % loads)
 
         # A failing load: 500 with the message; the slash is sent as %2F.
-        failed = get_json(base + "api/load/plugin%2Focr", 500, method="POST")
+        failed = get_json(base + "api/load/plugin%2Focr?wait=1", 500, method="POST")
         check(failed["error"] == FAILURE, "error %r" % failed["error"])
         check(failed["entry"]["status"] == "failed", repr(failed))
 
         # A UTF-8 name with a space, percent-encoded.
         encoded = "r%C3%A9sum%C3%A9%20ranker"
-        entry = get_json(base + "api/load/" + encoded, method="POST")
+        entry = get_json(base + "api/load/" + encoded + "?wait=true", method="POST")
         check(entry["name"] == RESUME and entry["status"] == "loaded", repr(entry))
         entry = get_json(base + "api/unload/" + encoded, method="POST")
         check(entry["status"] == "unloaded" and entry["loads"] == 1, repr(entry))
@@ -114,6 +126,18 @@ def on_demand(program):
         bad = get_json(base + "api/load/%zz", 400, method="POST")
         check(bad["error"] == "lazyload: bad percent-encoding in '%zz'", repr(bad))
 
+        # Without the token, or with another one: 401, and nothing changes.
+        for headers in ({}, {"Authorization": "Bearer wrong"},
+                        {"Authorization": "Bearer " + TOKEN + "x"},
+                        {"Authorization": TOKEN}):
+            r = request(base + "api/unload/torch", method="POST", headers=headers)
+            expect(r, 401, "application/json")
+            check(r.headers.get("WWW-Authenticate") == "Bearer", repr(r.headers))
+        # The page has buttons only for a request with the token.
+        check("const control = true;" in request(base, headers=AUTH).text(),
+              "control page")
+        check("const control = false;" in request(base).text(), "read-only page")
+
         r = request(base + "api/status?pretty=1", method="HEAD")
         check(r.status == 200 and r.body == b"", "HEAD %d %r" % (r.status, r.body))
 
@@ -131,6 +155,62 @@ def on_demand(program):
         code = server.stop(signal.SIGTERM)
         check(code == 0, "exit code %d on SIGTERM" % code)
         check("status_server: stopped (SIGTERM)" in server.output(), server.output())
+
+
+def read_only(program):
+    with Server(program, "--no-background", "--time-scale", "0.2") as server:
+        base = server.url
+        check("read-only" in server.output(), server.output())
+        for path in ("api/load/config", "api/load/config?wait=1",
+                     "api/unload/config"):
+            for headers in ({}, AUTH):
+                refused = get_json(base + path, 403, method="POST", headers=headers)
+                check("control is off" in refused["error"] and
+                      "RespondOptions{.control = true}" in refused["error"],
+                      repr(refused))
+        status = get_json(base + "api/status")
+        check(status["progress"]["unloaded"] == 6, "nothing loaded %r" % status)
+        check("const control = false;" in request(base, headers=AUTH).text(),
+              "read-only page")
+        check(server.stop(signal.SIGTERM) == 0, "exit code on SIGTERM")
+
+
+def many_slow_loads(program):
+    """Twenty load requests at once, each load taking seconds."""
+    with Server(program, "--no-background", "--time-scale", "5",
+                "--control-token", TOKEN) as server:
+        base = server.url
+        answers = []
+
+        def post(name):
+            start = time.monotonic()
+            r = request(base + "api/load/" + urllib.parse.quote(name, safe=""),
+                        method="POST", headers=AUTH)
+            answers.append((r.status, time.monotonic() - start))
+
+        threads = [threading.Thread(target=post, args=(NAMES[i % len(NAMES)],))
+                   for i in range(20)]
+        for t in threads:
+            t.start()
+        # /healthz answers promptly while the loads run.
+        for _ in range(10):
+            start = time.monotonic()
+            r = request(base + "healthz", timeout=10)
+            elapsed = time.monotonic() - start
+            check(r.status == 200 and r.text() == "ok\n", "healthz %d" % r.status)
+            check(elapsed < 1.0, "healthz took %.2f s during the loads" % elapsed)
+            time.sleep(0.1)
+        for t in threads:
+            t.join(timeout=30)
+        check(len(answers) == 20, "answers %r" % answers)
+        for status, elapsed in answers:
+            check(status in (200, 202), "load answered %d" % status)
+            # At once, not after the load: 'bert' alone takes 7.5 s here.
+            check(elapsed < 3.0, "a load request took %.2f s" % elapsed)
+        status = get_json(base + "api/status")
+        check(status["progress"]["is_loading"] is True,
+              "the loads should still run: %r" % status["progress"])
+        check(server.stop(signal.SIGTERM) == 0, "exit code on SIGTERM")
 
 
 def background(program):
@@ -157,6 +237,8 @@ def background(program):
 def main():
     program = sys.argv[1]
     on_demand(program)
+    read_only(program)
+    many_slow_loads(program)
     background(program)
     print("ok: %d checks passed" % checks)
 

@@ -3,13 +3,19 @@
 // entries (one of which fails, two of which are required for readiness).
 //
 //   status_server [--bind ADDRESS] [--port PORT] [--no-background]
-//                 [--time-scale FACTOR]
+//                 [--time-scale FACTOR] [--control-token TOKEN]
 //
 //   --bind ADDRESS      address to listen on (default 127.0.0.1, loopback)
 //   --port PORT         port to listen on (default 8080; 0 picks a free one)
 //   --no-background     do not start loading in the background: every entry
 //                       stays unloaded until asked for (LOAD on the page)
 //   --time-scale FACTOR multiplies every loader's delay (default 1)
+//   --control-token TOKEN
+//                       allows LOAD and UNLOAD (the POST routes, and the
+//                       page's buttons) to requests that carry the header
+//                       `Authorization: Bearer TOKEN`; a POST without it
+//                       answers 401. Without this option the server is
+//                       read-only: every POST answers 403.
 //
 // Prints `status_server: serving http://ADDRESS:PORT/` once it listens, one
 // line per status change, and the status table when it stops. SIGINT
@@ -18,7 +24,10 @@
 //
 // The handler is the whole integration: every route goes to
 // lazyload::respond() with the raw request target (cpp-httplib's req.path
-// is already percent-decoded; respond() decodes names itself).
+// is already percent-decoded; respond() decodes names itself), and with
+// control on only for a request that carries the token. A load request
+// answers at once (the load runs on the registry's workers), so many of them
+// never hold the server's threads, and /healthz keeps answering.
 
 #include <httplib.h>
 #include <pthread.h>
@@ -55,13 +64,15 @@ struct Options {
   int port = 8080;
   bool background = true;
   double time_scale = 1.0;
+  std::string control_token;  // empty: read-only
 };
 
 [[noreturn]] void usage(const char* problem) {
   std::fprintf(stderr,
                "status_server: %s\n"
                "usage: status_server [--bind ADDRESS] [--port PORT] "
-               "[--no-background] [--time-scale FACTOR]\n",
+               "[--no-background] [--time-scale FACTOR] "
+               "[--control-token TOKEN]\n",
                problem);
   std::exit(2);
 }
@@ -82,6 +93,9 @@ Options parse(int argc, char** argv) {
         if (o.port < 0 || o.port > 65535) usage("the port must be 0 to 65535");
       } else if (arg == "--no-background") {
         o.background = false;
+      } else if (arg == "--control-token") {
+        o.control_token = value();
+        if (o.control_token.empty()) usage("the control token is empty");
       } else if (arg == "--time-scale") {
         o.time_scale = std::stod(value());
         if (!(o.time_scale >= 0.0)) usage("the time scale must be >= 0");
@@ -163,6 +177,28 @@ void add_entries(lazyload::LazyRegistry& registry, double scale) {
                slow_loader(0.5, {"index", "model"}, 96 * kMiB, scale), ranker);
 }
 
+// Whether `a` (what the client sent) equals `b` (the token), in a time that
+// depends only on the token's length, not on where they first differ, so
+// that the answer's timing does not tell how much of a guess is right.
+bool same_token(const std::string& a, const std::string& b) {
+  unsigned difference = a.size() == b.size() ? 0U : 1U;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
+    difference |= static_cast<unsigned>(x ^ static_cast<unsigned char>(b[i]));
+  }
+  return difference == 0;
+}
+
+// Whether `req` carries `Authorization: Bearer <token>`.
+bool authorized(const httplib::Request& req, const std::string& token) {
+  if (token.empty()) return false;
+  const std::string header = req.get_header_value("Authorization");
+  const std::string scheme = "Bearer ";
+  return header.size() > scheme.size() &&
+         header.compare(0, scheme.size(), scheme) == 0 &&
+         same_token(header.substr(scheme.size()), token);
+}
+
 lazyload::RegistryOptions registry_options() {
   lazyload::RegistryOptions o;
   o.workers = 2;
@@ -199,13 +235,25 @@ int main(int argc, char** argv) {
 
   httplib::Server server;
   server.set_keep_alive_timeout(1);  // idle connections do not delay a stop
-  const auto handler = [&registry](const httplib::Request& req,
-                                   httplib::Response& res) {
-    const lazyload::HttpResponse r =
-        lazyload::respond(registry, req.method, req.target, req.body);
+  const auto handler = [&registry, &options](const httplib::Request& req,
+                                             httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    lazyload::RespondOptions respond_options;  // read-only by default
+    respond_options.control = authorized(req, options.control_token);
+    if (req.method == "POST" && !options.control_token.empty() &&
+        !respond_options.control) {
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer");
+      res.set_content(
+          "{\"error\":\"status_server: a POST needs the header "
+          "Authorization: Bearer <the --control-token>\"}\n",
+          "application/json");
+      return;
+    }
+    const lazyload::HttpResponse r = lazyload::respond(
+        registry, req.method, req.target, req.body, respond_options);
     res.status = r.status;
     if (!r.allow.empty()) res.set_header("Allow", r.allow);
-    res.set_header("Cache-Control", "no-store");
     res.set_content(r.body, r.content_type.c_str());
   };
   server.Get(".*", handler);
@@ -240,8 +288,10 @@ int main(int argc, char** argv) {
     }
   });
 
-  fmt::print("status_server: serving http://{}:{}/ (Ctrl-C to stop)\n",
-             options.bind, port);
+  fmt::print(
+      "status_server: serving http://{}:{}/ ({}; Ctrl-C to stop)\n",
+      options.bind, port,
+      options.control_token.empty() ? "read-only" : "control with the token");
   std::fflush(stdout);
   if (options.background) registry.start_background();
 

@@ -25,10 +25,11 @@ class Response:
         return self.body.decode("utf-8")
 
 
-def request(url, method="GET", body=None, timeout=30):
+def request(url, method="GET", body=None, timeout=30, headers=None):
     """Returns a Response for any status code (no exception on 4xx/5xx)."""
     assert url.startswith("http://127.0.0.1:"), url
-    req = urllib.request.Request(url, data=body, method=method)
+    req = urllib.request.Request(url, data=body, method=method,
+                                 headers=headers or {})
     try:
         with OPENER.open(req, timeout=timeout) as r:
             return Response(r.status, r.headers, r.read())

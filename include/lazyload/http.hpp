@@ -6,8 +6,8 @@
 // few lines. Needs nlohmann_json (link `lazyload::json`); no HTTP library.
 //
 //   GET  /                  a self-contained HTML status page (no external
-//                           scripts or fonts) that refreshes every second
-//                           and has a LOAD or UNLOAD button per entry
+//                           scripts or fonts) that refreshes every second;
+//                           with control on, a LOAD or UNLOAD button per entry
 //   GET  /api/status        the status JSON (docs/status-json.md)
 //   GET  /metrics           Prometheus text format 0.0.4
 //   GET  /api/trace         the load timeline as trace-event JSON, for
@@ -15,16 +15,26 @@
 //   GET  /healthz           liveness: 200 while the process serves
 //   GET  /readyz            readiness: 200 once every required entry is
 //                           loaded, else 503 with what is missing or failed
-//   POST /api/load/<name>   loads the entry now; 200 with its JSON, or 500
-//   POST /api/unload/<name> unloads it; 200 with its JSON
+//   POST /api/load/<name>   control: starts loading the entry in the
+//                           background; 202 with its JSON at once (200 if
+//                           already loaded). With `?wait=1`, loads and
+//                           answers when done: 200 with its JSON, or 500
+//   POST /api/unload/<name> control: unloads it; 200 with its JSON
+//
+// The POST routes change the registry, so they answer 403 unless the caller
+// passes `RespondOptions` with `control = true`; the page then shows its
+// buttons. Authentication stays with the server that calls respond():
+// examples/status_server turns control on only with a bearer token.
 //
 // Example Usage (cpp-httplib; examples/status_server has the whole program):
 //
 //   #include <lazyload/http.hpp>
 //
+//   lazyload::RespondOptions options;  // read-only by default
+//   options.control = authorized;      // C++20: {.control = authorized}
 //   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
-//     const lazyload::HttpResponse r =
-//         lazyload::respond(registry, req.method, req.target, req.body);
+//     const lazyload::HttpResponse r = lazyload::respond(
+//         registry, req.method, req.target, req.body, options);
 //     res.status = r.status;
 //     if (!r.allow.empty()) res.set_header("Allow", r.allow);
 //     res.set_content(r.body, r.content_type.c_str());
@@ -34,9 +44,13 @@
 //
 // Errors answer JSON `{"error": "lazyload: ..."}`: 404 for an unknown path or
 // entry name, 405 (with `allow` set) for a method the path does not take,
-// 400 for a malformed percent-escape, 500 when a load fails. A body the route
-// does not need is ignored. HEAD is answered as GET; the server sends the
-// headers only, as HTTP servers do for HEAD.
+// 403 for a POST with control off, 400 for a malformed percent-escape or a
+// request target in neither origin form (`/path?query`) nor absolute form
+// (`http://host:port/path?query`, which RFC 9112 says a server must accept;
+// `https` too, the scheme in any case), 500 when a load fails. `OPTIONS *`
+// answers 204 with `allow` set. A body the route does not need is ignored.
+// HEAD is answered as GET; the server sends the headers only, as HTTP
+// servers do for HEAD.
 //
 // Rationale:
 //
@@ -47,9 +61,12 @@
 //   path after /api/load/, percent-decoded here exactly once: `%2F` is a
 //   slash in the name, `%20` a space, `%C3%BC` a UTF-8 `ü`, `%FF` the byte
 //   0xFF. (cpp-httplib's `req.path` is already decoded; pass `req.target`.)
-// * POST /api/load runs the load on the calling thread and answers when it
-//   is done, so a script can load and check in one request; slow loads hold
-//   one server thread for their duration.
+// * Read-only by default: a status endpoint is often reachable by more
+//   people than should unload a model, and respond() cannot know who asks.
+// * POST /api/load answers at once and the load runs on the registry's
+//   background workers (load_async()), so that many load requests never hold
+//   as many server threads, and /healthz keeps answering. `?wait=1` (or
+//   `?wait=true`) holds the request until the load is done, for scripts.
 // * /healthz and /readyz follow the Kubernetes convention: a process that
 //   answers is alive, and it is ready once the entries marked `required` in
 //   their EntryOptions are loaded (`snapshot().not_ready` is empty).
@@ -62,6 +79,8 @@
 #ifndef LAZYLOAD_HTTP_HPP_
 #define LAZYLOAD_HTTP_HPP_
 
+#include <algorithm>    // std::min
+#include <cstddef>      // std::size_t
 #include <exception>    // std::exception
 #include <string>       // std::string
 #include <string_view>  // std::string_view
@@ -85,34 +104,50 @@ struct HttpResponse {
   int status = 200;          // the HTTP status code
   std::string content_type;  // the Content-Type header value
   std::string body;
-  // For 405: the methods the path takes ("GET, HEAD"), for the Allow header.
-  // Empty otherwise.
+  // For 405: the methods the path takes ("GET, HEAD"), for the Allow header;
+  // for `OPTIONS *` (204), the methods of every route. Empty otherwise.
   std::string allow;
+};
+
+// RespondOptions
+//
+// How respond() answers; the default is read-only.
+struct RespondOptions {
+  // Whether the POST routes may load and unload entries, and the page shows
+  // its LOAD and UNLOAD buttons. Off: they answer 403 with a JSON error that
+  // says how to turn control on. Turn it on only for callers the server has
+  // authenticated.
+  bool control = false;
 };
 
 // respond()
 //
 // Answers an HTTP request to the status routes of `registry` (see the
 // header comment): `method` as sent ("GET"), `target` the request target as
-// sent, path and optional query, not decoded ("/api/load/my%20model?x=1";
-// the query is ignored), `body` the request body (ignored by every route).
-// POST /api/load/<name> loads on the calling thread and returns when the
-// load is done.
+// sent, not decoded: path and optional query ("/api/load/my%20model?x=1";
+// the query is ignored), or in absolute form ("http://host/api/status");
+// `body` the request body (ignored by every route).
+// `options` (read-only by default) says whether the POST routes may change
+// the registry. POST /api/load/<name> queues the load and returns at once,
+// unless the query asks to wait (`?wait=1`).
 // Thread safety: safe to call concurrently, as the registry is.
 // Throws: std::bad_alloc only; every other failure is an error response.
 // Invalidates: POST /api/unload/<name> invalidates references and pointers
 // from get() on that entry, as LazyRegistry::unload() does.
 HttpResponse respond(LazyRegistry& registry, std::string_view method,
-                     std::string_view target, std::string_view body = {});
+                     std::string_view target, std::string_view body = {},
+                     const RespondOptions& options = {});
 
 // status_page_html()
 //
 // Returns the page GET / serves, one self-contained HTML document, for
-// programs that serve it under another path. It fetches `api/status` and
-// posts to `api/load/<name>` and `api/unload/<name>` relative to its own URL.
+// programs that serve it under another path: read-only by default, with
+// LOAD and UNLOAD buttons when `options.control` is set. It fetches
+// `api/status` and posts to `api/load/<name>` and `api/unload/<name>`
+// relative to its own URL.
 // Thread safety: safe to call concurrently. Throws: none.
 // Invalidates: none; the view refers to static storage.
-std::string_view status_page_html() noexcept;
+std::string_view status_page_html(const RespondOptions& options = {}) noexcept;
 
 // End of public interfaces.
 // Implementation details follow.
@@ -166,35 +201,105 @@ inline bool percent_decode(std::string_view in, std::string& out) {
   return true;
 }
 
-// Returns the entry's JSON from a snapshot taken now.
-inline nlohmann::ordered_json entry_json(const LazyRegistry& registry,
-                                         const std::string& name) {
-  const RegistrySnapshot snapshot = registry.snapshot();
-  for (const EntrySnapshot& e : snapshot.entries) {
-    if (e.name == name) return e;
+// Returns whether `a` equals the lower-case ASCII `lower`, ignoring case.
+inline bool iequals(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
   }
-  return nullptr;  // unreachable: entries are never removed
+  return true;
 }
 
-// POST /api/load/<name> and /api/unload/<name>.
+// Sets `path` to the path of the request target `target` (RFC 9112, 3.2)
+// without its query: the origin form "/p?q" gives "/p", the absolute form
+// "http://host:port/p?q" (scheme http or https, in any case) gives "/p", or
+// "/" when its path is empty. Returns false for any other form.
+inline bool target_path(std::string_view target, std::string_view& path) {
+  constexpr std::string_view kEnd = "?#";
+  if (!target.empty() && target.front() == '/') {
+    path = target.substr(0, target.find_first_of(kEnd));
+    return true;
+  }
+  const std::size_t colon = target.find("://");
+  if (colon == std::string_view::npos ||
+      !(iequals(target.substr(0, colon), "http") ||
+        iequals(target.substr(0, colon), "https"))) {
+    return false;
+  }
+  const std::string_view rest = target.substr(colon + 3);
+  const std::size_t host_end = std::min(rest.find_first_of("/?#"), rest.size());
+  if (host_end == 0) return false;  // no authority
+  path = rest.substr(host_end, rest.find_first_of(kEnd, host_end) - host_end);
+  if (path.empty()) path = "/";
+  return true;
+}
+
+// Returns the entry's JSON, read now from that entry alone.
+inline nlohmann::ordered_json entry_json(const LazyRegistry& registry,
+                                         const std::string& name) {
+  return registry.snapshot(name);
+}
+
+// Whether the query of `target` asks to wait: `wait`, `wait=1` or
+// `wait=true` among its `&`-separated parameters.
+inline bool wants_wait(std::string_view target) {
+  const std::size_t question = target.find('?');
+  if (question == std::string_view::npos) return false;
+  std::string_view query = target.substr(question + 1);
+  query = query.substr(0, query.find('#'));
+  for (;;) {
+    const std::size_t amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    if (param == "wait" || param == "wait=1" || param == "wait=true") {
+      return true;
+    }
+    if (amp == std::string_view::npos) return false;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+// The 403 of a POST route with control off.
+inline HttpResponse control_off(std::string_view path) {
+  return error_response(
+      403, "lazyload: control is off, so POST " + quoted(std::string(path)) +
+               " is refused; to allow it, pass respond() a RespondOptions "
+               "with control = true (C++20: RespondOptions{.control = true}; "
+               "C++17: RespondOptions options; options.control = true;)");
+}
+
+// POST /api/load/<name>: queues the load and answers 202, or 200 when the
+// entry is loaded; with `wait`, loads on this thread and answers 200 or 500.
+inline HttpResponse load_entry(LazyRegistry& registry, const std::string& name,
+                               bool wait) {
+  if (wait) {
+    registry.load(name);
+    return json_response(200, entry_json(registry, name));
+  }
+  if (registry.entry(name).is_loaded()) {
+    return json_response(200, entry_json(registry, name));
+  }
+  // The future is not needed: the entry's status says how the load goes.
+  registry.load_async(name);
+  return json_response(202, entry_json(registry, name));
+}
+
+// POST /api/load/<name> and /api/unload/<name>, with control on.
 inline HttpResponse load_or_unload(LazyRegistry& registry, bool load,
-                                   std::string_view encoded) {
+                                   std::string_view encoded, bool wait) {
   std::string name;
   if (!percent_decode(encoded, name)) {
     return error_response(400, "lazyload: bad percent-encoding in " +
                                    quoted(std::string(encoded)));
   }
-  try {
-    registry.entry(name);
-  } catch (const LazyError& e) {
-    return error_response(404, e.what());  // "resource '...' is not registered"
+  if (!registry.contains(name)) {
+    return error_response(404, "lazyload: resource " + detail::quoted(name) +
+                                   " is not registered");
   }
   try {
-    if (load) {
-      registry.load(name);
-    } else {
-      registry.unload(name);
-    }
+    if (load) return load_entry(registry, name, wait);
+    registry.unload(name);
   } catch (const std::exception& e) {
     nlohmann::ordered_json j;
     j["error"] = e.what();
@@ -211,20 +316,26 @@ inline HttpResponse readiness(const LazyRegistry& registry) {
   j["ready"] = snapshot.not_ready.empty();
   j["not_ready"] = snapshot.not_ready;
   if (snapshot.not_ready.empty()) return json_response(200, j);
+  // Appended without the lookup of `missing[name]`, which is linear in
+  // ordered_json and made this quadratic (names are unique).
   nlohmann::ordered_json missing = nlohmann::ordered_json::object();
+  auto& members = missing.get_ref<nlohmann::ordered_json::object_t&>();
   for (const EntrySnapshot& e : snapshot.entries) {
-    if (e.required && e.status != Status::loaded) missing[e.name] = e;
+    if (e.required && e.status != Status::loaded) {
+      append_member(members, e.name, nlohmann::ordered_json(e));
+    }
   }
   j["entries"] = std::move(missing);
   return json_response(503, j);
 }
 
 // GET routes; `path` is one of them.
-inline HttpResponse get_route(LazyRegistry& registry, std::string_view path) {
+inline HttpResponse get_route(LazyRegistry& registry, std::string_view path,
+                              const RespondOptions& options) {
   HttpResponse r;
   if (path == "/") {
     r.content_type = "text/html; charset=utf-8";
-    r.body = status_page_html();
+    r.body = status_page_html(options);
   } else if (path == "/api/status") {
     r.content_type = kJsonType;
     r.body = dump_status(registry);
@@ -257,10 +368,20 @@ inline HttpResponse method_not_allowed(std::string_view method,
 }  // namespace detail
 
 inline HttpResponse respond(LazyRegistry& registry, std::string_view method,
-                            std::string_view target,
-                            std::string_view /*body*/) {
+                            std::string_view target, std::string_view /*body*/,
+                            const RespondOptions& options) {
   using detail::quoted;
-  std::string_view path = target.substr(0, target.find_first_of("?#"));
+  std::string_view path;
+  if (!detail::target_path(target, path)) {
+    if (target == "*" && method == "OPTIONS") {
+      HttpResponse r;
+      r.status = 204;
+      r.allow = "GET, HEAD, POST";
+      return r;
+    }
+    return detail::error_response(
+        400, "lazyload: bad request target " + quoted(std::string(target)));
+  }
   constexpr std::string_view kLoad = "/api/load/";
   constexpr std::string_view kUnload = "/api/unload/";
   const bool load = path.substr(0, kLoad.size()) == kLoad;
@@ -269,22 +390,25 @@ inline HttpResponse respond(LazyRegistry& registry, std::string_view method,
     if (method != "POST") {
       return detail::method_not_allowed(method, path, "POST");
     }
+    if (!options.control) return detail::control_off(path);
     return detail::load_or_unload(
-        registry, load, path.substr(load ? kLoad.size() : kUnload.size()));
+        registry, load, path.substr(load ? kLoad.size() : kUnload.size()),
+        detail::wants_wait(target));
   }
   if (path == "/" || path == "/api/status" || path == "/metrics" ||
       path == "/api/trace" || path == "/healthz" || path == "/readyz") {
     if (method != "GET" && method != "HEAD") {
       return detail::method_not_allowed(method, path, "GET, HEAD");
     }
-    return detail::get_route(registry, path);
+    return detail::get_route(registry, path, options);
   }
   return detail::error_response(
       404, "lazyload: no route for " + quoted(std::string(path)));
 }
 
-inline std::string_view status_page_html() noexcept {
-  return detail::kStatusPage;
+inline std::string_view status_page_html(
+    const RespondOptions& options) noexcept {
+  return options.control ? detail::kControlStatusPage : detail::kStatusPage;
 }
 
 }  // namespace lazyload

@@ -75,6 +75,7 @@
 #include "detail/throw.hpp"
 #include "detail/timer.hpp"
 #include "detail/type_name.hpp"
+#include "detail/utf8.hpp"
 #include "error.hpp"
 #include "events.hpp"
 #include "handle.hpp"
@@ -129,10 +130,11 @@ class LazyRegistry {
   // stable for the registry's lifetime. `T` is deduced from the loader as for
   // LazyHandle, or given: `add<Base>(name, loader)`. Nothing loads here.
   // Thread safety: safe to call concurrently with every member.
-  // Throws: LazyError if `name` is empty or already registered, the warm-up
-  // does not take `T`, or an idle_timeout is set on an entry that is not
-  // evictable; CycleError if `options.depends_on` closes a
-  // cycle of declared dependencies. Nothing is registered when it throws.
+  // Throws: LazyError if `name` is empty, not valid UTF-8 (the message names
+  // the first bad byte's offset and shows those bytes as \xHH) or already
+  // registered, the warm-up does not take `T`, or an idle_timeout is set on
+  // an entry that is not evictable; CycleError if `options.depends_on` closes
+  // a cycle of declared dependencies. Nothing is registered when it throws.
   // Invalidates: none.
   template <class T = void, class F>
   auto add(std::string name, F loader, EntryOptions options = {}) -> LazyHandle<
@@ -310,6 +312,15 @@ class LazyRegistry {
   // Invalidates: none.
   RegistrySnapshot snapshot() const;
 
+  // LazyRegistry::snapshot(name)
+  //
+  // Returns the state of entry `name` alone, as in snapshot().entries,
+  // without reading the other entries.
+  // Thread safety: safe to call concurrently, also while loads run.
+  // Throws: LazyError if `name` is not registered; std::bad_alloc.
+  // Invalidates: none.
+  EntrySnapshot snapshot(std::string_view name) const;
+
   // LazyRegistry::timeline()
   //
   // Returns the finished loads recorded, oldest first (at most
@@ -440,6 +451,7 @@ auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
 
 inline LazyRegistry::Entry& LazyRegistry::add_entry(
     std::unique_ptr<LazyHandleBase> handle, EntryOptions options) {
+  detail::check_name_is_utf8(handle->name());
   if (options.idle_timeout > std::chrono::steady_clock::duration{} &&
       !options.evictable) {
     detail::throw_error<LazyError>("lazyload: resource " +
@@ -614,6 +626,10 @@ inline RegistrySnapshot LazyRegistry::snapshot() const {
   out.progress_percentage = 100.0 * out.progress;
   LAZYLOAD_SUPPRESS_DEPRECATED_END
   return out;
+}
+
+inline EntrySnapshot LazyRegistry::snapshot(std::string_view name) const {
+  return snapshot_of(find(name));
 }
 
 inline EntrySnapshot LazyRegistry::snapshot_of(const Entry& e) {

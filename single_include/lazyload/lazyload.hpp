@@ -1530,15 +1530,16 @@ class LazyHandleBase {
   bool cooling_down() const;
   void run_load(std::unique_lock<std::mutex>& lock);
   LoadRecord begin_load(std::unique_lock<std::mutex>& lock);
-  Outcome run_loader(LoadRecord& record, Progress& progress);
+  Outcome run_loader(LoadRecord& record, Progress& progress,
+                     detail::LoadSite& site);
   Outcome run_guarded(std::unique_lock<std::mutex>& lock, LoadRecord& record,
                       bool reload);
   void settle_stop(const Progress& progress, Outcome& outcome) const;
-  void finish_load(const LoadRecord& record, const Outcome& outcome);
+  void finish_load(const LoadRecord& record, Outcome& outcome);
   void publish(const std::shared_ptr<void>& value);
   void report_load(const LoadRecord& record, const Outcome& outcome,
                    bool reload = false) noexcept;
-  std::exception_ptr wrap_failure(std::string& message) const;
+  std::exception_ptr wrap_failure(std::string& message, bool& cancelled) const;
   std::exception_ptr stop_failure(const std::exception_ptr& cause,
                                   bool cancelled, std::string& message) const;
   std::string load_prefix() const;
@@ -1547,7 +1548,7 @@ class LazyHandleBase {
   void wait_for_running_reload(std::unique_lock<std::mutex>& lock);
   void run_reload(std::unique_lock<std::mutex>& lock);
   std::shared_ptr<void> finish_reload(const LoadRecord& record,
-                                      const Outcome& outcome);
+                                      Outcome& outcome);
 
   // Unloading: detach the value (mutex_ held), then destroy it outside.
   std::shared_ptr<void> detach_value();
@@ -1568,8 +1569,9 @@ class LazyHandleBase {
   bool load_if_queued();
 
   mutable std::mutex mutex_;
-  mutable std::condition_variable cv_;            // signalled when a load ends
-  detail::LoadSite site_;                         // the name, and who loads now
+  mutable std::condition_variable cv_;  // signalled when a load ends
+  detail::LoadSite site_;               // the name, and who loads now
+  detail::LoadSite reload_site_;        // the same name, and who reloads now
   std::atomic<Status> status_{Status::unloaded};  // written under mutex_
   // When the value was last leased (or loaded): a process-wide sequence
   // number, for exact least-recently-used order, and steady_clock ticks, for
@@ -1904,6 +1906,7 @@ class HandleAccess {
 inline LazyHandleBase::LazyHandleBase(std::string name, HandleOptions options)
     : options_(std::move(options)) {
   site_.name = std::move(name);
+  reload_site_.name = site_.name;
 }
 
 inline void LazyHandleBase::unload() noexcept {
@@ -1923,12 +1926,22 @@ inline void LazyHandleBase::unload() noexcept {
 
 inline void LazyHandleBase::reload() {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (value_.load(std::memory_order_relaxed) == nullptr) {
-    acquire(lock);  // not loaded: a reload is a load
-  } else if (reloading_) {
-    wait_for_running_reload(lock);
-  } else {
-    run_reload(lock);
+  for (;;) {
+    if (value_.load(std::memory_order_relaxed) == nullptr) {
+      acquire(lock);  // not loaded: a reload is a load
+    } else if (!reloading_) {
+      run_reload(lock);
+    } else if (!reload_progress_.stop_flag()) {
+      wait_for_running_reload(lock);  // share the reload under way
+    } else {
+      // The reload under way was cancelled: wait for it to end, then start
+      // the one asked for.
+      const std::uint64_t generation = reload_generation_;
+      detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
+      cv_.wait(lock, [&] { return reload_generation_ != generation; });
+      continue;
+    }
+    return;
   }
 }
 
@@ -2044,9 +2057,10 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
 inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
     std::unique_lock<std::mutex>& lock, LoadRecord& record, bool reload) {
   Progress& progress = reload ? reload_progress_ : progress_;
+  detail::LoadSite& site = reload ? reload_site_ : site_;
 #if LAZYLOAD_HAS_FORCED_UNWIND
   try {
-    return run_loader(record, progress);
+    return run_loader(record, progress, site);
   } catch (abi::__forced_unwind&) {
     Outcome ended;
     ended.message = load_prefix() + "failed: the loading thread was ended";
@@ -2065,7 +2079,7 @@ inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
 #else
   static_cast<void>(lock);
   static_cast<void>(reload);
-  return run_loader(record, progress);
+  return run_loader(record, progress, site);
 #endif
 }
 
@@ -2088,10 +2102,10 @@ inline LoadRecord LazyHandleBase::begin_load(
 
 // Requires: `mutex_` not held. Runs the observer's before_load, the loader
 // and the warm-up; never throws, the failure is in the outcome.
-inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record,
-                                                          Progress& progress) {
+inline LazyHandleBase::Outcome LazyHandleBase::run_loader(
+    LoadRecord& record, Progress& progress, detail::LoadSite& site) {
   Outcome outcome;
-  detail::LoadScope scope(site_);
+  detail::LoadScope scope(site);
   record.started_at = std::chrono::steady_clock::now();
   try {
     if (observer_ != nullptr) observer_->before_load();
@@ -2108,7 +2122,7 @@ inline LazyHandleBase::Outcome LazyHandleBase::run_loader(LoadRecord& record,
 #endif
   } catch (...) {
     outcome.value.reset();
-    outcome.failure = wrap_failure(outcome.message);
+    outcome.failure = wrap_failure(outcome.message, outcome.cancelled);
   }
   settle_stop(progress, outcome);
   record.finished_at = std::chrono::steady_clock::now();
@@ -2156,7 +2170,9 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
 
 // Requires: `mutex_` held. Records the load and wakes its waiters.
 inline void LazyHandleBase::finish_load(const LoadRecord& record,
-                                        const Outcome& outcome) {
+                                        Outcome& outcome) {
+  // A stop requested (under this mutex) after the loader returned still wins.
+  if (outcome.value) settle_stop(progress_, outcome);
   ++generation_;
   site_.loader.store(std::thread::id());
   last_duration_ = record.finished_at - record.started_at;
@@ -2204,7 +2220,10 @@ inline void LazyHandleBase::report_load(const LoadRecord& record,
   change.to = outcome.value       ? Status::loaded
               : outcome.cancelled ? Status::unloaded
                                   : Status::failed;
-  if (reload) change.to = is_loaded() ? Status::loaded : Status::unloaded;
+  if (reload) {  // the status did not change: say what it is now
+    change.to = status_.load(std::memory_order_acquire);
+    change.from = change.to;
+  }
   change.duration = record.finished_at - record.started_at;
   if (!outcome.cancelled) change.error = outcome.message;
   change.reload = reload;
@@ -2219,8 +2238,8 @@ inline std::string LazyHandleBase::load_prefix() const {
              : "lazyload: loading " + detail::quoted(site_.name) + " ";
 }
 
-inline std::exception_ptr LazyHandleBase::wrap_failure(
-    std::string& message) const {
+inline std::exception_ptr LazyHandleBase::wrap_failure(std::string& message,
+                                                       bool& cancelled) const {
   const std::string prefix = load_prefix() + "failed: ";
   constexpr std::string_view kOwnPrefix = "lazyload: ";
   auto strip = [&](const char* what) {
@@ -2236,6 +2255,10 @@ inline std::exception_ptr LazyHandleBase::wrap_failure(
     } catch (const CycleError& e) {
       message = prefix + strip(e.what());
       std::throw_with_nested(CycleError(message));
+    } catch (const LoadCancelled& e) {
+      cancelled = true;  // a stop, not a failure: keeps its type
+      message = load_prefix() + "was cancelled: " + strip(e.what());
+      std::throw_with_nested(LoadCancelled(message));
     } catch (const std::exception& e) {
       message = prefix + strip(e.what());
       std::throw_with_nested(LoadError(message));
@@ -2315,7 +2338,7 @@ inline void LazyHandleBase::wait_for_running_reload(
     std::unique_lock<std::mutex>& lock) {
   const std::uint64_t generation = reload_generation_;
   {
-    detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
+    detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
     cv_.wait(lock, [&] { return reload_generation_ != generation; });
   }
   if (reload_generation_ == generation + 1 && reload_failure_) {
@@ -2331,7 +2354,7 @@ inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
   LoadRecord record;
   record.name = site_.name;
   record.thread = std::this_thread::get_id();
-  site_.loader.store(record.thread);
+  reload_site_.loader.store(record.thread);
   lock.unlock();
   Outcome outcome = run_guarded(lock, record, true);
   lock.lock();
@@ -2348,19 +2371,27 @@ inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
 // handle was not unloaded meanwhile) and returns the old one, for the caller
 // to release without the mutex; records a failure without touching the value.
 inline std::shared_ptr<void> LazyHandleBase::finish_reload(
-    const LoadRecord& record, const Outcome& outcome) {
+    const LoadRecord& record, Outcome& outcome) {
+  // A stop requested after the loader returned (cancel(), or an unload(),
+  // which leaves nothing to replace) still wins: nothing is published.
+  if (outcome.value) settle_stop(reload_progress_, outcome);
+  if (outcome.value && value_.load(std::memory_order_relaxed) == nullptr) {
+    outcome.value.reset();
+    outcome.cancelled = true;
+    outcome.failure = stop_failure(nullptr, true, outcome.message);
+  }
   ++reload_generation_;
   reloading_ = false;
   reload_failure_ = outcome.failure;
-  site_.loader.store(std::thread::id());
+  reload_site_.loader.store(std::thread::id());
   last_duration_ = record.finished_at - record.started_at;
   last_record_ = record;
   std::shared_ptr<void> old;
-  if (outcome.value && value_.load(std::memory_order_relaxed) != nullptr) {
+  if (outcome.value) {
     old = std::move(owner_);
     publish(outcome.value);
     progress_.adopt(reload_progress_);
-  } else if (!outcome.value && !outcome.cancelled) {
+  } else if (!outcome.cancelled) {
     ++failures_;
     last_error_ = outcome.message;
   }
@@ -2621,8 +2652,9 @@ class Scheduler {
     if (HandleAccess::load_if_queued(handle)) return;
     const Status status = handle.status();
     if (status == Status::unloaded) {
-      throw_error<LoadError>("lazyload: loading " + label_of(handle.name()) +
-                             " was cancelled: it was unloaded while queued");
+      throw_error<LoadCancelled>(
+          "lazyload: loading " + label_of(handle.name()) +
+          " was cancelled: it was unloaded while queued");
     }
     if (status == Status::failed) {
       if (std::exception_ptr failure = HandleAccess::failure(handle)) {
@@ -3446,13 +3478,14 @@ class JsonReader {
 // Internal: the text helpers the monitoring adapters share. Not part of the
 // public interface; do not include it directly.
 //
-// Names and error messages are arbitrary bytes: valid UTF-8 usually, but a
-// name may hold quotes, backslashes, newlines, control characters or bytes
-// that are not UTF-8 at all. Every output format must stay well formed
-// anyway, so each writer goes through `append_escaped()`, which copies valid
-// UTF-8, replaces each byte that is not part of a valid sequence with U+FFFD
-// (as nlohmann's error_handler_t::replace does), and lets the format decide
-// how to write each ASCII character:
+// Names are valid UTF-8 (the registry refuses others, detail/utf8.hpp) but
+// may hold quotes, backslashes, newlines and control characters; error
+// messages and stages are arbitrary bytes, also bytes that are not UTF-8.
+// Every output format must stay well formed anyway, so each writer goes
+// through `append_escaped()`, which copies valid UTF-8, replaces each byte
+// that is not part of a valid sequence with U+FFFD (as nlohmann's
+// error_handler_t::replace does), and lets the format decide how to write
+// each ASCII character:
 //
 //   append_json_string()   JSON string literal: `"a\"b\n"`
 //   append_label_value()   Prometheus label value: `a\"b\n`
@@ -3473,11 +3506,32 @@ class JsonReader {
 #include <string>       // std::string
 #include <string_view>  // std::string_view
 
+// lazyload/detail/utf8.hpp
+//
+// Internal: UTF-8 validation, for the registry (which refuses names that are
+// not UTF-8) and for the text helpers of the monitoring adapters
+// (detail/text.hpp). Not part of the public interface; do not include it
+// directly.
+//
+// Rationale: a registry name is a key in the status JSON, a Prometheus label
+// value, a path segment of the HTTP routes and a string in warm-start
+// profiles. Every one of those formats is UTF-8, and the only way to write
+// other bytes there is to replace them (U+FFFD), which makes distinct names
+// print alike: duplicate JSON keys, identical series, buttons that post a
+// name that does not exist. So `LazyRegistry::add()` refuses such names, and
+// says where the fault is without echoing the invalid bytes. Control
+// characters are valid UTF-8 and are taken: every writer escapes them.
+
+#ifndef LAZYLOAD_DETAIL_UTF8_HPP_
+#define LAZYLOAD_DETAIL_UTF8_HPP_
+
+#include <cstddef>      // std::size_t
+#include <string>       // std::string, std::to_string
+#include <string_view>  // std::string_view
+
+
 namespace lazyload {
 namespace detail {
-
-// U+FFFD REPLACEMENT CHARACTER, written for each byte that is not UTF-8.
-inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
 // Returns the length (2 to 4) of the valid, shortest-form UTF-8 sequence
 // that starts at s[i] with a byte >= 0x80, or 0 if there is none (a stray
@@ -3511,6 +3565,65 @@ inline std::size_t utf8_sequence_length(std::string_view s,
   }
   return length;
 }
+
+// Returns the offset of the first byte of `s` that is not part of a valid
+// UTF-8 sequence, or std::string_view::npos if `s` is valid UTF-8.
+inline std::size_t first_invalid_utf8(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+    } else if (const std::size_t n = utf8_sequence_length(s, i); n != 0) {
+      i += n;
+    } else {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Returns `s` with each byte that is not part of a valid UTF-8 sequence
+// written as `\xHH` (lower-case hex), so that the result is valid UTF-8.
+inline std::string escape_invalid_utf8(std::string_view s) {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto byte = static_cast<unsigned char>(s[i]);
+    std::size_t n = byte < 0x80 ? 1 : utf8_sequence_length(s, i);
+    if (n != 0) {
+      out += s.substr(i, n);
+    } else {
+      out += "\\x";
+      out += kHex[byte >> 4U];
+      out += kHex[byte & 0xFU];
+      n = 1;
+    }
+    i += n;
+  }
+  return out;
+}
+
+// Throws LazyError if the resource name `name` is not valid UTF-8, naming
+// the offset of the first bad byte and showing the name with the bad bytes
+// escaped.
+inline void check_name_is_utf8(std::string_view name) {
+  const std::size_t bad = first_invalid_utf8(name);
+  if (LAZYLOAD_PREDICT_TRUE(bad == std::string_view::npos)) return;
+  throw_error<LazyError>("lazyload: resource name " +
+                         quoted(escape_invalid_utf8(name)) +
+                         " is not valid UTF-8 at byte " + std::to_string(bad));
+}
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_UTF8_HPP_
+
+namespace lazyload {
+namespace detail {
+
+// U+FFFD REPLACEMENT CHARACTER, written for each byte that is not UTF-8.
+inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
 // Appends `in` to `out` as valid UTF-8: ASCII characters go through
 // `ascii(out, c)`, which writes them (escaped or not); valid multi-byte
@@ -4912,10 +5025,11 @@ class LazyRegistry {
   // stable for the registry's lifetime. `T` is deduced from the loader as for
   // LazyHandle, or given: `add<Base>(name, loader)`. Nothing loads here.
   // Thread safety: safe to call concurrently with every member.
-  // Throws: LazyError if `name` is empty or already registered, the warm-up
-  // does not take `T`, or an idle_timeout is set on an entry that is not
-  // evictable; CycleError if `options.depends_on` closes a
-  // cycle of declared dependencies. Nothing is registered when it throws.
+  // Throws: LazyError if `name` is empty, not valid UTF-8 (the message names
+  // the first bad byte's offset and shows those bytes as \xHH) or already
+  // registered, the warm-up does not take `T`, or an idle_timeout is set on
+  // an entry that is not evictable; CycleError if `options.depends_on` closes
+  // a cycle of declared dependencies. Nothing is registered when it throws.
   // Invalidates: none.
   template <class T = void, class F>
   auto add(std::string name, F loader, EntryOptions options = {}) -> LazyHandle<
@@ -5093,6 +5207,15 @@ class LazyRegistry {
   // Invalidates: none.
   RegistrySnapshot snapshot() const;
 
+  // LazyRegistry::snapshot(name)
+  //
+  // Returns the state of entry `name` alone, as in snapshot().entries,
+  // without reading the other entries.
+  // Thread safety: safe to call concurrently, also while loads run.
+  // Throws: LazyError if `name` is not registered; std::bad_alloc.
+  // Invalidates: none.
+  EntrySnapshot snapshot(std::string_view name) const;
+
   // LazyRegistry::timeline()
   //
   // Returns the finished loads recorded, oldest first (at most
@@ -5154,7 +5277,7 @@ class LazyRegistry {
   static EntrySnapshot snapshot_of(const Entry& entry);
   void schedule_retry(Entry& entry) noexcept;
   void retry_now(Entry& entry, std::int64_t token, unsigned attempt) noexcept;
-  void queue_background(Entry& entry) noexcept;
+  bool queue_background(Entry& entry) noexcept;
   static void count(RegistrySnapshot& out, const EntrySnapshot& entry);
 
   // Locks: the entry table has its own (a shared_mutex: lookups shared,
@@ -5197,8 +5320,8 @@ inline LazyRegistry::~LazyRegistry() {
   // running are asked to stop, so that joining them below is prompt for
   // loaders that check Progress::stop_requested().
   closing_.store(true);
-  retry_timer_.stop();
   table_.for_each([](const Entry& e) { e.handle->cancel(); });
+  retry_timer_.stop();  // joins a retry that may run on its thread
   idle_worker_.stop();
   scheduler_->stop();
 }
@@ -5223,6 +5346,7 @@ auto LazyRegistry::add(std::string name, F loader, EntryOptions options)
 
 inline LazyRegistry::Entry& LazyRegistry::add_entry(
     std::unique_ptr<LazyHandleBase> handle, EntryOptions options) {
+  detail::check_name_is_utf8(handle->name());
   if (options.idle_timeout > std::chrono::steady_clock::duration{} &&
       !options.evictable) {
     detail::throw_error<LazyError>("lazyload: resource " +
@@ -5399,6 +5523,10 @@ inline RegistrySnapshot LazyRegistry::snapshot() const {
   return out;
 }
 
+inline EntrySnapshot LazyRegistry::snapshot(std::string_view name) const {
+  return snapshot_of(find(name));
+}
+
 inline EntrySnapshot LazyRegistry::snapshot_of(const Entry& e) {
   HandleStats stats = e.handle->stats();
   EntrySnapshot s;
@@ -5546,7 +5674,9 @@ inline void LazyRegistry::Events::changed(Entry& entry,
 inline void LazyRegistry::schedule_retry(Entry& entry) noexcept {
   const auto delay = detail::next_retry_delay(entry);
   if (!delay) return;
-  const auto due = std::chrono::steady_clock::now() + *delay;
+  // Not within the failure cool-down: the handle would refuse to queue it.
+  const auto due = std::chrono::steady_clock::now() +
+                   std::max(*delay, entry.options.failure_cooldown);
   const std::int64_t token = due.time_since_epoch().count();
   const unsigned attempt = entry.retries.fetch_add(1) + 1;
   entry.next_retry_at.store(token);
@@ -5570,18 +5700,25 @@ inline void LazyRegistry::retry_now(Entry& entry, std::int64_t token,
   if (!entry.next_retry_at.compare_exchange_strong(token, 0)) return;
   if (closing_.load() || entry.handle->status() != Status::failed) return;
   entry.retry_attempt.store(attempt);
-  queue_background(entry);
+  if (queue_background(entry)) return;
+  // Not queued (someone else's load got there first, or a newer failure's
+  // cool-down runs): this attempt reports nothing; the next is scheduled.
+  entry.retry_attempt.store(0);
+  if (entry.handle->status() == Status::failed) schedule_retry(entry);
 }
 
-// Queues a background load of `entry` if it is unloaded or failed.
-inline void LazyRegistry::queue_background(Entry& entry) noexcept {
+// Queues a background load of `entry` if it is unloaded or failed; returns
+// whether it did.
+inline bool LazyRegistry::queue_background(Entry& entry) noexcept {
   try {
     if (detail::HandleAccess::mark_queued(*entry.handle)) {
       scheduler_->submit(*entry.handle);
+      return true;
     }
   } catch (...) {
     // Out of memory or threads: the entry stays as it is.
   }
+  return false;
 }
 
 inline void LazyRegistry::Events::recorded(Entry& entry,

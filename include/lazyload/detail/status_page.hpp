@@ -5,11 +5,14 @@
 // lazyload::status_page_html()).
 //
 // One self-contained document: its style and script are inline, and it
-// reads `api/status` (docs/status-json.md) and posts to `api/load/<name>`
-// and `api/unload/<name>` relative to its own URL, so that it also works
-// behind a reverse proxy that serves it under a path prefix. It is kept
-// apart from http.hpp so that the code there stays short and reviewable,
-// and the page can be edited as a page.
+// reads `api/status` (docs/status-json.md) and, with control on, posts to
+// `api/load/<name>` and `api/unload/<name>` relative to its own URL, so that
+// it also works behind a reverse proxy that serves it under a path prefix.
+// It comes in two variants that differ in one line of the script, `const
+// control = false;` or `true;`: read-only, without buttons, and with a LOAD
+// or UNLOAD button per entry. Both are joined at compile time from the two
+// halves below. It is kept apart from http.hpp so that the code there stays
+// short and reviewable, and the page can be edited as a page.
 //
 // Rationale: a raw string literal, so that the page reads as a page. Keep
 // each literal below 16 KB, the limit some compilers (MSVC) set on one
@@ -18,12 +21,13 @@
 #ifndef LAZYLOAD_DETAIL_STATUS_PAGE_HPP_
 #define LAZYLOAD_DETAIL_STATUS_PAGE_HPP_
 
+#include <cstddef>      // std::size_t
 #include <string_view>  // std::string_view
 
 namespace lazyload {
 namespace detail {
 
-inline constexpr std::string_view kStatusPage =
+inline constexpr std::string_view kStatusPageHead =
     R"html(<!doctype html>
 <html lang="en">
 <head>
@@ -70,11 +74,14 @@ button { min-width: 7rem; padding: .25rem .6rem; cursor: pointer; }
 <table>
 <thead><tr><th>Name</th><th>Status</th><th class="num">Priority</th>
 <th class="num">Load time</th><th>Progress</th><th class="num">Size</th>
-<th>Error</th><th></th></tr></thead>
+<th>Error</th></tr></thead>
 <tbody id="rows"></tbody>
 </table>
 <script>
 "use strict";
+const control = )html";
+
+inline constexpr std::string_view kStatusPageTail = R"html(;
 const rows = new Map();     // name -> the row's cells
 const pending = new Set();  // names with a request in flight
 let refreshing = false;
@@ -118,10 +125,12 @@ function row(name) {
   r = { tr: tr, name: cell("name"), status: cell("status"),
         priority: cell("num"), time: cell("num"), progress: cell("progress"),
         size: cell("num"), error: cell("error") };
-  r.button = document.createElement("button");
-  r.button.dataset.name = name;
-  r.button.addEventListener("click", () => act(name, r.button));
-  cell("action").appendChild(r.button);
+  if (control) {
+    r.button = document.createElement("button");
+    r.button.dataset.name = name;
+    r.button.addEventListener("click", () => act(name, r.button));
+    cell("action").appendChild(r.button);
+  }
   rows.set(name, r);
   document.getElementById("rows").appendChild(tr);
   return r;
@@ -152,11 +161,12 @@ function render(doc) {
     r.progress.textContent = progress(e);
     r.size.textContent = bytes(e.size_bytes);
     r.error.textContent = e.error || "";
-    if (!pending.has(name)) {
+    if (control && !pending.has(name)) {
+      const busy = e.status === "queued" || e.status === "loading";
       const action = e.status === "loaded" ? "unload" : "load";
       r.button.dataset.action = action;
-      r.button.textContent = action.toUpperCase();
-      r.button.disabled = false;
+      r.button.textContent = busy ? "LOADING..." : action.toUpperCase();
+      r.button.disabled = busy;
     }
   }
 }
@@ -193,12 +203,45 @@ async function act(name, button) {
   }
 }
 
+if (control) {
+  document.querySelector("thead tr").appendChild(
+      document.createElement("th"));
+}
 refresh();
 setInterval(refresh, 1000);
 </script>
 </body>
 </html>
 )html";
+
+// The page with `const control = ` set to `flag`, as one array of N chars.
+template <std::size_t N> struct PageText {
+  char text[N];  // NOLINT(modernize-avoid-c-arrays): constexpr storage
+};
+template <std::size_t N>
+constexpr PageText<N> join_page(std::string_view flag) {
+  PageText<N> out{};
+  std::size_t i = 0;
+  for (const std::string_view part : {kStatusPageHead, flag, kStatusPageTail}) {
+    for (const char c : part) out.text[i++] = c;
+  }
+  return out;
+}
+
+inline constexpr std::string_view kReadOnlyFlag = "false";
+inline constexpr std::string_view kControlFlag = "true";
+inline constexpr auto kReadOnlyPageText =
+    join_page<kStatusPageHead.size() + kReadOnlyFlag.size() +
+              kStatusPageTail.size()>(kReadOnlyFlag);
+inline constexpr auto kControlPageText =
+    join_page<kStatusPageHead.size() + kControlFlag.size() +
+              kStatusPageTail.size()>(kControlFlag);
+
+// The read-only page and the page with control.
+inline constexpr std::string_view kStatusPage(kReadOnlyPageText.text,
+                                              sizeof kReadOnlyPageText.text);
+inline constexpr std::string_view kControlStatusPage(
+    kControlPageText.text, sizeof kControlPageText.text);
 
 }  // namespace detail
 }  // namespace lazyload

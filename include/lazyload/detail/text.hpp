@@ -3,13 +3,14 @@
 // Internal: the text helpers the monitoring adapters share. Not part of the
 // public interface; do not include it directly.
 //
-// Names and error messages are arbitrary bytes: valid UTF-8 usually, but a
-// name may hold quotes, backslashes, newlines, control characters or bytes
-// that are not UTF-8 at all. Every output format must stay well formed
-// anyway, so each writer goes through `append_escaped()`, which copies valid
-// UTF-8, replaces each byte that is not part of a valid sequence with U+FFFD
-// (as nlohmann's error_handler_t::replace does), and lets the format decide
-// how to write each ASCII character:
+// Names are valid UTF-8 (the registry refuses others, detail/utf8.hpp) but
+// may hold quotes, backslashes, newlines and control characters; error
+// messages and stages are arbitrary bytes, also bytes that are not UTF-8.
+// Every output format must stay well formed anyway, so each writer goes
+// through `append_escaped()`, which copies valid UTF-8, replaces each byte
+// that is not part of a valid sequence with U+FFFD (as nlohmann's
+// error_handler_t::replace does), and lets the format decide how to write
+// each ASCII character:
 //
 //   append_json_string()   JSON string literal: `"a\"b\n"`
 //   append_label_value()   Prometheus label value: `a\"b\n`
@@ -30,44 +31,13 @@
 #include <string>       // std::string
 #include <string_view>  // std::string_view
 
+#include "utf8.hpp"  // utf8_sequence_length
+
 namespace lazyload {
 namespace detail {
 
 // U+FFFD REPLACEMENT CHARACTER, written for each byte that is not UTF-8.
 inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
-
-// Returns the length (2 to 4) of the valid, shortest-form UTF-8 sequence
-// that starts at s[i] with a byte >= 0x80, or 0 if there is none (a stray
-// continuation byte, an overlong form, a surrogate, a code point above
-// U+10FFFF, or a sequence cut short).
-inline std::size_t utf8_sequence_length(std::string_view s,
-                                        std::size_t i) noexcept {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  std::size_t length = 0;
-  unsigned char low = 0x80;  // bounds of the second byte
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // overlong
-    if (lead == 0xED) high = 0x9F;  // surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;   // overlong
-    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() - i < length) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    const auto byte = static_cast<unsigned char>(s[i + k]);
-    const unsigned char lo = k == 1 ? low : 0x80;
-    const unsigned char hi = k == 1 ? high : 0xBF;
-    if (byte < lo || byte > hi) return 0;
-  }
-  return length;
-}
 
 // Appends `in` to `out` as valid UTF-8: ASCII characters go through
 // `ascii(out, c)`, which writes them (escaped or not); valid multi-byte
