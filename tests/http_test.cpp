@@ -242,7 +242,8 @@ TEST_CASE("by default respond is read-only: POST answers 403, no buttons",
   registry.load("model");
   for (const char* target :
        {"/api/load/model", "/api/load/model?wait=1", "/api/unload/model",
-        "/api/load/ghost", "/api/unload/%zz"}) {
+        "/api/reload/model", "/api/cancel/model", "/api/load/ghost",
+        "/api/unload/%zz"}) {
     INFO(target);
     const HttpResponse r = read_only(registry, "POST", target);
     CHECK(r.status == 403);
@@ -487,4 +488,51 @@ TEST_CASE("respond may be called from many threads at once", "[http]") {
     CHECK(s.size() == 60);
     for (const int status : s) CHECK(status == 200);
   }
+}
+
+TEST_CASE("POST /api/reload swaps the value while it serves, or keeps it",
+          "[http]") {
+  LazyRegistry registry;
+  std::atomic<int> runs{0};
+  registry.add("model", [&]() -> int {
+    if (++runs == 3) throw std::runtime_error("bad weights");
+    return runs.load();
+  });
+  registry.load("model");
+  std::shared_ptr<int> old = registry.try_lease<int>("model");
+  const HttpResponse ok = serve(registry, "POST", "/api/reload/model");
+  CHECK(ok.status == 200);
+  CHECK(body_of(ok).at("loads") == 2);
+  CHECK(registry.get<int>("model") == 2);
+  CHECK(*old == 1);  // a lease of the old value stays valid
+  const HttpResponse bad = serve(registry, "POST", "/api/reload/model");
+  CHECK(bad.status == 500);
+  CHECK(body_of(bad).at("error") ==
+        "lazyload: loading 'model' failed: bad weights");
+  CHECK(body_of(bad).at("entry").at("status") == "loaded");
+  CHECK(registry.get<int>("model") == 2);  // the current value still serves
+  CHECK(serve(registry, "GET", "/api/reload/model").status == 405);
+  CHECK(serve(registry, "POST", "/api/reload/ghost").status == 404);
+}
+
+TEST_CASE("POST /api/cancel stops a running load, or answers 409", "[http]") {
+  LazyRegistry registry;
+  std::atomic<bool> started{false};
+  registry.add("slow", [&](lazyload::Progress& p) {
+    started = true;
+    while (true) p.throw_if_stop_requested();
+    return 0;
+  });
+  const HttpResponse idle = serve(registry, "POST", "/api/cancel/slow");
+  CHECK(idle.status == 409);
+  CHECK(body_of(idle).at("error") ==
+        "lazyload: nothing to cancel: 'slow' is neither loading nor "
+        "reloading");
+  lazyload::LoadFuture future = registry.load_async("slow");
+  while (!started) std::this_thread::yield();
+  const HttpResponse cancelled = serve(registry, "POST", "/api/cancel/slow");
+  CHECK(cancelled.status == 200);
+  CHECK_THROWS_AS(future.get(), lazyload::LoadCancelled);
+  CHECK(registry.wait_idle(std::chrono::seconds(10)));
+  CHECK(registry.entry("slow").status() == lazyload::Status::unloaded);
 }

@@ -213,6 +213,35 @@ def many_slow_loads(program):
         check(server.stop(signal.SIGTERM) == 0, "exit code on SIGTERM")
 
 
+def sigterm_mid_load(program):
+    """SIGTERM while a 30 s load runs, and a request waits on it: exit < 1 s."""
+    with Server(program, "--no-background", "--time-scale", "20",
+                "--control-token", TOKEN) as server:
+        base = server.url
+        answered = []
+
+        def wait_for_load():
+            try:
+                r = request(base + "api/load/bert?wait=1", method="POST",
+                            headers=AUTH, timeout=60)
+                answered.append(r.status)
+            except Exception as e:  # the server may close the connection
+                answered.append(repr(e))
+
+        waiter = threading.Thread(target=wait_for_load)
+        waiter.start()
+        wait_until("bert to be loading", lambda: get_json(
+            base + "api/status")["entries"]["bert"]["status"] == "loading")
+        start = time.monotonic()
+        code = server.stop(signal.SIGTERM)
+        elapsed = time.monotonic() - start
+        check(code == 0, "exit code %d on SIGTERM" % code)
+        check(elapsed < 1.0, "exit took %.2f s after SIGTERM mid-load" % elapsed)
+        check("status_server: stopped (SIGTERM)" in server.output(), server.output())
+        waiter.join(timeout=30)
+        check(len(answered) == 1, "the waiting request ended: %r" % answered)
+
+
 def background(program):
     with Server(program, "--time-scale", "0.2") as server:
         base = server.url
@@ -239,6 +268,7 @@ def main():
     on_demand(program)
     read_only(program)
     many_slow_loads(program)
+    sigterm_mid_load(program)
     background(program)
     print("ok: %d checks passed" % checks)
 

@@ -19,8 +19,10 @@
 //
 // Prints `status_server: serving http://ADDRESS:PORT/` once it listens, one
 // line per status change, and the status table when it stops. SIGINT
-// (Ctrl-C) and SIGTERM stop it cleanly: the server stops accepting, running
-// loads finish, the registry is destroyed, and it exits with status 0.
+// (Ctrl-C) and SIGTERM stop it cleanly and promptly: running loads are
+// cancelled (the loaders check Progress::stop_requested()), the server stops
+// accepting, the registry is destroyed, and it exits with status 0, well
+// within a Kubernetes grace period even in the middle of a long load.
 //
 // The handler is the whole integration: every route goes to
 // lazyload::respond() with the raw request target (cpp-httplib's req.path
@@ -119,7 +121,13 @@ auto slow_loader(double seconds, std::vector<std::string> stages,
     for (std::size_t i = 0; i < stages.size(); ++i) {
       const double done = static_cast<double>(i);
       progress.report(done / static_cast<double>(stages.size()), stages[i]);
-      std::this_thread::sleep_for(step);
+      // Sleeps in slices, giving up as soon as a stop is requested: cancel,
+      // unload, or the registry's destruction on SIGTERM.
+      const auto until = std::chrono::steady_clock::now() + step;
+      while (std::chrono::steady_clock::now() < until) {
+        progress.throw_if_stop_requested();
+        std::this_thread::sleep_for(10ms);
+      }
     }
     progress.report(1.0, "ready");
     progress.set_size(bytes);
@@ -281,6 +289,9 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     received = sig;
+    // Running loads first: a request waiting on one (?wait=1) then returns,
+    // so stopping the server does not wait for the load.
+    for (const std::string& name : registry.names()) registry.cancel(name);
     // stop() is ignored before listen_after_bind() has started: repeat it.
     while (listening) {
       server.stop();

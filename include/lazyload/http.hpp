@@ -19,11 +19,19 @@
 //                           background; 202 with its JSON at once (200 if
 //                           already loaded). With `?wait=1`, loads and
 //                           answers when done: 200 with its JSON, or 500
-//   POST /api/unload/<name> control: unloads it; 200 with its JSON
+//   POST /api/unload/<name> control: unloads it (cancelling a running
+//                           load); 200 with its JSON
+//   POST /api/reload/<name> control: loads a new value while the current one
+//                           serves and swaps it in; answers when done: 200
+//                           with its JSON, or 500 (the old value still
+//                           serves)
+//   POST /api/cancel/<name> control: asks its running load or reload to
+//                           stop; 200 with its JSON, or 409 when nothing
+//                           runs
 //
 // The POST routes change the registry, so they answer 403 unless the caller
 // passes `RespondOptions` with `control = true`; the page then shows its
-// buttons. Authentication stays with the server that calls respond():
+// buttons (LOAD, UNLOAD, RELOAD, CANCEL). Authentication stays with the server that calls respond():
 // examples/status_server turns control on only with a bearer token.
 //
 // Example Usage (cpp-httplib; examples/status_server has the whole program):
@@ -81,10 +89,12 @@
 
 #include <algorithm>    // std::min
 #include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint8_t
 #include <exception>    // std::exception
+#include <optional>     // std::optional
 #include <string>       // std::string
 #include <string_view>  // std::string_view
-#include <utility>      // std::move
+#include <utility>      // std::move, std::pair
 
 #include "detail/status_page.hpp"
 #include "detail/throw.hpp"  // quoted
@@ -285,9 +295,25 @@ inline HttpResponse load_entry(LazyRegistry& registry, const std::string& name,
   return json_response(202, entry_json(registry, name));
 }
 
-// POST /api/load/<name> and /api/unload/<name>, with control on.
-inline HttpResponse load_or_unload(LazyRegistry& registry, bool load,
-                                   std::string_view encoded, bool wait) {
+// What a POST route does to its entry.
+enum class Action : std::uint8_t { load, unload, reload, cancel };
+
+// POST /api/cancel/<name>: 200 if a load or reload was running, else 409.
+inline HttpResponse cancel_entry(LazyRegistry& registry,
+                                 const std::string& name) {
+  if (registry.cancel(name)) {
+    return json_response(200, entry_json(registry, name));
+  }
+  nlohmann::ordered_json j;
+  j["error"] = "lazyload: nothing to cancel: " + detail::quoted(name) +
+               " is neither loading nor reloading";
+  j["entry"] = entry_json(registry, name);
+  return json_response(409, j);
+}
+
+// The POST routes, with control on.
+inline HttpResponse control_route(LazyRegistry& registry, Action action,
+                                  std::string_view encoded, bool wait) {
   std::string name;
   if (!percent_decode(encoded, name)) {
     return error_response(400, "lazyload: bad percent-encoding in " +
@@ -298,8 +324,18 @@ inline HttpResponse load_or_unload(LazyRegistry& registry, bool load,
                                    " is not registered");
   }
   try {
-    if (load) return load_entry(registry, name, wait);
-    registry.unload(name);
+    switch (action) {
+    case Action::load:
+      return load_entry(registry, name, wait);
+    case Action::unload:
+      registry.unload(name);
+      break;
+    case Action::reload:
+      registry.reload(name);
+      break;
+    case Action::cancel:
+      return cancel_entry(registry, name);
+    }
   } catch (const std::exception& e) {
     nlohmann::ordered_json j;
     j["error"] = e.what();
@@ -355,6 +391,23 @@ inline HttpResponse get_route(LazyRegistry& registry, std::string_view path,
   return r;
 }
 
+// The action of a POST route and the still-encoded name after its prefix,
+// or nothing when `path` is not one.
+inline std::optional<std::pair<Action, std::string_view>> control_path(
+    std::string_view path) {
+  constexpr std::pair<std::string_view, Action> kRoutes[] = {
+      {"/api/load/", Action::load},
+      {"/api/unload/", Action::unload},
+      {"/api/reload/", Action::reload},
+      {"/api/cancel/", Action::cancel}};
+  for (const auto& [prefix, action] : kRoutes) {
+    if (path.substr(0, prefix.size()) == prefix) {
+      return std::make_pair(action, path.substr(prefix.size()));
+    }
+  }
+  return std::nullopt;
+}
+
 inline HttpResponse method_not_allowed(std::string_view method,
                                        std::string_view path,
                                        const char* allow) {
@@ -382,18 +435,13 @@ inline HttpResponse respond(LazyRegistry& registry, std::string_view method,
     return detail::error_response(
         400, "lazyload: bad request target " + quoted(std::string(target)));
   }
-  constexpr std::string_view kLoad = "/api/load/";
-  constexpr std::string_view kUnload = "/api/unload/";
-  const bool load = path.substr(0, kLoad.size()) == kLoad;
-  const bool unload = path.substr(0, kUnload.size()) == kUnload;
-  if (load || unload) {
+  if (const auto route = detail::control_path(path)) {
     if (method != "POST") {
       return detail::method_not_allowed(method, path, "POST");
     }
     if (!options.control) return detail::control_off(path);
-    return detail::load_or_unload(
-        registry, load, path.substr(load ? kLoad.size() : kUnload.size()),
-        detail::wants_wait(target));
+    return detail::control_route(registry, route->first, route->second,
+                                 detail::wants_wait(target));
   }
   if (path == "/" || path == "/api/status" || path == "/metrics" ||
       path == "/api/trace" || path == "/healthz" || path == "/readyz") {

@@ -101,6 +101,8 @@ function bytes(n) {
 }
 function progress(e) {
   let text;
+  if (e.status === "loaded" && e.reloading)
+    return "reloading " + Math.round((e.reload_progress || 0) * 100) + "%";
   if (e.status === "loaded") text = "100%";
   else if (e.status === "loading" || e.status === "failed")
     text = Math.round(e.progress * 100) + "%";
@@ -126,10 +128,17 @@ function row(name) {
         priority: cell("num"), time: cell("num"), progress: cell("progress"),
         size: cell("num"), error: cell("error") };
   if (control) {
+    const actions = cell("action");
     r.button = document.createElement("button");
     r.button.dataset.name = name;
     r.button.addEventListener("click", () => act(name, r.button));
-    cell("action").appendChild(r.button);
+    actions.appendChild(r.button);
+    r.reload = document.createElement("button");
+    r.reload.dataset.name = name;
+    r.reload.dataset.action = "reload";
+    r.reload.textContent = "RELOAD";
+    r.reload.addEventListener("click", () => act(name, r.reload));
+    actions.appendChild(r.reload);
   }
   rows.set(name, r);
   document.getElementById("rows").appendChild(tr);
@@ -160,13 +169,20 @@ function render(doc) {
     r.time.textContent = e.loads + e.failures ? seconds(e.load_time) : "-";
     r.progress.textContent = progress(e);
     r.size.textContent = bytes(e.size_bytes);
-    r.error.textContent = e.error || "";
+    r.error.textContent = (e.error || "") + (e.next_retry_at
+        ? " (retry " + e.retries + " at " +
+          new Date(e.next_retry_at).toLocaleTimeString() + ")"
+        : "");
     if (control && !pending.has(name)) {
-      const busy = e.status === "queued" || e.status === "loading";
-      const action = e.status === "loaded" ? "unload" : "load";
+      const running = e.status === "loading" || e.reloading;
+      const action = running ? "cancel"
+                   : e.status === "loaded" ? "unload"
+                   : e.status === "queued" ? "queued" : "load";
       r.button.dataset.action = action;
-      r.button.textContent = busy ? "LOADING..." : action.toUpperCase();
-      r.button.disabled = busy;
+      r.button.textContent = action === "queued" ? "QUEUED..."
+                                                 : action.toUpperCase();
+      r.button.disabled = action === "queued";
+      r.reload.hidden = e.status !== "loaded" || e.reloading;
     }
   }
 }
@@ -189,7 +205,9 @@ async function act(name, button) {
   const action = button.dataset.action;
   pending.add(name);
   button.disabled = true;
-  button.textContent = action === "load" ? "LOADING..." : "UNLOADING...";
+  const doing = { load: "LOADING...", unload: "UNLOADING...",
+                  reload: "RELOADING...", cancel: "CANCELLING..." };
+  button.textContent = doing[action] || "...";
   try {
     const response = await fetch(
         "api/" + action + "/" + encodeURIComponent(name), { method: "POST" });
