@@ -667,6 +667,11 @@ TEST_CASE("an initializer that throws aborts the process",
   }
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
-  REQUIRE(WIFSIGNALED(status));
-  CHECK(WTERMSIG(status) == SIGABRT);
+  INFO("wait status " << status);
+  // SIGABRT; a sanitizer that reports the abort exits with its own code
+  // instead (ThreadSanitizer: 66), which is neither of the child's own.
+  const bool aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  const bool reported =
+      WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1;
+  CHECK((aborted || reported));
 }
