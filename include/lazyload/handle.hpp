@@ -269,8 +269,8 @@ class LazyHandleBase {
   // (after its warm-up) and releases the old value, which is destroyed once
   // its last lease ends. Concurrent calls share one reload. If the new load
   // fails or is cancelled, the current value keeps serving (status `loaded`;
-  // a failure is counted and becomes the last error). On a handle that is not
-  // loaded, reload() is load().
+  // a failure is counted and becomes the last error); an unload() during the
+  // reload cancels it. On a handle that is not loaded, reload() is load().
   // Thread safety: safe to call concurrently with every member.
   // Throws: LoadError naming the entry (the current value still serves);
   // LoadCancelled if the reload was cancelled; CycleError as load().

@@ -115,13 +115,17 @@ class LazyRegistry {
 
   // LazyRegistry::~LazyRegistry()
   //
-  // Returns promptly: queued loads never start; loads running on the
-  // registry's threads or its executor finish and are joined.
+  // Returns promptly: queued loads never start (their futures become
+  // broken); loads running on the registry's threads, its executor or its
+  // retry timer are asked to stop (Progress::stop_requested()) and joined;
+  // loads that would start meanwhile fail.
   // Thread safety: no other member may be running or called during or after
-  // destruction (loads on the caller's own threads included).
+  // destruction (loads on the caller's own threads included), and no thread
+  // may be waiting on one of its futures while it runs. A future waited on
+  // afterwards throws std::future_error(broken_promise) or holds the result.
   // Throws: none.
-  // Invalidates: every handle, reference, pointer and future the registry
-  // handed out (leases keep their values alive).
+  // Invalidates: every handle, reference and pointer the registry handed
+  // out (leases keep their values alive).
   ~LazyRegistry();
 
   // LazyRegistry::add()

@@ -60,8 +60,8 @@ inline constexpr unsigned kRetryForever = static_cast<unsigned>(-1);
 // EntryOptions
 //
 // How one registry entry loads: the handle's options (it is a
-// HandleOptions: `warmup`, `failure_cooldown`) and the registry's. An
-// aggregate; set the fields by name.
+// HandleOptions: `warmup`, `failure_cooldown`, `load_timeout`) and the
+// registry's. An aggregate; set the fields by name.
 struct EntryOptions : HandleOptions {
   // Background loading order: smaller first; ties in registration order.
   int priority = kDefaultPriority;

@@ -1382,8 +1382,8 @@ class LazyHandleBase {
   // (after its warm-up) and releases the old value, which is destroyed once
   // its last lease ends. Concurrent calls share one reload. If the new load
   // fails or is cancelled, the current value keeps serving (status `loaded`;
-  // a failure is counted and becomes the last error). On a handle that is not
-  // loaded, reload() is load().
+  // a failure is counted and becomes the last error); an unload() during the
+  // reload cancels it. On a handle that is not loaded, reload() is load().
   // Thread safety: safe to call concurrently with every member.
   // Throws: LoadError naming the entry (the current value still serves);
   // LoadCancelled if the reload was cancelled; CycleError as load().
@@ -4136,8 +4136,8 @@ inline constexpr unsigned kRetryForever = static_cast<unsigned>(-1);
 // EntryOptions
 //
 // How one registry entry loads: the handle's options (it is a
-// HandleOptions: `warmup`, `failure_cooldown`) and the registry's. An
-// aggregate; set the fields by name.
+// HandleOptions: `warmup`, `failure_cooldown`, `load_timeout`) and the
+// registry's. An aggregate; set the fields by name.
 struct EntryOptions : HandleOptions {
   // Background loading order: smaller first; ties in registration order.
   int priority = kDefaultPriority;
@@ -5010,13 +5010,17 @@ class LazyRegistry {
 
   // LazyRegistry::~LazyRegistry()
   //
-  // Returns promptly: queued loads never start; loads running on the
-  // registry's threads or its executor finish and are joined.
+  // Returns promptly: queued loads never start (their futures become
+  // broken); loads running on the registry's threads, its executor or its
+  // retry timer are asked to stop (Progress::stop_requested()) and joined;
+  // loads that would start meanwhile fail.
   // Thread safety: no other member may be running or called during or after
-  // destruction (loads on the caller's own threads included).
+  // destruction (loads on the caller's own threads included), and no thread
+  // may be waiting on one of its futures while it runs. A future waited on
+  // afterwards throws std::future_error(broken_promise) or holds the result.
   // Throws: none.
-  // Invalidates: every handle, reference, pointer and future the registry
-  // handed out (leases keep their values alive).
+  // Invalidates: every handle, reference and pointer the registry handed
+  // out (leases keep their values alive).
   ~LazyRegistry();
 
   // LazyRegistry::add()
