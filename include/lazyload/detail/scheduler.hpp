@@ -90,11 +90,7 @@ class Scheduler {
       requests_.erase(it);
       ++running_;
     }
-    run(task);
-    std::lock_guard<std::mutex> lock(mutex_);
-    --running_;
-    cv_.notify_all();
-    return true;
+    return run_taken(task);
   }
 
   // Whether stop() has been called.
@@ -157,6 +153,12 @@ class Scheduler {
       queue.pop_front();
       ++running_;
     }
+    return run_taken(task);
+  }
+
+  // Runs a task taken off a queue (and counted in `running_`), then
+  // uncounts it. Returns true. Requires: `mutex_` not held.
+  bool run_taken(Task& task) {
     run(task);
     std::lock_guard<std::mutex> lock(mutex_);
     --running_;
