@@ -645,10 +645,12 @@ TEST_CASE("an initializer may load an entry no other thread is loading",
   CHECK(registry.handle<int>("config").stats().loads == 1);
 }
 
-TEST_CASE("an initializer that throws aborts the process",
+TEST_CASE("an initializer that throws never opens its library normally",
           "[library][initializer]") {
-  // Documents a limit lazyload cannot lift: an exception cannot leave a
-  // library's initializer through dlopen, so std::terminate runs.
+  // Documents a limit lazyload cannot lift: an exception thrown by a
+  // library's initializer either ends the process (std::terminate, as with
+  // g++ here) or escapes dlopen with the dynamic loader's state undefined
+  // (as with clang++ -O2 here); the open never just succeeds.
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
@@ -661,17 +663,16 @@ TEST_CASE("an initializer that throws aborts the process",
     try {
       const lazyload::SharedLibrary hook{kHookPath};
     } catch (...) {
-      std::_Exit(1);  // caught: the exception crossed dlopen after all
+      std::_Exit(1);  // the exception crossed dlopen
     }
     std::_Exit(0);  // the initializer did not throw
   }
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
   INFO("wait status " << status);
-  // SIGABRT; a sanitizer that reports the abort exits with its own code
-  // instead (ThreadSanitizer: 66), which is neither of the child's own.
-  const bool aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
-  const bool reported =
-      WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 1;
-  CHECK((aborted || reported));
+  // SIGABRT, a sanitizer's own exit code (ThreadSanitizer: 66) or 1 (the
+  // exception escaped dlopen): anything but a normal open.
+  const bool opened = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  CHECK_FALSE(opened);
+  CHECK((WIFSIGNALED(status) || WIFEXITED(status)));
 }

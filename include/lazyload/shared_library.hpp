@@ -42,10 +42,11 @@
 //   background workers initialize one at a time.)
 // * A library's initializers and finalizers run inside dlopen and dlclose,
 //   under the dynamic loader's lock and lazyload's own. Two things follow.
-//   An initializer must not throw: the process aborts (std::terminate; an
-//   exception cannot cross dlopen), and lazyload cannot catch it. Do work
-//   that can fail in an init function called after the library is open,
-//   through a LazySymbol. And an initializer (or finalizer) that waits for a
+//   An initializer must not throw: the process aborts (std::terminate) or,
+//   depending on how the library was built, the exception escapes dlopen
+//   with the dynamic loader's state undefined; lazyload cannot make either
+//   safe. Do work that can fail in an init function called after the
+//   library is open, through a LazySymbol. And an initializer (or finalizer) that waits for a
 //   load another thread is running deadlocks as soon as that load needs the
 //   loader's lock (opening a library, resolving a symbol), so for libraries
 //   lazyload opens, such a wait throws CycleError at once instead; loading
@@ -103,10 +104,11 @@ class SharedLibrary {
   // Opens `path` with dlopen `flags`. A path with a slash is opened as
   // given; a bare name ("libm.so.6") is searched for as dlopen searches
   // (LD_LIBRARY_PATH, the cache, the default directories). Opening runs the
-  // library's initializers, which must not throw: an exception cannot cross
-  // dlopen, and the process aborts. Inside them, a wait for a load another
-  // thread runs throws CycleError (it could deadlock on the loader's lock);
-  // the initializer must catch it, for the same reason.
+  // library's initializers, which must not throw (the process aborts, or the
+  // exception escapes dlopen with the loader's state undefined). Inside
+  // them, a wait for a load another thread runs throws CycleError (it could
+  // deadlock on the loader's lock); the initializer must catch it, for the
+  // same reason.
   // Thread safety: none needed.
   // Throws: LoadError naming the library with dlerror()'s text, such as
   // "lazyload: cannot open library 'libfoo.so': libfoo.so: cannot open shared
