@@ -486,7 +486,8 @@ TEST_CASE("respond may be called from many threads at once", "[http]") {
   for (std::thread& t : threads) t.join();
   for (const std::vector<int>& s : statuses) {
     CHECK(s.size() == 60);
-    for (const int status : s) CHECK(status == 200);
+    // 409: a load another thread's unload cancelled while it waited.
+    for (const int status : s) CHECK((status == 200 || status == 409));
   }
 }
 

@@ -18,7 +18,9 @@
 //   POST /api/load/<name>   control: starts loading the entry in the
 //                           background; 202 with its JSON at once (200 if
 //                           already loaded). With `?wait=1`, loads and
-//                           answers when done: 200 with its JSON, or 500
+//                           answers when done: 200 with its JSON, 500 with
+//                           the error, or 409 if an unload or a cancel
+//                           stopped it
 //   POST /api/unload/<name> control: unloads it (cancelling a running
 //                           load); 200 with its JSON
 //   POST /api/reload/<name> control: loads a new value while the current one
@@ -295,6 +297,16 @@ inline HttpResponse load_entry(LazyRegistry& registry, const std::string& name,
   return json_response(202, entry_json(registry, name));
 }
 
+// The answer of a POST route whose load failed: the error and the entry.
+inline HttpResponse failed_entry(LazyRegistry& registry,
+                                 const std::string& name, int status,
+                                 const std::exception& e) {
+  nlohmann::ordered_json j;
+  j["error"] = e.what();
+  j["entry"] = entry_json(registry, name);
+  return json_response(status, j);
+}
+
 // What a POST route does to its entry.
 enum class Action : std::uint8_t { load, unload, reload, cancel };
 
@@ -336,11 +348,12 @@ inline HttpResponse control_route(LazyRegistry& registry, Action action,
     case Action::cancel:
       return cancel_entry(registry, name);
     }
+  } catch (const LoadCancelled& e) {
+    // Stopped by another request (unload, cancel): a conflict, not a
+    // failure of the server or the loader.
+    return failed_entry(registry, name, 409, e);
   } catch (const std::exception& e) {
-    nlohmann::ordered_json j;
-    j["error"] = e.what();
-    j["entry"] = entry_json(registry, name);
-    return json_response(500, j);
+    return failed_entry(registry, name, 500, e);
   }
   return json_response(200, entry_json(registry, name));
 }
