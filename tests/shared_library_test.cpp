@@ -35,6 +35,7 @@
 #include "lazyload/registry.hpp"
 #include "support/barrier.hpp"
 #include "support/catch_compat.hpp"
+#include "support/watchdog.hpp"
 
 namespace {
 
@@ -86,36 +87,6 @@ lazyload::EntryOptions priority(int value) {
   return options;
 }
 
-// Ends the process unless dismissed (destroyed) within `limit`, so that a
-// deadlock fails the test run instead of hanging it.
-class Watchdog {
- public:
-  Watchdog(std::chrono::seconds limit, const char* what)
-      : thread_([this, limit, what] {
-          std::unique_lock<std::mutex> lock(mutex_);
-          if (!cv_.wait_for(lock, limit, [this] { return dismissed_; })) {
-            std::fprintf(stderr, "deadlock: %s\n", what);
-            std::_Exit(3);
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      dismissed_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool dismissed_ = false;  // guarded by mutex_
-  std::thread thread_;
-};
-
 // While another thread is provably in the middle of loading the registry
 // entry "x", whose loader then opens a library (so it needs the dynamic
 // loader's lock to finish), runs `open_or_close`, during which the hook
@@ -124,9 +95,10 @@ class Watchdog {
 // went wrong instead.
 std::string wait_from_hook(int event,
                            const std::function<void()>& open_or_close) {
-  const Watchdog watchdog(std::chrono::seconds(60),
-                          "a library's initializer or finalizer waited for a "
-                          "load that needs the dynamic loader's lock");
+  const lazyload_test::Watchdog watchdog(
+      std::chrono::seconds(60),
+      "a library's initializer or finalizer waited for a "
+      "load that needs the dynamic loader's lock");
   std::promise<void> loading;
   std::promise<void> hooked;
   std::shared_future<void> in_hook = hooked.get_future().share();
