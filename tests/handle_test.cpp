@@ -993,3 +993,59 @@ TEST_CASE(
   loader.join();
   CHECK(cycle);
 }
+
+// The word waiters of a load sleep on (detail/wait_word.hpp).
+TEST_CASE("a wait word wakes every waiter with one bump and honours deadlines",
+          "[handle][wait_word]") {
+  lazyload::detail::WaitWord word;
+  const std::uint32_t seen = word.load();
+
+  // A deadline already past returns at once, unchanged.
+  CHECK_FALSE(word.wait(seen, std::chrono::steady_clock::now()));
+  // A short deadline passes without a bump.
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(word.wait(seen, start + 20ms));
+  CHECK(std::chrono::steady_clock::now() - start >= 20ms);
+
+  constexpr int kWaiters = 8;
+  std::atomic<int> woken{0};
+  std::atomic<int> changed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWaiters; ++i) {
+    threads.emplace_back([&] {
+      if (word.wait(seen)) changed.fetch_add(1);
+      woken.fetch_add(1);
+    });
+  }
+  std::this_thread::sleep_for(20ms);  // most of them asleep by now
+  CHECK(woken.load() == 0);
+  word.bump();
+  for (auto& t : threads) t.join();
+  CHECK(woken.load() == kWaiters);
+  CHECK(changed.load() == kWaiters);
+  // A value that already moved on returns at once.
+  CHECK(word.wait(seen));
+}
+
+TEST_CASE("waiters released by a load return its value, many times over",
+          "[handle][wait_word]") {
+  // Many rounds of a contended first load: every thread gets the one value,
+  // the loader runs once per round, and nobody is left asleep.
+  lazyload_test::Watchdog watchdog(60s, "contended first loads");
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<int> runs{0};
+    LazyHandle<int> h([&] {
+      runs.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(round % 7 * 50));
+      return round;
+    });
+    std::vector<int> got(6, -1);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      threads.emplace_back([&, i] { got[i] = h.get(); });
+    }
+    for (auto& t : threads) t.join();
+    REQUIRE(runs.load() == 1);
+    for (int v : got) REQUIRE(v == round);
+  }
+}

@@ -38,20 +38,19 @@
 #ifndef LAZYLOAD_HANDLE_HPP_
 #define LAZYLOAD_HANDLE_HPP_
 
-#include <atomic>              // std::atomic
-#include <chrono>              // std::chrono::steady_clock, system_clock
-#include <condition_variable>  // std::condition_variable
-#include <cstddef>             // std::size_t
-#include <cstdint>             // std::uint64_t, std::int64_t
-#include <exception>           // std::exception_ptr, std::throw_with_nested
-#include <functional>          // std::function
-#include <memory>              // std::shared_ptr
-#include <mutex>               // std::mutex, std::unique_lock
-#include <string>              // std::string
-#include <string_view>         // std::string_view
-#include <thread>              // std::this_thread
-#include <type_traits>         // std::remove_const_t, ...
-#include <utility>             // std::move
+#include <atomic>       // std::atomic
+#include <chrono>       // std::chrono::steady_clock, system_clock
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t, std::int64_t
+#include <exception>    // std::exception_ptr, std::throw_with_nested
+#include <functional>   // std::function
+#include <memory>       // std::shared_ptr
+#include <mutex>        // std::mutex, std::unique_lock
+#include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <thread>       // std::this_thread
+#include <type_traits>  // std::remove_const_t, ...
+#include <utility>      // std::move
 
 #include "detail/config.hpp"
 #include "detail/deadline.hpp"
@@ -59,6 +58,7 @@
 #include "detail/throw.hpp"
 #include "detail/type_name.hpp"
 #include "detail/wait_graph.hpp"
+#include "detail/wait_word.hpp"
 #include "error.hpp"
 #include "events.hpp"
 #include "progress.hpp"
@@ -304,11 +304,8 @@ class LazyHandleBase {
       return s != Status::loading && s != Status::queued;
     };
     std::unique_lock<std::mutex> lock(mutex_);
-    if (const auto deadline = detail::deadline_after(timeout)) {
-      cv_.wait_until(lock, *deadline, settled);
-    } else {
-      cv_.wait(lock, settled);  // a timeout past the clock's range: for ever
-    }
+    // A timeout past the clock's range has no deadline: it waits for ever.
+    wait_locked(lock, settled, detail::deadline_after(timeout));
     return value_.load(std::memory_order_relaxed) != nullptr;
   }
 
@@ -411,9 +408,25 @@ class LazyHandleBase {
   // detail::type_key<T>() of the value type.
   virtual detail::TypeKey type_key() const noexcept = 0;
 
+  // Requires: `mutex_` held through `lock`; returns with it held. Sleeps,
+  // without the mutex, until `done()` (checked under it) holds or the
+  // deadline passes; returns done().
+  template <class Pred>
+  bool wait_locked(std::unique_lock<std::mutex>& lock, Pred done,
+                   const detail::WaitDeadline& deadline = {}) const {
+    while (!done()) {
+      const std::uint32_t seen = changes_.load();
+      lock.unlock();
+      const bool changed = changes_.wait(seen, deadline);
+      lock.lock();
+      if (!changed) return done();  // the deadline passed
+    }
+    return true;
+  }
+
   // The steps of a load, in order. Each says which lock it expects.
   void* acquire(std::unique_lock<std::mutex>& lock);
-  void wait_for_running_load(std::unique_lock<std::mutex>& lock);
+  void* wait_for_running_load(std::unique_lock<std::mutex>& lock);
   bool cooling_down() const;
   void run_load(std::unique_lock<std::mutex>& lock);
   LoadRecord begin_load(std::unique_lock<std::mutex>& lock);
@@ -456,9 +469,11 @@ class LazyHandleBase {
   bool load_if_queued();
 
   mutable std::mutex mutex_;
-  mutable std::condition_variable cv_;  // signalled when a load ends
-  detail::LoadSite site_;               // the name, and who loads now
-  detail::LoadSite reload_site_;        // the same name, and who reloads now
+  // Bumped, under mutex_, whenever a load or reload ends, a queued handle
+  // fails or a value is detached: what every waiter sleeps on.
+  mutable detail::WaitWord changes_;
+  detail::LoadSite site_;         // the name, and who loads now
+  detail::LoadSite reload_site_;  // the same name, and who reloads now
   std::atomic<Status> status_{Status::unloaded};  // written under mutex_
   // When the value was last leased (or loaded): a process-wide sequence
   // number, for exact least-recently-used order, and steady_clock ticks, for
@@ -754,7 +769,7 @@ class HandleAccess {
       h.failure_ = error;
       h.last_error_ = message;
       h.failed_at_ = std::chrono::steady_clock::now();
-      h.cv_.notify_all();
+      h.changes_.bump();
     }
     h.notify(Status::queued, Status::failed, {}, message);
     return true;
@@ -825,7 +840,7 @@ inline void LazyHandleBase::reload() {
       // the one asked for.
       const std::uint64_t generation = reload_generation_;
       detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
-      cv_.wait(lock, [&] { return reload_generation_ != generation; });
+      wait_locked(lock, [&] { return reload_generation_ != generation; });
       continue;
     }
     return;
@@ -876,7 +891,11 @@ inline HandleStats LazyHandleBase::stats() const {
 
 inline std::shared_ptr<void> LazyHandleBase::share() {
   std::unique_lock<std::mutex> lock(mutex_);
-  acquire(lock);
+  for (;;) {
+    acquire(lock);
+    if (!lock.owns_lock()) lock.lock();  // a waiter returns without it
+    if (owner_) break;                   // else unloaded since: load again
+  }
   touch();
   return owner_;
 }
@@ -888,13 +907,15 @@ inline std::shared_ptr<void> LazyHandleBase::try_share() {
   return owner_;
 }
 
-// Requires: `mutex_` held through `lock`. Returns with it held.
+// Requires: `mutex_` held through `lock`. Returns the published value, with
+// the mutex held or not (a waiter released by a successful load returns
+// without taking it again).
 inline void* LazyHandleBase::acquire(std::unique_lock<std::mutex>& lock) {
   for (;;) {
     if (void* p = value_.load(std::memory_order_relaxed)) return p;
     const Status s = status_.load(std::memory_order_relaxed);
     if (s == Status::loading) {
-      wait_for_running_load(lock);
+      if (void* p = wait_for_running_load(lock)) return p;
       continue;
     }
     if (s == Status::failed && cooling_down()) std::rethrow_exception(failure_);
@@ -909,18 +930,32 @@ inline bool LazyHandleBase::cooling_down() const {
          std::chrono::steady_clock::now() - failed_at_ < cooldown;
 }
 
-// Requires: `mutex_` held through `lock`. Returns with it held.
-inline void LazyHandleBase::wait_for_running_load(
+// Requires: `mutex_` held through `lock`. Waits for the running load to
+// end. Returns the value it published, with the mutex released: the waiters
+// of a load wake together on one futex and none takes the mutex again, as
+// with pthread_once. Otherwise returns null with the mutex held, or throws
+// that load's failure.
+inline void* LazyHandleBase::wait_for_running_load(
     std::unique_lock<std::mutex>& lock) {
   const std::uint64_t generation = generation_;
   {
     detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
-    cv_.wait(lock, [&] { return generation_ != generation; });
+    std::uint32_t seen = changes_.load();
+    lock.unlock();
+    for (;;) {
+      changes_.wait(seen);
+      if (void* p = value_.load(std::memory_order_acquire)) return p;
+      lock.lock();
+      if (generation_ != generation) break;
+      seen = changes_.load();  // woken by another change: wait on
+      lock.unlock();
+    }
   }
   // Every waiter of a failed or cancelled load gets that load's failure.
   if (generation_ == generation + 1 && last_failure_) {
     std::rethrow_exception(last_failure_);
   }
+  return nullptr;
 }
 
 // Requires: `mutex_` held through `lock`. Returns with it held; releases it
@@ -1077,7 +1112,7 @@ inline void LazyHandleBase::finish_load(const LoadRecord& record,
     last_error_ = outcome.message;
     failed_at_ = record.finished_at;
   }
-  cv_.notify_all();
+  changes_.bump();
 }
 
 // Requires: `mutex_` held. Makes `value` the one every access returns.
@@ -1167,7 +1202,7 @@ inline std::shared_ptr<void> LazyHandleBase::detach_value() {
   value_.store(nullptr, std::memory_order_release);
   failure_ = nullptr;
   status_.store(Status::unloaded, std::memory_order_release);
-  cv_.notify_all();
+  changes_.bump();
   return doomed;
 }
 
@@ -1226,7 +1261,7 @@ inline void LazyHandleBase::wait_for_running_reload(
   const std::uint64_t generation = reload_generation_;
   {
     detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
-    cv_.wait(lock, [&] { return reload_generation_ != generation; });
+    wait_locked(lock, [&] { return reload_generation_ != generation; });
   }
   if (reload_generation_ == generation + 1 && reload_failure_) {
     std::rethrow_exception(reload_failure_);
@@ -1283,7 +1318,7 @@ inline std::shared_ptr<void> LazyHandleBase::finish_reload(
     last_error_ = outcome.message;
   }
   reload_progress_.reset();
-  cv_.notify_all();
+  changes_.bump();
   return old;
 }
 

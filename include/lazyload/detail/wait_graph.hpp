@@ -114,7 +114,12 @@ class WaitGraph {
   // this thread is inside dlopen or dlclose (see LoaderLockScope).
   void begin_wait(const LoadSite& target) {
     const std::thread::id me = std::this_thread::get_id();
+    Edge& mine = own_edge();
     std::lock_guard<std::mutex> lock(mutex_);
+    if (mine.graph == nullptr) {  // this thread's first wait: register it
+      waiting_.emplace(me, &mine);
+      mine.graph = this;
+    }
     std::vector<const LoadSite*> chain{&target};
     const LoadSite* site = &target;
     for (std::size_t hops = 0; hops <= waiting_.size(); ++hops) {
@@ -123,19 +128,20 @@ class WaitGraph {
       if (owner == me) throw_error<CycleError>(describe(chain));
       const auto it = waiting_.find(owner);
       if (it == waiting_.end()) break;
-      site = it->second;
+      site = it->second->target.load(std::memory_order_acquire);
+      if (site == nullptr) break;
       chain.push_back(site);
     }
     if (const LoaderLockScope* scope = LoaderLockScope::current()) {
       throw_error<CycleError>(scope->refusal(target.label()));
     }
-    waiting_[me] = &target;
+    mine.target.store(&target, std::memory_order_release);
   }
 
-  // Removes this thread's edge.
-  void end_wait() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    waiting_.erase(std::this_thread::get_id());
+  // Removes this thread's edge. Takes no lock: the waiters of one load all
+  // end their waits together, and must not queue for a mutex to do it.
+  static void end_wait() noexcept {
+    own_edge().target.store(nullptr, std::memory_order_release);
   }
 
  private:
@@ -154,9 +160,30 @@ class WaitGraph {
     return out;
   }
 
+  // One thread's edge: the load it waits for, null when it waits for none.
+  // Registered in `waiting_` on the thread's first wait, removed when the
+  // thread ends.
+  struct Edge {
+    std::atomic<const LoadSite*> target{nullptr};
+    WaitGraph* graph = nullptr;  // set once registered
+
+    Edge() = default;
+    Edge(const Edge&) = delete;
+    Edge& operator=(const Edge&) = delete;
+    ~Edge() {
+      if (graph == nullptr) return;
+      std::lock_guard<std::mutex> lock(graph->mutex_);
+      graph->waiting_.erase(std::this_thread::get_id());
+    }
+  };
+
+  static Edge& own_edge() noexcept {
+    thread_local Edge edge;
+    return edge;
+  }
+
   std::mutex mutex_;
-  std::unordered_map<std::thread::id, const LoadSite*>
-      waiting_;  // guarded by mutex_
+  std::unordered_map<std::thread::id, Edge*> waiting_;  // guarded by mutex_
 };
 
 // Holds an edge of the wait graph for a scope.
@@ -165,7 +192,7 @@ class WaitScope {
   explicit WaitScope(const LoadSite& target) {
     WaitGraph::instance().begin_wait(target);
   }
-  ~WaitScope() { WaitGraph::instance().end_wait(); }
+  ~WaitScope() { WaitGraph::end_wait(); }
   WaitScope(const WaitScope&) = delete;
   WaitScope& operator=(const WaitScope&) = delete;
 };

@@ -1,0 +1,147 @@
+// lazyload/detail/wait_word.hpp
+//
+// Internal: a 32-bit word that threads sleep on until it changes, and one
+// call that wakes them all. On Linux the sleep is a futex, as in glibc's
+// pthread_once (under std::call_once) and absl::call_once: the waiters of a
+// load are woken by one system call and return without taking any lock.
+// Elsewhere a small table of mutex and condition-variable buckets does the
+// same job. Not part of the public interface.
+
+#ifndef LAZYLOAD_DETAIL_WAIT_WORD_HPP_
+#define LAZYLOAD_DETAIL_WAIT_WORD_HPP_
+
+#include <atomic>    // std::atomic
+#include <chrono>    // std::chrono::steady_clock
+#include <cstdint>   // std::uint32_t
+#include <optional>  // std::optional
+
+#if defined(__linux__)
+#  include <linux/futex.h>  // FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE
+#  include <sys/syscall.h>  // SYS_futex
+#  include <unistd.h>       // syscall
+
+#  include <climits>  // INT_MAX
+#  include <ctime>    // timespec
+#else
+#  include <condition_variable>  // std::condition_variable
+#  include <cstddef>             // std::size_t
+#  include <cstdint>             // std::uintptr_t
+#  include <mutex>               // std::mutex
+#endif
+
+namespace lazyload {
+namespace detail {
+
+using WaitDeadline = std::optional<std::chrono::steady_clock::time_point>;
+
+#if defined(__linux__)
+
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
+              "a futex needs the atomic to be the plain 32-bit word");
+
+// Sleeps while `word` holds `old`, until `deadline` if there is one; may
+// return early (a signal, a spurious wake-up): callers check again.
+inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
+                     const WaitDeadline& deadline) noexcept {
+  timespec timeout{};
+  timespec* timeout_ptr = nullptr;
+  if (deadline) {
+    const auto left = *deadline - std::chrono::steady_clock::now();
+    if (left <= left.zero()) return;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
+    timeout.tv_sec = static_cast<std::time_t>(secs.count());
+    timeout.tv_nsec = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(left - secs)
+            .count());
+    timeout_ptr = &timeout;
+  }
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): the futex interface
+  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
+          FUTEX_WAIT_PRIVATE, old, timeout_ptr, nullptr, 0);
+}
+
+// Wakes every thread sleeping on `word`.
+inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): the futex interface
+  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
+          FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+
+#else
+
+// One of a fixed set of buckets that words hash to; a waker takes the
+// bucket's mutex, so a waiter between its check and its sleep is not missed.
+struct WaitBucket {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+inline WaitBucket& bucket_of(const void* word) noexcept {
+  static WaitBucket buckets[64];
+  const auto address = reinterpret_cast<std::uintptr_t>(word);
+  return buckets[(address >> 4) % 64];
+}
+
+inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
+                     const WaitDeadline& deadline) noexcept {
+  WaitBucket& bucket = bucket_of(&word);
+  std::unique_lock<std::mutex> lock(bucket.mutex);
+  if (word.load(std::memory_order_acquire) != old) return;
+  if (deadline) {
+    bucket.cv.wait_until(lock, *deadline);
+  } else {
+    bucket.cv.wait(lock);
+  }
+}
+
+inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
+  WaitBucket& bucket = bucket_of(&word);
+  { std::lock_guard<std::mutex> lock(bucket.mutex); }
+  bucket.cv.notify_all();
+}
+
+#endif
+
+// WaitWord
+//
+// A counter that changes whenever something waited for happens. A waiter
+// reads it (under whatever lock guards its condition), releases the lock and
+// sleeps until it differs; whoever changes the condition bumps it, and wakes
+// the sleepers with one call, and only when there are any. This class is
+// thread-safe.
+class WaitWord {
+ public:
+  // The current value; read it before releasing the lock guarding the
+  // condition, then wait(value).
+  std::uint32_t load() const noexcept {
+    return word_.load(std::memory_order_seq_cst);
+  }
+
+  // Changes the value and wakes every thread in wait().
+  void bump() noexcept {
+    word_.fetch_add(1, std::memory_order_seq_cst);
+    // Either this load sees a waiter, or that waiter sees the new value.
+    if (waiters_.load(std::memory_order_seq_cst) != 0) wake_all(word_);
+  }
+
+  // Sleeps while the value is `seen`, until `deadline` if there is one.
+  // Returns whether the value changed.
+  bool wait(std::uint32_t seen, const WaitDeadline& deadline = {}) noexcept {
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    while (word_.load(std::memory_order_seq_cst) == seen) {
+      if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
+      sleep_on(word_, seen, deadline);
+    }
+    waiters_.fetch_sub(1, std::memory_order_release);
+    return word_.load(std::memory_order_acquire) != seen;
+  }
+
+ private:
+  std::atomic<std::uint32_t> word_{0};
+  std::atomic<std::uint32_t> waiters_{0};
+};
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_WAIT_WORD_HPP_
