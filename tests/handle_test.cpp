@@ -1049,3 +1049,16 @@ TEST_CASE("waiters released by a load return its value, many times over",
     for (int v : got) REQUIRE(v == round);
   }
 }
+
+TEST_CASE("a handle is at most one cache line, whatever its value type",
+          "[handle][size]") {
+  // The cold state (mutex, statistics, progress, name) lives out of line:
+  // per-tile and per-image handles cost a few words each.
+  struct Big {
+    char bytes[4096];
+  };
+  STATIC_REQUIRE(sizeof(LazyHandle<int>) <= 64);
+  STATIC_REQUIRE(sizeof(LazyHandle<std::string>) <= 64);
+  STATIC_REQUIRE(sizeof(LazyHandle<Big>) <= 64);
+  STATIC_REQUIRE(sizeof(lazyload::LazyHandleBase) <= 64);
+}

@@ -216,7 +216,7 @@ class LazyHandleBase {
   // Returns the name given at construction, empty for an unnamed handle.
   // Thread safety: safe to call concurrently. Throws: none.
   // Invalidates: none; the reference lives as long as the handle.
-  const std::string& name() const noexcept { return site_.name; }
+  const std::string& name() const noexcept { return cold_->site_.name; }
 
   // LazyHandleBase::status()
   //
@@ -303,7 +303,7 @@ class LazyHandleBase {
       const Status s = status_.load(std::memory_order_relaxed);
       return s != Status::loading && s != Status::queued;
     };
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(cold_->mutex_);
     // A timeout past the clock's range has no deadline: it waits for ever.
     wait_locked(lock, settled, detail::deadline_after(timeout));
     return value_.load(std::memory_order_relaxed) != nullptr;
@@ -323,8 +323,8 @@ class LazyHandleBase {
   // Thread safety: safe to call concurrently.
   // Throws: std::bad_alloc only. Invalidates: none.
   LoadRecord last_load() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return last_record_;
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
+    return cold_->last_record_;
   }
 
   // LazyHandleBase::type_name()
@@ -363,19 +363,19 @@ class LazyHandleBase {
   // Checks, at construction, that a warm-up takes the handle's value type.
   // Requires: no lock (construction). Throws: LazyError naming both types.
   template <class Value> void check_warmup() const {
-    const Warmup& w = options_.warmup;
+    const Warmup& w = cold_->options_.warmup;
     if (w && w.type_ != detail::type_key<Value>()) {
-      detail::throw_error<LazyError>("lazyload: the warm-up of " +
-                                     detail::quoted(site_.label()) + " takes " +
-                                     *w.type_name_ + " but the value is " +
-                                     detail::type_name<Value>());
+      detail::throw_error<LazyError>(
+          "lazyload: the warm-up of " + detail::quoted(cold_->site_.label()) +
+          " takes " + *w.type_name_ + " but the value is " +
+          detail::type_name<Value>());
     }
   }
 
   // The slow path of get(): loads and returns the published pointer.
   // Requires: `mutex_` not held (it takes it).
   LAZYLOAD_NOINLINE void* load_slow() {
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(cold_->mutex_);
     return acquire(lock);
   }
 
@@ -415,9 +415,9 @@ class LazyHandleBase {
   bool wait_locked(std::unique_lock<std::mutex>& lock, Pred done,
                    const detail::WaitDeadline& deadline = {}) const {
     while (!done()) {
-      const std::uint32_t seen = changes_.load();
+      const std::uint32_t seen = cold_->changes_.load();
       lock.unlock();
-      const bool changed = changes_.wait(seen, deadline);
+      const bool changed = cold_->changes_.wait(seen, deadline);
       lock.lock();
       if (!changed) return done();  // the deadline passed
     }
@@ -468,39 +468,53 @@ class LazyHandleBase {
   bool mark_queued();
   bool load_if_queued();
 
-  mutable std::mutex mutex_;
-  // Bumped, under mutex_, whenever a load or reload ends, a queued handle
-  // fails or a value is detached: what every waiter sleeps on.
-  mutable detail::WaitWord changes_;
-  detail::LoadSite site_;         // the name, and who loads now
-  detail::LoadSite reload_site_;  // the same name, and who reloads now
-  std::atomic<Status> status_{Status::unloaded};  // written under mutex_
-  // When the value was last leased (or loaded): a process-wide sequence
-  // number, for exact least-recently-used order, and steady_clock ticks, for
-  // idle timeouts.
-  std::atomic<std::uint64_t> last_used_seq_{0};
-  std::atomic<std::int64_t> last_used_at_{0};
-  std::atomic<std::uint64_t> uses_{0};  // loads plus leases
-  Progress progress_;
-  Progress reload_progress_;  // the running reload's; its size counts too
-  const HandleOptions options_;
-  detail::HandleObserver* observer_ = nullptr;  // set once, before any load
+  // Everything but the published value and the status lives out of line,
+  // in one allocation made at construction, so that a handle is a few words
+  // (a registry of a million entries pays for the state it uses) and the
+  // loaded get() touches one cache line of the handle.
+  struct Cold {
+    Cold(std::string name, HandleOptions options)
+        : options_(std::move(options)) {
+      site_.name = std::move(name);
+      reload_site_.name = site_.name;
+    }
 
-  std::shared_ptr<void> owner_;          // guarded by mutex_
-  std::exception_ptr failure_;           // guarded by mutex_
-  std::exception_ptr last_failure_;      // guarded by mutex_; the last load's
-  bool reloading_ = false;               // guarded by mutex_
-  std::uint64_t reload_generation_ = 0;  // guarded by mutex_; reloads ended
-  std::exception_ptr reload_failure_;    // guarded by mutex_; the last's
-  std::string last_error_;               // guarded by mutex_
-  std::uint64_t generation_ = 0;         // guarded by mutex_; loads finished
-  std::uint64_t loads_ = 0;              // guarded by mutex_
-  std::uint64_t failures_ = 0;           // guarded by mutex_
-  std::chrono::steady_clock::duration last_duration_{};  // guarded by mutex_
-  std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
-  std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
-  std::chrono::steady_clock::time_point queued_at_{};    // guarded by mutex_
-  LoadRecord last_record_;                               // guarded by mutex_
+    mutable std::mutex mutex_;
+    // Bumped, under mutex_, whenever a load or reload ends, a queued handle
+    // fails or a value is detached: what every waiter sleeps on.
+    mutable detail::WaitWord changes_;
+    detail::LoadSite site_;         // the name, and who loads now
+    detail::LoadSite reload_site_;  // the same name, and who reloads now
+    // When the value was last leased (or loaded): a process-wide sequence
+    // number, for exact least-recently-used order, and steady_clock ticks, for
+    // idle timeouts.
+    std::atomic<std::uint64_t> last_used_seq_{0};
+    std::atomic<std::int64_t> last_used_at_{0};
+    std::atomic<std::uint64_t> uses_{0};  // loads plus leases
+    Progress progress_;
+    Progress reload_progress_;  // the running reload's; its size counts too
+    const HandleOptions options_;
+    detail::HandleObserver* observer_ = nullptr;  // set once, before any load
+
+    std::shared_ptr<void> owner_;          // guarded by mutex_
+    std::exception_ptr failure_;           // guarded by mutex_
+    std::exception_ptr last_failure_;      // guarded by mutex_; the last load's
+    bool reloading_ = false;               // guarded by mutex_
+    std::uint64_t reload_generation_ = 0;  // guarded by mutex_; reloads ended
+    std::exception_ptr reload_failure_;    // guarded by mutex_; the last's
+    std::string last_error_;               // guarded by mutex_
+    std::uint64_t generation_ = 0;         // guarded by mutex_; loads finished
+    std::uint64_t loads_ = 0;              // guarded by mutex_
+    std::uint64_t failures_ = 0;           // guarded by mutex_
+    std::chrono::steady_clock::duration last_duration_{};  // guarded by mutex_
+    std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
+    std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
+    std::chrono::steady_clock::time_point queued_at_{};    // guarded by mutex_
+    LoadRecord last_record_;                               // guarded by mutex_
+  };
+
+  std::atomic<Status> status_{Status::unloaded};  // written under mutex_
+  const std::unique_ptr<Cold> cold_;
 };
 
 // LazyHandle<T>
@@ -734,24 +748,24 @@ class HandleAccess {
  public:
   // Sets the observer; once, before the handle is shared with any thread.
   static void observe(LazyHandleBase& h, HandleObserver* observer) noexcept {
-    h.observer_ = observer;
+    h.cold_->observer_ = observer;
   }
   // Marks an unloaded or failed handle `queued`, unless its failure is
   // within the cool-down; returns whether it did.
   static bool mark_queued(LazyHandleBase& h) { return h.mark_queued(); }
   // The failure of a failed handle; null unless the status is `failed`.
   static std::exception_ptr failure(const LazyHandleBase& h) {
-    std::lock_guard<std::mutex> lock(h.mutex_);
+    std::lock_guard<std::mutex> lock(h.cold_->mutex_);
     return h.status_.load(std::memory_order_relaxed) == Status::failed
-               ? h.failure_
+               ? h.cold_->failure_
                : nullptr;
   }
   // The failure of a failed handle still within its cool-down, else null.
   static std::exception_ptr cooling_failure(const LazyHandleBase& h) {
-    std::lock_guard<std::mutex> lock(h.mutex_);
+    std::lock_guard<std::mutex> lock(h.cold_->mutex_);
     return h.status_.load(std::memory_order_relaxed) == Status::failed &&
                    h.cooling_down()
-               ? h.failure_
+               ? h.cold_->failure_
                : nullptr;
   }
   // Fails a handle still `queued` that no thread will load (its scheduler
@@ -760,23 +774,23 @@ class HandleAccess {
   static bool fail_queued(LazyHandleBase& h, const std::exception_ptr& error,
                           const std::string& message) {
     {
-      std::lock_guard<std::mutex> lock(h.mutex_);
+      std::lock_guard<std::mutex> lock(h.cold_->mutex_);
       if (h.status_.load(std::memory_order_relaxed) != Status::queued) {
         return false;
       }
       h.status_.store(Status::failed, std::memory_order_release);
-      ++h.failures_;
-      h.failure_ = error;
-      h.last_error_ = message;
-      h.failed_at_ = std::chrono::steady_clock::now();
-      h.changes_.bump();
+      ++h.cold_->failures_;
+      h.cold_->failure_ = error;
+      h.cold_->last_error_ = message;
+      h.cold_->failed_at_ = std::chrono::steady_clock::now();
+      h.cold_->changes_.bump();
     }
     h.notify(Status::queued, Status::failed, {}, message);
     return true;
   }
   // Who loads the handle now, for a wait-graph edge to it (WaitScope).
   static const LoadSite& site(const LazyHandleBase& h) noexcept {
-    return h.site_;
+    return h.cold_->site_;
   }
   // Loads a handle that is still `queued`; returns whether it did.
   static bool load_if_queued(LazyHandleBase& h) { return h.load_if_queued(); }
@@ -792,33 +806,31 @@ class HandleAccess {
   // When the value was last leased or loaded: a process-wide sequence number
   // (exact least-recently-used order) and steady_clock ticks (idle time).
   static std::uint64_t last_used_seq(const LazyHandleBase& h) noexcept {
-    return h.last_used_seq_.load(std::memory_order_relaxed);
+    return h.cold_->last_used_seq_.load(std::memory_order_relaxed);
   }
   static std::int64_t last_used_at(const LazyHandleBase& h) noexcept {
-    return h.last_used_at_.load(std::memory_order_relaxed);
+    return h.cold_->last_used_at_.load(std::memory_order_relaxed);
   }
   // The size the loader reported through Progress::set_size(); 0: none.
   static std::size_t reported_size(const LazyHandleBase& h) noexcept {
-    return h.progress_.size_bytes() + h.reload_progress_.size_bytes();
+    return h.cold_->progress_.size_bytes() +
+           h.cold_->reload_progress_.size_bytes();
   }
 };
 
 }  // namespace detail
 
 inline LazyHandleBase::LazyHandleBase(std::string name, HandleOptions options)
-    : options_(std::move(options)) {
-  site_.name = std::move(name);
-  reload_site_.name = site_.name;
-}
+    : cold_(std::make_unique<Cold>(std::move(name), std::move(options))) {}
 
 inline void LazyHandleBase::unload() noexcept {
   std::shared_ptr<void> doomed;
   Status from = Status::unloaded;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (reloading_) reload_progress_.request_stop();
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
+    if (cold_->reloading_) cold_->reload_progress_.request_stop();
     from = status_.load(std::memory_order_relaxed);
-    if (from == Status::loading) progress_.request_stop();
+    if (from == Status::loading) cold_->progress_.request_stop();
     if (from == Status::loading || from == Status::unloaded) return;
     doomed = detach_value();
   }
@@ -827,20 +839,22 @@ inline void LazyHandleBase::unload() noexcept {
 }
 
 inline void LazyHandleBase::reload() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(cold_->mutex_);
   for (;;) {
     if (value_.load(std::memory_order_relaxed) == nullptr) {
       acquire(lock);  // not loaded: a reload is a load
-    } else if (!reloading_) {
+    } else if (!cold_->reloading_) {
       run_reload(lock);
-    } else if (!reload_progress_.stop_flag()) {
+    } else if (!cold_->reload_progress_.stop_flag()) {
       wait_for_running_reload(lock);  // share the reload under way
     } else {
       // The reload under way was cancelled: wait for it to end, then start
       // the one asked for.
-      const std::uint64_t generation = reload_generation_;
-      detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
-      wait_locked(lock, [&] { return reload_generation_ != generation; });
+      const std::uint64_t generation = cold_->reload_generation_;
+      detail::WaitScope edge(
+          cold_->reload_site_);  // CycleError, never a deadlock
+      wait_locked(lock,
+                  [&] { return cold_->reload_generation_ != generation; });
       continue;
     }
     return;
@@ -848,14 +862,14 @@ inline void LazyHandleBase::reload() {
 }
 
 inline bool LazyHandleBase::cancel() noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(cold_->mutex_);
   bool running = false;
   if (status_.load(std::memory_order_relaxed) == Status::loading) {
-    progress_.request_stop();
+    cold_->progress_.request_stop();
     running = true;
   }
-  if (reloading_) {
-    reload_progress_.request_stop();
+  if (cold_->reloading_) {
+    cold_->reload_progress_.request_stop();
     running = true;
   }
   return running;
@@ -863,24 +877,24 @@ inline bool LazyHandleBase::cancel() noexcept {
 
 inline HandleStats LazyHandleBase::stats() const {
   HandleStats out;
-  out.name = site_.name;
+  out.name = cold_->site_.name;
   std::chrono::steady_clock::duration duration{};
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
     out.status = status_.load(std::memory_order_relaxed);
-    out.loads = loads_;
-    out.failures = failures_;
-    out.uses = uses_.load(std::memory_order_relaxed);
-    duration = last_duration_;
-    out.last_loaded_at = loaded_at_;
-    out.error = last_error_;
-    out.reloading = reloading_;
+    out.loads = cold_->loads_;
+    out.failures = cold_->failures_;
+    out.uses = cold_->uses_.load(std::memory_order_relaxed);
+    duration = cold_->last_duration_;
+    out.last_loaded_at = cold_->loaded_at_;
+    out.error = cold_->last_error_;
+    out.reloading = cold_->reloading_;
   }
-  if (out.reloading) out.reload_progress = reload_progress_.fraction();
+  if (out.reloading) out.reload_progress = cold_->reload_progress_.fraction();
   out.load_time = std::chrono::duration<double>(duration).count();
-  out.progress = progress_.fraction();
-  out.stage = progress_.stage();
-  out.size_bytes = progress_.size_bytes();
+  out.progress = cold_->progress_.fraction();
+  out.stage = cold_->progress_.stage();
+  out.size_bytes = cold_->progress_.size_bytes();
   LAZYLOAD_SUPPRESS_DEPRECATED_BEGIN
   out.last_load_time = duration;
   out.last_error = out.error;
@@ -890,21 +904,21 @@ inline HandleStats LazyHandleBase::stats() const {
 }
 
 inline std::shared_ptr<void> LazyHandleBase::share() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(cold_->mutex_);
   for (;;) {
     acquire(lock);
     if (!lock.owns_lock()) lock.lock();  // a waiter returns without it
-    if (owner_) break;                   // else unloaded since: load again
+    if (cold_->owner_) break;            // else unloaded since: load again
   }
   touch();
-  return owner_;
+  return cold_->owner_;
 }
 
 inline std::shared_ptr<void> LazyHandleBase::try_share() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!owner_) return nullptr;
+  std::lock_guard<std::mutex> lock(cold_->mutex_);
+  if (!cold_->owner_) return nullptr;
   touch();
-  return owner_;
+  return cold_->owner_;
 }
 
 // Requires: `mutex_` held through `lock`. Returns the published value, with
@@ -918,16 +932,17 @@ inline void* LazyHandleBase::acquire(std::unique_lock<std::mutex>& lock) {
       if (void* p = wait_for_running_load(lock)) return p;
       continue;
     }
-    if (s == Status::failed && cooling_down()) std::rethrow_exception(failure_);
+    if (s == Status::failed && cooling_down())
+      std::rethrow_exception(cold_->failure_);
     run_load(lock);
   }
 }
 
 // Requires: `mutex_` held. Whether a failure is still within its cool-down.
 inline bool LazyHandleBase::cooling_down() const {
-  const auto cooldown = options_.failure_cooldown;
-  return failure_ && cooldown > std::chrono::steady_clock::duration{} &&
-         std::chrono::steady_clock::now() - failed_at_ < cooldown;
+  const auto cooldown = cold_->options_.failure_cooldown;
+  return cold_->failure_ && cooldown > std::chrono::steady_clock::duration{} &&
+         std::chrono::steady_clock::now() - cold_->failed_at_ < cooldown;
 }
 
 // Requires: `mutex_` held through `lock`. Waits for the running load to
@@ -937,23 +952,24 @@ inline bool LazyHandleBase::cooling_down() const {
 // that load's failure.
 inline void* LazyHandleBase::wait_for_running_load(
     std::unique_lock<std::mutex>& lock) {
-  const std::uint64_t generation = generation_;
+  const std::uint64_t generation = cold_->generation_;
   {
-    detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
-    std::uint32_t seen = changes_.load();
+    detail::WaitScope edge(
+        cold_->site_);  // throws CycleError instead of deadlocking
+    std::uint32_t seen = cold_->changes_.load();
     lock.unlock();
     for (;;) {
-      changes_.wait(seen);
+      cold_->changes_.wait(seen);
       if (void* p = value_.load(std::memory_order_acquire)) return p;
       lock.lock();
-      if (generation_ != generation) break;
-      seen = changes_.load();  // woken by another change: wait on
+      if (cold_->generation_ != generation) break;
+      seen = cold_->changes_.load();  // woken by another change: wait on
       lock.unlock();
     }
   }
   // Every waiter of a failed or cancelled load gets that load's failure.
-  if (generation_ == generation + 1 && last_failure_) {
-    std::rethrow_exception(last_failure_);
+  if (cold_->generation_ == generation + 1 && cold_->last_failure_) {
+    std::rethrow_exception(cold_->last_failure_);
   }
   return nullptr;
 }
@@ -978,8 +994,8 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
 // unwind go on.
 inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
     std::unique_lock<std::mutex>& lock, LoadRecord& record, bool reload) {
-  Progress& progress = reload ? reload_progress_ : progress_;
-  detail::LoadSite& site = reload ? reload_site_ : site_;
+  Progress& progress = reload ? cold_->reload_progress_ : cold_->progress_;
+  detail::LoadSite& site = reload ? cold_->reload_site_ : cold_->site_;
 #if LAZYLOAD_HAS_FORCED_UNWIND
   try {
     return run_loader(record, progress, site);
@@ -1011,12 +1027,12 @@ inline LoadRecord LazyHandleBase::begin_load(
     std::unique_lock<std::mutex>& lock) {
   const Status from = status_.load(std::memory_order_relaxed);
   LoadRecord record;
-  record.name = site_.name;
+  record.name = cold_->site_.name;
   record.thread = std::this_thread::get_id();
-  if (from == Status::queued) record.queued_at = queued_at_;
+  if (from == Status::queued) record.queued_at = cold_->queued_at_;
   status_.store(Status::loading, std::memory_order_release);
-  site_.loader.store(record.thread);
-  progress_.reset(options_.load_timeout);
+  cold_->site_.loader.store(record.thread);
+  cold_->progress_.reset(cold_->options_.load_timeout);
   lock.unlock();
   notify(from, Status::loading);
   return record;
@@ -1030,14 +1046,14 @@ inline LazyHandleBase::Outcome LazyHandleBase::run_loader(
   detail::LoadScope scope(site);
   record.started_at = std::chrono::steady_clock::now();
   try {
-    if (observer_ != nullptr) observer_->before_load();
+    if (cold_->observer_ != nullptr) cold_->observer_->before_load();
     record.started_at = std::chrono::steady_clock::now();
     outcome.value = produce(progress);
     if (!outcome.value) {
       detail::throw_error<LoadError>(
           "lazyload: the loader returned a null pointer");
     }
-    if (options_.warmup) options_.warmup.fn_(outcome.value.get());
+    if (cold_->options_.warmup) cold_->options_.warmup.fn_(outcome.value.get());
 #if LAZYLOAD_HAS_FORCED_UNWIND
   } catch (abi::__forced_unwind&) {
     throw;  // the thread is being ended: run_guarded() records it
@@ -1069,7 +1085,7 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
     const std::exception_ptr& cause, bool cancelled,
     std::string& message) const {
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-      options_.load_timeout);
+      cold_->options_.load_timeout);
   message =
       load_prefix() + (cancelled ? std::string("was cancelled")
                                  : "timed out after " +
@@ -1094,50 +1110,50 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
 inline void LazyHandleBase::finish_load(const LoadRecord& record,
                                         Outcome& outcome) {
   // A stop requested (under this mutex) after the loader returned still wins.
-  if (outcome.value) settle_stop(progress_, outcome);
-  ++generation_;
-  site_.loader.store(std::thread::id());
-  last_duration_ = record.finished_at - record.started_at;
-  last_record_ = record;
-  last_failure_ = outcome.failure;
+  if (outcome.value) settle_stop(cold_->progress_, outcome);
+  ++cold_->generation_;
+  cold_->site_.loader.store(std::thread::id());
+  cold_->last_duration_ = record.finished_at - record.started_at;
+  cold_->last_record_ = record;
+  cold_->last_failure_ = outcome.failure;
   if (outcome.value) {
     publish(outcome.value);
   } else if (outcome.cancelled) {
     status_.store(Status::unloaded, std::memory_order_release);
-    failure_ = nullptr;
+    cold_->failure_ = nullptr;
   } else {
     status_.store(Status::failed, std::memory_order_release);
-    ++failures_;
-    failure_ = outcome.failure;
-    last_error_ = outcome.message;
-    failed_at_ = record.finished_at;
+    ++cold_->failures_;
+    cold_->failure_ = outcome.failure;
+    cold_->last_error_ = outcome.message;
+    cold_->failed_at_ = record.finished_at;
   }
-  changes_.bump();
+  cold_->changes_.bump();
 }
 
 // Requires: `mutex_` held. Makes `value` the one every access returns.
 inline void LazyHandleBase::publish(const std::shared_ptr<void>& value) {
-  owner_ = value;
+  cold_->owner_ = value;
   value_.store(value.get(), std::memory_order_release);
   status_.store(Status::loaded, std::memory_order_release);
-  progress_.report(1.0);  // done, whether or not the loader said so
-  ++loads_;
-  loaded_at_ = std::chrono::system_clock::now();
+  cold_->progress_.report(1.0);  // done, whether or not the loader said so
+  ++cold_->loads_;
+  cold_->loaded_at_ = std::chrono::system_clock::now();
   touch();
-  last_error_.clear();
-  failure_ = nullptr;
+  cold_->last_error_.clear();
+  cold_->failure_ = nullptr;
 }
 
 // Requires: `mutex_` not held. Tells the observer how the load ended.
 inline void LazyHandleBase::report_load(const LoadRecord& record,
                                         const Outcome& outcome,
                                         bool reload) noexcept {
-  if (observer_ != nullptr) {
-    observer_->recorded(record);
-    if (outcome.value) observer_->after_load();
+  if (cold_->observer_ != nullptr) {
+    cold_->observer_->recorded(record);
+    if (outcome.value) cold_->observer_->after_load();
   }
   StatusChange change;
-  change.name = site_.name;
+  change.name = cold_->site_.name;
   change.from = reload ? Status::loaded : Status::loading;
   change.to = outcome.value       ? Status::loaded
               : outcome.cancelled ? Status::unloaded
@@ -1155,9 +1171,9 @@ inline void LazyHandleBase::report_load(const LoadRecord& record,
 // Turns the exception being handled into the LoadError (or CycleError) that
 // every caller of this load receives, with the original nested.
 inline std::string LazyHandleBase::load_prefix() const {
-  return site_.name.empty()
+  return cold_->site_.name.empty()
              ? "lazyload: loading "
-             : "lazyload: loading " + detail::quoted(site_.name) + " ";
+             : "lazyload: loading " + detail::quoted(cold_->site_.name) + " ";
 }
 
 inline std::exception_ptr LazyHandleBase::wrap_failure(std::string& message,
@@ -1197,12 +1213,12 @@ inline std::exception_ptr LazyHandleBase::wrap_failure(std::string& message,
 // Takes the value away from every accessor and returns the handle's
 // ownership, for the caller to release once the mutex is not held.
 inline std::shared_ptr<void> LazyHandleBase::detach_value() {
-  std::shared_ptr<void> doomed = std::move(owner_);
-  owner_.reset();
+  std::shared_ptr<void> doomed = std::move(cold_->owner_);
+  cold_->owner_.reset();
   value_.store(nullptr, std::memory_order_release);
-  failure_ = nullptr;
+  cold_->failure_ = nullptr;
   status_.store(Status::unloaded, std::memory_order_release);
-  changes_.bump();
+  cold_->changes_.bump();
   return doomed;
 }
 
@@ -1210,9 +1226,9 @@ inline std::shared_ptr<void> LazyHandleBase::detach_value() {
 inline bool LazyHandleBase::evict_if_unused() noexcept {
   std::shared_ptr<void> doomed;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
     if (status_.load(std::memory_order_relaxed) != Status::loaded ||
-        reloading_ || owner_.use_count() > 1) {
+        cold_->reloading_ || cold_->owner_.use_count() > 1) {
       return false;
     }
     doomed = detach_value();
@@ -1222,10 +1238,11 @@ inline bool LazyHandleBase::evict_if_unused() noexcept {
 
 inline void LazyHandleBase::touch() noexcept {
   static std::atomic<std::uint64_t> sequence{0};
-  uses_.fetch_add(1, std::memory_order_relaxed);
-  last_used_seq_.store(sequence.fetch_add(1, std::memory_order_relaxed) + 1,
-                       std::memory_order_relaxed);
-  last_used_at_.store(
+  cold_->uses_.fetch_add(1, std::memory_order_relaxed);
+  cold_->last_used_seq_.store(
+      sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+      std::memory_order_relaxed);
+  cold_->last_used_at_.store(
       std::chrono::steady_clock::now().time_since_epoch().count(),
       std::memory_order_relaxed);
 }
@@ -1234,7 +1251,7 @@ inline void LazyHandleBase::notify(Status from, Status to,
                                    std::chrono::steady_clock::duration duration,
                                    std::string_view error) noexcept {
   StatusChange change;
-  change.name = site_.name;
+  change.name = cold_->site_.name;
   change.from = from;
   change.to = to;
   change.duration = duration;
@@ -1244,7 +1261,7 @@ inline void LazyHandleBase::notify(Status from, Status to,
 
 inline void LazyHandleBase::notify_eviction() noexcept {
   StatusChange change;
-  change.name = site_.name;
+  change.name = cold_->site_.name;
   change.from = Status::loaded;
   change.to = Status::unloaded;
   change.eviction = true;
@@ -1252,31 +1269,32 @@ inline void LazyHandleBase::notify_eviction() noexcept {
 }
 
 inline void LazyHandleBase::notify_change(const StatusChange& change) noexcept {
-  if (observer_ != nullptr) observer_->changed(change);
+  if (cold_->observer_ != nullptr) cold_->observer_->changed(change);
 }
 
 // Requires: `mutex_` held through `lock`. Returns with it held.
 inline void LazyHandleBase::wait_for_running_reload(
     std::unique_lock<std::mutex>& lock) {
-  const std::uint64_t generation = reload_generation_;
+  const std::uint64_t generation = cold_->reload_generation_;
   {
-    detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
-    wait_locked(lock, [&] { return reload_generation_ != generation; });
+    detail::WaitScope edge(
+        cold_->reload_site_);  // CycleError, never a deadlock
+    wait_locked(lock, [&] { return cold_->reload_generation_ != generation; });
   }
-  if (reload_generation_ == generation + 1 && reload_failure_) {
-    std::rethrow_exception(reload_failure_);
+  if (cold_->reload_generation_ == generation + 1 && cold_->reload_failure_) {
+    std::rethrow_exception(cold_->reload_failure_);
   }
 }
 
 // Requires: `mutex_` held through `lock`, a value published and no reload
 // running. Returns with it held; releases it while the loader runs.
 inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
-  reloading_ = true;
-  reload_progress_.reset(options_.load_timeout);
+  cold_->reloading_ = true;
+  cold_->reload_progress_.reset(cold_->options_.load_timeout);
   LoadRecord record;
-  record.name = site_.name;
+  record.name = cold_->site_.name;
   record.thread = std::this_thread::get_id();
-  reload_site_.loader.store(record.thread);
+  cold_->reload_site_.loader.store(record.thread);
   lock.unlock();
   Outcome outcome = run_guarded(lock, record, true);
   lock.lock();
@@ -1296,40 +1314,40 @@ inline std::shared_ptr<void> LazyHandleBase::finish_reload(
     const LoadRecord& record, Outcome& outcome) {
   // A stop requested after the loader returned (cancel(), or an unload(),
   // which leaves nothing to replace) still wins: nothing is published.
-  if (outcome.value) settle_stop(reload_progress_, outcome);
+  if (outcome.value) settle_stop(cold_->reload_progress_, outcome);
   if (outcome.value && value_.load(std::memory_order_relaxed) == nullptr) {
     outcome.value.reset();
     outcome.cancelled = true;
     outcome.failure = stop_failure(nullptr, true, outcome.message);
   }
-  ++reload_generation_;
-  reloading_ = false;
-  reload_failure_ = outcome.failure;
-  reload_site_.loader.store(std::thread::id());
-  last_duration_ = record.finished_at - record.started_at;
-  last_record_ = record;
+  ++cold_->reload_generation_;
+  cold_->reloading_ = false;
+  cold_->reload_failure_ = outcome.failure;
+  cold_->reload_site_.loader.store(std::thread::id());
+  cold_->last_duration_ = record.finished_at - record.started_at;
+  cold_->last_record_ = record;
   std::shared_ptr<void> old;
   if (outcome.value) {
-    old = std::move(owner_);
+    old = std::move(cold_->owner_);
     publish(outcome.value);
-    progress_.adopt(reload_progress_);
+    cold_->progress_.adopt(cold_->reload_progress_);
   } else if (!outcome.cancelled) {
-    ++failures_;
-    last_error_ = outcome.message;
+    ++cold_->failures_;
+    cold_->last_error_ = outcome.message;
   }
-  reload_progress_.reset();
-  changes_.bump();
+  cold_->reload_progress_.reset();
+  cold_->changes_.bump();
   return old;
 }
 
 inline bool LazyHandleBase::mark_queued() {
   Status from = Status::unloaded;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
     from = status_.load(std::memory_order_relaxed);
     if (from != Status::unloaded && from != Status::failed) return false;
     if (from == Status::failed && cooling_down()) return false;
-    queued_at_ = std::chrono::steady_clock::now();
+    cold_->queued_at_ = std::chrono::steady_clock::now();
     status_.store(Status::queued, std::memory_order_release);
   }
   notify(from, Status::queued);
@@ -1337,7 +1355,7 @@ inline bool LazyHandleBase::mark_queued() {
 }
 
 inline bool LazyHandleBase::load_if_queued() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(cold_->mutex_);
   if (status_.load(std::memory_order_relaxed) != Status::queued) return false;
   acquire(lock);
   return true;
