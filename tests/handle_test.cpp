@@ -1062,3 +1062,80 @@ TEST_CASE("a handle is at most one cache line, whatever its value type",
   STATIC_REQUIRE(sizeof(LazyHandle<Big>) <= 64);
   STATIC_REQUIRE(sizeof(lazyload::LazyHandleBase) <= 64);
 }
+
+TEST_CASE("leases racing unload and reload hold a whole, live value",
+          "[handle][lease]") {
+  // lease() and try_lease() take no mutex on a loaded handle; unload() and
+  // reload() replace the value under them. Every lease must hold a value
+  // that is alive (not destroyed) and whole, however the race falls.
+  lazyload_test::Watchdog watchdog(60s, "leases racing unload and reload");
+  struct Tracked {
+    explicit Tracked(int v, std::atomic<int>& live) : value(v), live(live) {
+      live.fetch_add(1);
+    }
+    ~Tracked() {
+      value = -1;
+      live.fetch_sub(1);
+    }
+    Tracked(const Tracked&) = delete;
+    Tracked& operator=(const Tracked&) = delete;
+    int value;
+    std::atomic<int>& live;
+  };
+  std::atomic<int> live{0};
+  std::atomic<int> next{1};
+  LazyHandle<Tracked> h("tracked", [&] {
+    return std::make_unique<Tracked>(next.fetch_add(1), live);
+  });
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::atomic<long> leases{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      while (!stop.load()) {
+        std::shared_ptr<Tracked> p = t == 0 ? h.try_lease() : h.lease();
+        if (!p) continue;
+        leases.fetch_add(1);
+        if (p->value <= 0) bad.fetch_add(1);
+      }
+    });
+  }
+  long seen = 0;
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 50 == 0) {  // the readers take leases between the changes
+      if (i % 100 == 0) h.load();
+      while (leases.load() <= seen) std::this_thread::yield();
+      seen = leases.load();
+    }
+    if (i % 2 == 0) {
+      h.unload();
+    } else {
+      h.reload();
+    }
+  }
+  stop.store(true);
+  for (auto& t : readers) t.join();
+  CHECK(bad.load() == 0);
+  CHECK(leases.load() > 0);
+  h.unload();
+  CHECK(live.load() == 0);  // nothing leaked, nothing destroyed twice
+}
+
+TEST_CASE("every lease counts as a use", "[handle][lease]") {
+  LazyHandle<int> h([] { return 7; });
+  h.load();  // a load is one use
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        auto a = h.lease();
+        auto b = h.try_lease();
+        static_cast<void>(a);
+        static_cast<void>(b);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(h.stats().uses == 1 + 4 * 2000);
+}

@@ -392,3 +392,23 @@ TEST_CASE("the budget counts both values while a reload runs",
   CHECK(registry.get<int>("model") == 2);
   CHECK(registry.snapshot().bytes_loaded == 80);
 }
+
+TEST_CASE(
+    "an entry leased again and again is never idle, however short "
+    "each lease",
+    "[registry][memory]") {
+  // Repeated leases of the most recently used value write nothing shared
+  // (no clock read, no stamp); the idle check must still see them.
+  LazyRegistry r;
+  EntryOptions idle = sized(10);
+  idle.idle_timeout = 200ms;
+  auto& h = r.add(
+      "busy", [] { return 1; }, idle);
+  h.load();
+  const auto until = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < until) {
+    CHECK(*h.lease() == 1);
+    std::this_thread::sleep_for(2ms);
+  }
+  CHECK(r.snapshot().entries[0].evictions == 0);
+}

@@ -436,7 +436,7 @@ class LazyHandleBase {
                       bool reload);
   void settle_stop(const Progress& progress, Outcome& outcome) const;
   void finish_load(const LoadRecord& record, Outcome& outcome);
-  void publish(const std::shared_ptr<void>& value);
+  std::shared_ptr<void> publish(const std::shared_ptr<void>& value);
   void report_load(const LoadRecord& record, const Outcome& outcome,
                    bool reload = false) noexcept;
   std::exception_ptr wrap_failure(std::string& message, bool& cancelled) const;
@@ -451,10 +451,23 @@ class LazyHandleBase {
                                       Outcome& outcome);
 
   // Unloading: detach the value (mutex_ held), then destroy it outside.
-  std::shared_ptr<void> detach_value();
+  std::shared_ptr<void> detach_value(bool leases_blocked = false);
   bool evict_if_unused() noexcept;
   // Counts a use; atomics only, so callable with or without `mutex_`.
   void touch() noexcept;
+
+  // The leases taken without the mutex (see share_unlocked()).
+  static constexpr std::uint64_t kLeaseActive = 1;
+  static constexpr std::uint64_t kLeaseUse = std::uint64_t{1} << 24;
+  static constexpr std::uint64_t kLeaseActiveMask = kLeaseUse - 1;
+  static constexpr std::uint64_t kLeaseFold = std::uint64_t{1} << 62;
+  static constexpr std::uint64_t kLeaseBlocked = std::uint64_t{1} << 63;
+  std::shared_ptr<void> share_unlocked() noexcept;
+  void block_leases() noexcept;
+  void unblock_leases() noexcept;
+  std::shared_ptr<void> set_owner(std::shared_ptr<void> value) noexcept;
+  void fold_lease_uses() noexcept;
+  void stamp_lease() noexcept;
 
   // Reports to the observer, without the mutex held.
   void notify(Status from, Status to,
@@ -490,13 +503,19 @@ class LazyHandleBase {
     // idle timeouts.
     std::atomic<std::uint64_t> last_used_seq_{0};
     std::atomic<std::int64_t> last_used_at_{0};
-    std::atomic<std::uint64_t> uses_{0};  // loads plus leases
+    std::atomic<std::uint64_t> uses_{0};  // loads plus leases taken locked
+    // The leases taken without the mutex: how many copy the owner now (the
+    // low bits), how many there were (kLeaseUse each) and whether the owner
+    // is being replaced (kLeaseBlocked). See share_unlocked().
+    std::atomic<std::uint64_t> lease_gate_{0};
     Progress progress_;
     Progress reload_progress_;  // the running reload's; its size counts too
     const HandleOptions options_;
     detail::HandleObserver* observer_ = nullptr;  // set once, before any load
 
-    std::shared_ptr<void> owner_;          // guarded by mutex_
+    // Written under mutex_ with leases blocked (set_owner()); copied by
+    // leases under mutex_ or through lease_gate_.
+    std::shared_ptr<void> owner_;
     std::exception_ptr failure_;           // guarded by mutex_
     std::exception_ptr last_failure_;      // guarded by mutex_; the last load's
     bool reloading_ = false;               // guarded by mutex_
@@ -628,8 +647,9 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   //
   // Returns shared ownership of the value, loading it if needed. The value
   // stays alive as long as the lease, across unload() and eviction; a
-  // registry counts a leased entry as in use and records the lease time for
-  // least-recently-used eviction. Costs a mutex and a reference count.
+  // registry counts a leased entry as in use and records the lease for
+  // least-recently-used eviction. A loaded value is leased without a mutex:
+  // two atomic additions around a std::shared_ptr copy, and no clock read.
   // Thread safety: safe to call concurrently.
   // Throws: what get() throws.
   // Invalidates: none.
@@ -712,6 +732,14 @@ LazyHandle(std::string, F, HandleOptions)
 // Implementation details follow.
 
 namespace detail {
+
+// The process-wide use sequence: every stamp of a handle's last use takes
+// the next number, so comparing two handles' stamps is exact
+// least-recently-used order.
+inline std::atomic<std::uint64_t>& use_sequence() noexcept {
+  static std::atomic<std::uint64_t> sequence{0};
+  return sequence;
+}
 
 // HandleObserver
 //
@@ -884,7 +912,10 @@ inline HandleStats LazyHandleBase::stats() const {
     out.status = status_.load(std::memory_order_relaxed);
     out.loads = cold_->loads_;
     out.failures = cold_->failures_;
-    out.uses = cold_->uses_.load(std::memory_order_relaxed);
+    const std::uint64_t gate =
+        cold_->lease_gate_.load(std::memory_order_relaxed);
+    out.uses = cold_->uses_.load(std::memory_order_relaxed) +
+               (gate & ~kLeaseBlocked) / kLeaseUse;
     duration = cold_->last_duration_;
     out.last_loaded_at = cold_->loaded_at_;
     out.error = cold_->last_error_;
@@ -904,6 +935,7 @@ inline HandleStats LazyHandleBase::stats() const {
 }
 
 inline std::shared_ptr<void> LazyHandleBase::share() {
+  if (std::shared_ptr<void> leased = share_unlocked()) return leased;
   std::unique_lock<std::mutex> lock(cold_->mutex_);
   for (;;) {
     acquire(lock);
@@ -915,7 +947,9 @@ inline std::shared_ptr<void> LazyHandleBase::share() {
 }
 
 inline std::shared_ptr<void> LazyHandleBase::try_share() {
-  std::lock_guard<std::mutex> lock(cold_->mutex_);
+  if (value_.load(std::memory_order_acquire) == nullptr) return nullptr;
+  if (std::shared_ptr<void> leased = share_unlocked()) return leased;
+  std::lock_guard<std::mutex> lock(cold_->mutex_);  // the owner is changing
   if (!cold_->owner_) return nullptr;
   touch();
   return cold_->owner_;
@@ -1131,10 +1165,12 @@ inline void LazyHandleBase::finish_load(const LoadRecord& record,
   cold_->changes_.bump();
 }
 
-// Requires: `mutex_` held. Makes `value` the one every access returns.
-inline void LazyHandleBase::publish(const std::shared_ptr<void>& value) {
-  cold_->owner_ = value;
-  value_.store(value.get(), std::memory_order_release);
+// Requires: `mutex_` held. Makes `value` the one every access returns, and
+// returns the handle's ownership of the one it replaces (a reload's old
+// value), for the caller to release once the mutex is not held.
+inline std::shared_ptr<void> LazyHandleBase::publish(
+    const std::shared_ptr<void>& value) {
+  std::shared_ptr<void> old = set_owner(value);
   status_.store(Status::loaded, std::memory_order_release);
   cold_->progress_.report(1.0);  // done, whether or not the loader said so
   ++cold_->loads_;
@@ -1142,6 +1178,7 @@ inline void LazyHandleBase::publish(const std::shared_ptr<void>& value) {
   touch();
   cold_->last_error_.clear();
   cold_->failure_ = nullptr;
+  return old;
 }
 
 // Requires: `mutex_` not held. Tells the observer how the load ended.
@@ -1209,13 +1246,19 @@ inline std::exception_ptr LazyHandleBase::wrap_failure(std::string& message,
   }
 }
 
-// Requires: `mutex_` held, and the status neither loading nor unloaded.
+// Requires: `mutex_` held, and the status neither loading nor unloaded;
+// with `leases_blocked`, block_leases() done (this unblocks them).
 // Takes the value away from every accessor and returns the handle's
 // ownership, for the caller to release once the mutex is not held.
-inline std::shared_ptr<void> LazyHandleBase::detach_value() {
-  std::shared_ptr<void> doomed = std::move(cold_->owner_);
-  cold_->owner_.reset();
-  value_.store(nullptr, std::memory_order_release);
+inline std::shared_ptr<void> LazyHandleBase::detach_value(bool leases_blocked) {
+  std::shared_ptr<void> doomed;
+  if (leases_blocked) {
+    doomed = std::move(cold_->owner_);
+    value_.store(nullptr, std::memory_order_release);
+    unblock_leases();
+  } else {
+    doomed = set_owner(nullptr);
+  }
   cold_->failure_ = nullptr;
   status_.store(Status::unloaded, std::memory_order_release);
   cold_->changes_.bump();
@@ -1228,21 +1271,114 @@ inline bool LazyHandleBase::evict_if_unused() noexcept {
   {
     std::lock_guard<std::mutex> lock(cold_->mutex_);
     if (status_.load(std::memory_order_relaxed) != Status::loaded ||
-        cold_->reloading_ || cold_->owner_.use_count() > 1) {
+        cold_->reloading_) {
       return false;
     }
-    doomed = detach_value();
+    // No lease may start between the count and the detach.
+    block_leases();
+    if (cold_->owner_.use_count() > 1) {
+      unblock_leases();
+      return false;
+    }
+    doomed = detach_value(true);
   }
   return true;  // `doomed` destroys the value here, outside the mutex
 }
 
 inline void LazyHandleBase::touch() noexcept {
-  static std::atomic<std::uint64_t> sequence{0};
+  std::atomic<std::uint64_t>& sequence = detail::use_sequence();
   cold_->uses_.fetch_add(1, std::memory_order_relaxed);
   cold_->last_used_seq_.store(
       sequence.fetch_add(1, std::memory_order_relaxed) + 1,
       std::memory_order_relaxed);
   cold_->last_used_at_.store(
+      std::chrono::steady_clock::now().time_since_epoch().count(),
+      std::memory_order_relaxed);
+}
+
+// Requires: `mutex_` not needed. A lease of the published value without the
+// mutex, or null when there is none or its owner is being replaced (the
+// caller then takes the mutex). Two atomic additions on the gate word
+// around the copy of the owner: writers (set_owner()) block the gate and
+// wait for the copies under way before they touch the owner.
+inline std::shared_ptr<void> LazyHandleBase::share_unlocked() noexcept {
+  if (value_.load(std::memory_order_acquire) == nullptr) return nullptr;
+  Cold& cold = *cold_;
+  const std::uint64_t gate = cold.lease_gate_.fetch_add(
+      kLeaseActive + kLeaseUse, std::memory_order_acquire);
+  if (LAZYLOAD_PREDICT_FALSE((gate & kLeaseBlocked) != 0)) {
+    cold.lease_gate_.fetch_sub(kLeaseActive + kLeaseUse,
+                               std::memory_order_release);
+    return nullptr;
+  }
+  std::shared_ptr<void> leased = cold.owner_;
+  cold.lease_gate_.fetch_sub(kLeaseActive, std::memory_order_release);
+  if (LAZYLOAD_PREDICT_FALSE((gate & kLeaseFold) != 0)) fold_lease_uses();
+  if (!leased) return nullptr;  // unloaded meanwhile
+  stamp_lease();
+  return leased;
+}
+
+// Requires: `mutex_` held. Stops new unlocked leases and waits for the ones
+// copying the owner now; they take a few nanoseconds and never block.
+inline void LazyHandleBase::block_leases() noexcept {
+  std::atomic<std::uint64_t>& gate = cold_->lease_gate_;
+  gate.fetch_or(kLeaseBlocked, std::memory_order_acquire);
+  while ((gate.load(std::memory_order_acquire) & kLeaseActiveMask) != 0) {
+    std::this_thread::yield();
+  }
+}
+
+// Requires: `mutex_` held, leases blocked. Lets unlocked leases in again.
+inline void LazyHandleBase::unblock_leases() noexcept {
+  cold_->lease_gate_.fetch_and(~kLeaseBlocked, std::memory_order_release);
+}
+
+// Requires: `mutex_` held. Makes `value` (null: none) the owner leases copy
+// and the pointer get() returns; returns the previous owner.
+inline std::shared_ptr<void> LazyHandleBase::set_owner(
+    std::shared_ptr<void> value) noexcept {
+  block_leases();
+  std::shared_ptr<void> old = std::move(cold_->owner_);
+  cold_->owner_ = std::move(value);
+  value_.store(cold_->owner_.get(), std::memory_order_release);
+  unblock_leases();
+  return old;
+}
+
+// Moves 2^38 counted leases from the gate word to `uses_`, long before the
+// count could reach the blocked bit (at 10^9 leases a second, every three
+// days). Whoever sees the bit first moves them; the others find it clear.
+inline void LazyHandleBase::fold_lease_uses() noexcept {
+  constexpr std::uint64_t kFolded = kLeaseFold / kLeaseUse;
+  std::atomic<std::uint64_t>& gate = cold_->lease_gate_;
+  cold_->uses_.fetch_add(kFolded, std::memory_order_relaxed);
+  std::uint64_t seen = gate.load(std::memory_order_relaxed);
+  while ((seen & kLeaseFold) != 0) {
+    if (gate.compare_exchange_weak(seen, seen - kLeaseFold,
+                                   std::memory_order_relaxed)) {
+      return;
+    }
+  }
+  cold_->uses_.fetch_sub(kFolded, std::memory_order_relaxed);  // not ours
+}
+
+// Records an unlocked lease for least-recently-used order. A handle that is
+// already the most recently used keeps its stamp: repeated leases of one
+// value write nothing shared. The registry's idle check advances the
+// sequence each period, so a value in steady use is stamped again (with the
+// time) at least once per period: idle times are exact to that period.
+inline void LazyHandleBase::stamp_lease() noexcept {
+  std::atomic<std::uint64_t>& sequence = detail::use_sequence();
+  Cold& cold = *cold_;
+  if (cold.last_used_seq_.load(std::memory_order_relaxed) ==
+      sequence.load(std::memory_order_relaxed)) {
+    return;
+  }
+  cold.last_used_seq_.store(
+      sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+      std::memory_order_relaxed);
+  cold.last_used_at_.store(
       std::chrono::steady_clock::now().time_since_epoch().count(),
       std::memory_order_relaxed);
 }
@@ -1328,8 +1464,7 @@ inline std::shared_ptr<void> LazyHandleBase::finish_reload(
   cold_->last_record_ = record;
   std::shared_ptr<void> old;
   if (outcome.value) {
-    old = std::move(cold_->owner_);
-    publish(outcome.value);
+    old = publish(outcome.value);
     cold_->progress_.adopt(cold_->reload_progress_);
   } else if (!outcome.cancelled) {
     ++cold_->failures_;

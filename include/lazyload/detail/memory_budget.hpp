@@ -88,6 +88,10 @@ class MemoryBudget {
 
   // Evicts the entries nobody has leased for their idle timeout.
   void evict_idle(const EntryTable& table) noexcept {
+    // A value leased again and again keeps its last-use stamp (and time)
+    // while it stays the most recently used; advancing the use sequence makes
+    // its next lease stamp the time again, so no value in use looks idle.
+    use_sequence().fetch_add(1, std::memory_order_relaxed);
     std::vector<RegistryEntry*> evicted;
     try {
       const auto now =
