@@ -203,6 +203,27 @@ template <class T> void BM_GetSharedPtr(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The floor for a lease: a copy of one shared std::shared_ptr, no lock (what
+// a lease must do at least: own the value for as long as it is held).
+template <class T> void BM_SharedPtrCopy(benchmark::State& state) {
+  static const std::shared_ptr<T> shared = std::make_shared<T>(make_value<T>());
+  for (auto _ : state) {
+    std::shared_ptr<T> p = shared;
+    use(*p);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <class T> void BM_LazyTryLease(benchmark::State& state) {
+  lazyload::LazyHandle<T>& h = handle_instance<T>();
+  h.load();
+  for (auto _ : state) {
+    std::shared_ptr<T> p = h.try_lease();
+    use(*p);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 template <class T> void BM_LazyGet(benchmark::State& state) {
   lazyload::LazyHandle<T>& h = handle_instance<T>();
   use(h.get());
@@ -555,7 +576,13 @@ template <class T> void register_get(const std::string& type) {
   benchmark::RegisterBenchmark((p + "shared_ptr_mutex").c_str(),
                                BM_GetSharedPtr<T>)
       ->Apply(thread_counts);
+  benchmark::RegisterBenchmark((p + "shared_ptr_copy").c_str(),
+                               BM_SharedPtrCopy<T>)
+      ->Apply(thread_counts);
   benchmark::RegisterBenchmark((p + "lazy_lease").c_str(), BM_LazyLease<T>)
+      ->Apply(thread_counts);
+  benchmark::RegisterBenchmark((p + "lazy_try_lease").c_str(),
+                               BM_LazyTryLease<T>)
       ->Apply(thread_counts);
 }
 

@@ -379,6 +379,25 @@ class LazyHandleBase {
     return acquire(lock);
   }
 
+  // The fast part of lease() and try_lease(): shares ownership of the
+  // published value, as a `std::shared_ptr<Value>`, without the mutex; null
+  // when none is published or its owner is being replaced (the caller then
+  // takes the mutex). One atomic addition on the gate word before the copy
+  // of the owner and one after: whoever replaces the owner blocks the gate
+  // and waits out the copies under way (set_owner()).
+  template <class Value> std::shared_ptr<Value> share_unlocked() noexcept {
+    std::shared_ptr<Value> leased;
+    std::uint64_t gate = 0;
+    if (!enter_lease(gate)) return leased;
+    if (const std::shared_ptr<void>& owner = cold_->owner_) {
+      // Aliasing straight from the owner: one reference count, not two.
+      leased = std::shared_ptr<Value>(owner, static_cast<Value*>(owner.get()));
+    }
+    exit_lease(gate);
+    if (leased) stamp_lease();
+    return leased;
+  }
+
   // The slow part of lease(): loads and shares ownership of the value.
   // Requires: `mutex_` not held (it takes it).
   std::shared_ptr<void> share();
@@ -462,7 +481,8 @@ class LazyHandleBase {
   static constexpr std::uint64_t kLeaseActiveMask = kLeaseUse - 1;
   static constexpr std::uint64_t kLeaseFold = std::uint64_t{1} << 62;
   static constexpr std::uint64_t kLeaseBlocked = std::uint64_t{1} << 63;
-  std::shared_ptr<void> share_unlocked() noexcept;
+  bool enter_lease(std::uint64_t& gate) noexcept;
+  void exit_lease(std::uint64_t gate) noexcept;
   void block_leases() noexcept;
   void unblock_leases() noexcept;
   std::shared_ptr<void> set_owner(std::shared_ptr<void> value) noexcept;
@@ -654,6 +674,7 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   // Throws: what get() throws.
   // Invalidates: none.
   std::shared_ptr<T> lease() {
+    if (std::shared_ptr<T> leased = share_unlocked<T>()) return leased;
     std::shared_ptr<void> owner = share();
     T* value = static_cast<T*>(owner.get());
     return std::shared_ptr<T>(owner, value);  // aliasing: C++17 copies
@@ -669,6 +690,7 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   // Throws: none beyond std::system_error from the mutex.
   // Invalidates: none.
   std::shared_ptr<T> try_lease() {
+    if (std::shared_ptr<T> leased = share_unlocked<T>()) return leased;
     std::shared_ptr<void> owner = try_share();
     T* value = static_cast<T*>(owner.get());
     return std::shared_ptr<T>(owner, value);  // aliasing: C++17 copies
@@ -935,7 +957,7 @@ inline HandleStats LazyHandleBase::stats() const {
 }
 
 inline std::shared_ptr<void> LazyHandleBase::share() {
-  if (std::shared_ptr<void> leased = share_unlocked()) return leased;
+  if (auto leased = share_unlocked<void>()) return leased;
   std::unique_lock<std::mutex> lock(cold_->mutex_);
   for (;;) {
     acquire(lock);
@@ -948,7 +970,7 @@ inline std::shared_ptr<void> LazyHandleBase::share() {
 
 inline std::shared_ptr<void> LazyHandleBase::try_share() {
   if (value_.load(std::memory_order_acquire) == nullptr) return nullptr;
-  if (std::shared_ptr<void> leased = share_unlocked()) return leased;
+  if (auto leased = share_unlocked<void>()) return leased;
   std::lock_guard<std::mutex> lock(cold_->mutex_);  // the owner is changing
   if (!cold_->owner_) return nullptr;
   touch();
@@ -1296,27 +1318,21 @@ inline void LazyHandleBase::touch() noexcept {
       std::memory_order_relaxed);
 }
 
-// Requires: `mutex_` not needed. A lease of the published value without the
-// mutex, or null when there is none or its owner is being replaced (the
-// caller then takes the mutex). Two atomic additions on the gate word
-// around the copy of the owner: writers (set_owner()) block the gate and
-// wait for the copies under way before they touch the owner.
-inline std::shared_ptr<void> LazyHandleBase::share_unlocked() noexcept {
-  if (value_.load(std::memory_order_acquire) == nullptr) return nullptr;
-  Cold& cold = *cold_;
-  const std::uint64_t gate = cold.lease_gate_.fetch_add(
-      kLeaseActive + kLeaseUse, std::memory_order_acquire);
-  if (LAZYLOAD_PREDICT_FALSE((gate & kLeaseBlocked) != 0)) {
-    cold.lease_gate_.fetch_sub(kLeaseActive + kLeaseUse,
-                               std::memory_order_release);
-    return nullptr;
-  }
-  std::shared_ptr<void> leased = cold.owner_;
-  cold.lease_gate_.fetch_sub(kLeaseActive, std::memory_order_release);
+// Enters the lease gate, unless no value is published or the owner is being
+// replaced; `gate` receives the word as it was, for exit_lease().
+inline bool LazyHandleBase::enter_lease(std::uint64_t& gate) noexcept {
+  if (value_.load(std::memory_order_acquire) == nullptr) return false;
+  std::atomic<std::uint64_t>& word = cold_->lease_gate_;
+  gate = word.fetch_add(kLeaseActive + kLeaseUse, std::memory_order_acquire);
+  if (LAZYLOAD_PREDICT_TRUE((gate & kLeaseBlocked) == 0)) return true;
+  word.fetch_sub(kLeaseActive + kLeaseUse, std::memory_order_release);
+  return false;
+}
+
+// Leaves the lease gate entered with enter_lease().
+inline void LazyHandleBase::exit_lease(std::uint64_t gate) noexcept {
+  cold_->lease_gate_.fetch_sub(kLeaseActive, std::memory_order_release);
   if (LAZYLOAD_PREDICT_FALSE((gate & kLeaseFold) != 0)) fold_lease_uses();
-  if (!leased) return nullptr;  // unloaded meanwhile
-  stamp_lease();
-  return leased;
 }
 
 // Requires: `mutex_` held. Stops new unlocked leases and waits for the ones
