@@ -6,6 +6,8 @@
 //
 // BM_RegistryGet/by_name      get<int>(name) on a loaded entry among 1,000,
 //                             1 to 16 threads; allocs_per_op must be 0.
+// BM_RegistryGet/by_name_100k get<int>(name) of random loaded entries among
+//                             100,000, so that cache misses show.
 // BM_RegistryGet/kept_handle  the same value through the handle add() gave.
 // BM_RegistrySnapshot/<n>     snapshot() of n loaded entries.
 // BM_RegistryAdd/<n>          add() of n entries into a fresh registry.
@@ -30,12 +32,14 @@
 #if defined(LAZYLOAD_BENCH_WITH_JSON)
 #  include <lazyload/json.hpp>
 #endif
-#include <map>     // std::map
-#include <memory>  // std::unique_ptr
-#include <mutex>   // std::mutex
-#include <string>  // std::string
-#include <thread>  // std::thread
-#include <vector>  // std::vector
+#include <map>          // std::map
+#include <memory>       // std::unique_ptr
+#include <mutex>        // std::mutex
+#include <random>       // std::mt19937_64
+#include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <thread>       // std::thread
+#include <vector>       // std::vector
 
 #include "support/alloc_counter.hpp"
 
@@ -86,6 +90,32 @@ void BM_RegistryGetByName(benchmark::State& state) {
   lazyload_bench::AllocScope scope;
   for (auto _ : state) {
     int v = r.get<int>(name);
+    benchmark::DoNotOptimize(v);
+  }
+  state.counters["allocs_per_op"] =
+      benchmark::Counter(static_cast<double>(scope.allocations()) /
+                             static_cast<double>(state.iterations()),
+                         benchmark::Counter::kAvgThreads);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Each thread looks up its own random sequence of names (fixed seed per
+// thread), built before the timed loop.
+void BM_RegistryGetByName100k(benchmark::State& state) {
+  constexpr std::size_t kEntries = 100000;
+  constexpr std::size_t kLookups = 1 << 14;  // a power of two
+  lazyload::LazyRegistry& r = loaded_registry(kEntries);
+  static const std::vector<std::string> names = make_names(kEntries);
+  std::mt19937_64 random(0x5eed + static_cast<unsigned>(state.thread_index()));
+  std::uniform_int_distribution<std::size_t> pick(0, kEntries - 1);
+  std::vector<std::string_view> order;
+  order.reserve(kLookups);
+  for (std::size_t i = 0; i < kLookups; ++i)
+    order.push_back(names[pick(random)]);
+  std::size_t next = 0;
+  lazyload_bench::AllocScope scope;
+  for (auto _ : state) {
+    int v = r.get<int>(order[next++ & (kLookups - 1)]);
     benchmark::DoNotOptimize(v);
   }
   state.counters["allocs_per_op"] =
@@ -275,6 +305,9 @@ void BM_DumpStatus(benchmark::State& state) {
 
 BENCHMARK(BM_RegistryGetByName)
     ->Name("BM_RegistryGet/by_name")
+    ->Apply(thread_counts);
+BENCHMARK(BM_RegistryGetByName100k)
+    ->Name("BM_RegistryGet/by_name_100k")
     ->Apply(thread_counts);
 BENCHMARK(BM_RegistryGetKeptHandle)
     ->Name("BM_RegistryGet/kept_handle")

@@ -111,6 +111,7 @@ class Report:
         # The registry benchmark of the commit before round two of the
         # performance work, measured on the same machine: "today's" numbers.
         self.baseline = load_medians(os.path.join(results, "baseline", "registry_benchmark.json"))
+        self.baseline_registry = self.baseline
         self.library = load_medians(os.path.join(results, "library_benchmark.json"))
         self.startup = load_json(os.path.join(results, "startup.json"))
         self.callgrind = load_json(os.path.join(results, "callgrind.json"))
@@ -271,6 +272,9 @@ class Report:
             rows.append(("name lookup allocation-free",
                          f"{max(allocs):g} allocations per `get<T>(name)` (1 to 16 threads)",
                          verdict(max(allocs) == 0)))
+        row = self.lookup_target_row()
+        if row:
+            rows.append(row)
         p1, p100 = self.snapshot_per_entry(1000), self.snapshot_per_entry(100000)
         p10 = self.snapshot_per_entry(10000)
         if p1 and p100:
@@ -279,6 +283,37 @@ class Report:
                          f"{ns(p1)} / {ns(p10)} / {ns(p100)} ns per entry at 1k / 10k / 100k: "
                          f"{p100 / p1:.2f}x", verdict(p100 / p1 <= 1.25)))
         return table(["target", "measured (medians, same run)", ""], rows)
+
+    def lookup_target_row(self):
+        """get<T>(name) against the baseline (the commit before the lock-free
+        index): 1 thread, median real time; allocations; 2-thread scaling."""
+        key = "BM_RegistryGet/by_name/real_time/threads:{}"
+        one, two = self.registry.get(key.format(1)), self.registry.get(key.format(2))
+        if not one:
+            return None
+        base = self.baseline_registry.get(key.format(1))
+        allocs = max(b.get("allocs_per_op", 0) for k, b in self.registry.items()
+                     if k.startswith("BM_RegistryGet/by_name"))
+        cells = []
+        if base:
+            r = one["real_ns"] / base["real_ns"]
+            cells.append(f"{ns(one['real_ns'])} ns vs {ns(base['real_ns'])} ns before: "
+                         f"{r:.2f}x (needs 0.50x)")
+        else:
+            r = None
+            cells.append(f"{ns(one['real_ns'])} ns; no baseline")
+        cells.append(f"{allocs:g} allocations per lookup")
+        scaling = None
+        if two:
+            scaling = two["items_per_second"] / one["items_per_second"]
+            cells.append(f"{one['items_per_second'] / 1e6:.1f} M/s -> "
+                         f"{two['items_per_second'] / 1e6:.1f} M/s at 2 threads: "
+                         f"{scaling:.2f}x (needs 1.80x)")
+        ok = (r is not None and r <= 0.5 and allocs == 0
+              and scaling is not None and scaling >= 1.8)
+        return ("`get<T>(name)` at most half of today's time, allocation-free, "
+                "2-thread scaling >= 1.8x", "; ".join(cells),
+                verdict(ok) if r is not None else "n/a (no baseline)")
 
     def fastpath_section(self):
         rows = []

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -19,8 +20,10 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "support/barrier.hpp"
@@ -1092,4 +1095,183 @@ TEST_CASE("snapshot of one name reads that entry as the full snapshot does",
   CHECK_THROWS_WITH_AS(r.snapshot("ghost"),
                        "lazyload: resource 'ghost' is not registered",
                        LazyError);
+}
+
+// ---------------------------------------------------------------------------
+// Lookup by name takes no lock.
+
+namespace {
+
+struct NoEvents final : lazyload::detail::EntryEvents {
+  void before_load(lazyload::detail::RegistryEntry&) override {}
+  void after_load(lazyload::detail::RegistryEntry&) noexcept override {}
+  void changed(lazyload::detail::RegistryEntry&,
+               const lazyload::StatusChange&) noexcept override {}
+  void recorded(lazyload::detail::RegistryEntry&,
+                const lazyload::LoadRecord&) noexcept override {}
+};
+
+std::unique_ptr<lazyload::detail::RegistryEntry> make_entry(NoEvents& events,
+                                                            std::string name) {
+  return std::make_unique<lazyload::detail::RegistryEntry>(
+      events,
+      std::make_unique<lazyload::LazyHandle<int>>(std::move(name),
+                                                  [] { return 1; }),
+      EntryOptions{});
+}
+
+}  // namespace
+
+TEST_CASE("a lookup by name finishes while add() holds the table's lock",
+          "[registry][lookup]") {
+  NoEvents events;
+  lazyload::detail::EntryTable table;
+  lazyload::detail::RegistryEntry& a =
+      table.add(make_entry(events, "a"), [](const auto&) {});
+  using Found = std::pair<lazyload::detail::RegistryEntry*,
+                          lazyload::detail::RegistryEntry*>;
+  std::future<Found> lookup;
+  std::future_status status = std::future_status::deferred;
+  // add() runs its check under the exclusive lock: another thread's lookup
+  // must not wait for it (a bound, not a timing: it returns at once).
+  table.add(make_entry(events, "b"), [&](const auto&) {
+    lookup = std::async(std::launch::async, [&table] {
+      return Found(table.find("a"), table.find("b"));
+    });
+    status = lookup.wait_for(10s);
+  });
+  const Found found = lookup.get();
+  REQUIRE(status == std::future_status::ready);
+  CHECK(found.first == &a);
+  CHECK(found.second == nullptr);  // not added yet when it looked
+  CHECK(table.find("b") != nullptr);
+}
+
+TEST_CASE("lookups while another thread adds 20,000 entries find every one",
+          "[registry][lookup]") {
+  constexpr std::size_t kEntries = 20000;
+  constexpr std::size_t kReaders = 4;
+  lazyload_test::Watchdog watchdog(120s, "lookups during add()");
+  LazyRegistry r;
+  std::vector<std::string> names;
+  names.reserve(kEntries);
+  // Long shared prefixes, and names that are prefixes of others ("…-1" of
+  // "…-10"), so that only the whole name tells them apart.
+  for (std::size_t i = 0; i < kEntries; ++i) {
+    names.push_back("a-name-with-a-long-shared-prefix-" + std::to_string(i));
+  }
+  std::vector<std::atomic<const lazyload::LazyHandleBase*>> handles(kEntries);
+  std::atomic<std::size_t> published{0};
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> lookups{0};
+  std::atomic<std::size_t> missed{0};
+  std::atomic<std::size_t> wrong{0};
+  std::atomic<std::size_t> phantom{0};
+
+  std::thread writer([&] {
+    for (std::size_t i = 0; i < kEntries; ++i) {
+      const lazyload::LazyHandleBase& h =
+          r.add(names[i], [i] { return static_cast<int>(i); });
+      handles[i].store(&h, std::memory_order_relaxed);
+      published.store(i + 1, std::memory_order_release);
+    }
+    done.store(true, std::memory_order_release);
+  });
+  std::vector<std::thread> readers;
+  for (std::size_t t = 0; t < kReaders; ++t) {
+    readers.emplace_back([&, t] {
+      std::uint64_t x = 0x9E3779B97F4A7C15ULL * (t + 1);
+      std::size_t mine = 0;
+      const auto check = [&](std::size_t i) {
+        ++mine;
+        if (!r.contains(names[i])) {
+          ++missed;
+        } else if (&r.entry(names[i]) !=
+                   handles[i].load(std::memory_order_relaxed)) {
+          ++wrong;
+        }
+      };
+      while (!done.load(std::memory_order_acquire)) {
+        const std::size_t n = published.load(std::memory_order_acquire);
+        if (n == 0) continue;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        check(static_cast<std::size_t>(x % n));
+        check(n - 1);  // the newest
+        // Never added: a longer name, and a prefix of one.
+        if (r.contains(names[n - 1] + "0x") ||
+            r.contains("a-name-with-a-long-shared-prefix-")) {
+          ++phantom;
+        }
+      }
+      for (std::size_t i = 0; i < kEntries; ++i) check(i);
+      lookups += mine;
+    });
+  }
+  writer.join();
+  for (std::thread& t : readers) t.join();
+  REQUIRE(lookups.load() >= kReaders * kEntries);
+  CHECK(missed.load() == 0);
+  CHECK(wrong.load() == 0);
+  CHECK(phantom.load() == 0);
+  CHECK(r.size() == kEntries);
+}
+
+TEST_CASE("names that start probing at the same slot are told apart",
+          "[registry][lookup]") {
+  using lazyload::detail::NameIndex;
+  constexpr std::size_t kCapacity = NameIndex::kInitialCapacity;
+  // Eight names whose probes all start at the last slot, so that the run of
+  // them wraps around to the first; and more that start there but are absent.
+  std::vector<std::string> same;
+  std::vector<std::string> absent;
+  for (int i = 0; same.size() < 8 || absent.size() < 8; ++i) {
+    std::string name = "n" + std::to_string(i);
+    if (NameIndex::home_slot(name, kCapacity) != kCapacity - 1) continue;
+    (same.size() < 8 ? same : absent).push_back(std::move(name));
+  }
+  LazyRegistry r;
+  for (std::size_t i = 0; i < same.size(); ++i) {
+    r.add(same[i], [i] { return static_cast<int>(i); });
+  }
+  const auto check_all = [&] {
+    for (std::size_t i = 0; i < same.size(); ++i) {
+      INFO(same[i]);
+      CHECK(r.get<int>(same[i]) == static_cast<int>(i));
+    }
+    for (const std::string& name : absent) {
+      INFO(name);
+      CHECK_FALSE(r.contains(name));
+    }
+  };
+  check_all();
+  // Enough more to rehash several times: still found.
+  for (int i = 0; i < 200; ++i) {
+    r.add("more-" + std::to_string(i), [i] { return i; });
+  }
+  check_all();
+  CHECK(r.get<int>("more-199") == 199);
+}
+
+TEST_CASE("the empty name and prefixes of registered names are not found",
+          "[registry][lookup]") {
+  LazyRegistry r;
+  CHECK_FALSE(r.contains(""));
+  CHECK_FALSE(r.contains("db"));
+  r.add("db", [] { return 1; });
+  r.add("db-replica", [] { return 2; });
+  r.add("d", [] { return 3; });
+  CHECK_FALSE(r.contains(""));
+  CHECK_THROWS_WITH_AS(r.get<int>(""),
+                       "lazyload: resource '' is not registered", LazyError);
+  CHECK_FALSE(r.contains("db-"));
+  CHECK_FALSE(r.contains("db-replica2"));
+  CHECK_FALSE(r.contains(std::string_view("db\0", 3)));
+  CHECK(r.get<int>("db") == 1);
+  CHECK(r.get<int>("db-replica") == 2);
+  CHECK(r.get<int>("d") == 3);
+  // A view into a longer buffer is looked up by its own length.
+  const std::string longer = "db-replica";
+  CHECK(r.get<int>(std::string_view(longer).substr(0, 2)) == 1);
 }

@@ -146,9 +146,9 @@ class LazyRegistry {
 
   // LazyRegistry::contains()
   //
-  // Returns whether `name` is registered.
-  // Thread safety: safe to call concurrently. Throws: none beyond
-  // std::system_error from the lock. Invalidates: none.
+  // Returns whether `name` is registered. Takes no lock, allocates nothing.
+  // Thread safety: safe to call concurrently. Throws: none.
+  // Invalidates: none.
   bool contains(std::string_view name) const;
 
   // LazyRegistry::get()
@@ -389,9 +389,9 @@ class LazyRegistry {
   bool queue_background(Entry& entry) noexcept;
   static void count(RegistrySnapshot& out, const EntrySnapshot& entry);
 
-  // Locks: the entry table has its own (a shared_mutex: lookups shared,
-  // add() exclusive), and so do the scheduler, the memory budget and the
-  // idle worker. The registry's own three:
+  // Locks: the entry table has its own (a shared_mutex: iteration shared,
+  // add() exclusive; lookups by name take none), and so do the scheduler,
+  // the memory budget and the idle worker. The registry's own three:
   // * `idle_mutex_` pairs with `idle_cv_`, which wait_idle() waits on and
   //   every status change signals; it guards no data.
   // * `timeline_mutex_` guards `timeline_`.
