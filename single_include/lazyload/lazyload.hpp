@@ -368,20 +368,19 @@ struct LoadRecord {
 #ifndef LAZYLOAD_HANDLE_HPP_
 #define LAZYLOAD_HANDLE_HPP_
 
-#include <atomic>              // std::atomic
-#include <chrono>              // std::chrono::steady_clock, system_clock
-#include <condition_variable>  // std::condition_variable
-#include <cstddef>             // std::size_t
-#include <cstdint>             // std::uint64_t, std::int64_t
-#include <exception>           // std::exception_ptr, std::throw_with_nested
-#include <functional>          // std::function
-#include <memory>              // std::shared_ptr
-#include <mutex>               // std::mutex, std::unique_lock
-#include <string>              // std::string
-#include <string_view>         // std::string_view
-#include <thread>              // std::this_thread
-#include <type_traits>         // std::remove_const_t, ...
-#include <utility>             // std::move
+#include <atomic>       // std::atomic
+#include <chrono>       // std::chrono::steady_clock, system_clock
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t, std::int64_t
+#include <exception>    // std::exception_ptr, std::throw_with_nested
+#include <functional>   // std::function
+#include <memory>       // std::shared_ptr
+#include <mutex>        // std::mutex, std::unique_lock
+#include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <thread>       // std::this_thread
+#include <type_traits>  // std::remove_const_t, ...
+#include <utility>      // std::move
 
 // lazyload/detail/config.hpp
 //
@@ -1116,7 +1115,12 @@ class WaitGraph {
   // this thread is inside dlopen or dlclose (see LoaderLockScope).
   void begin_wait(const LoadSite& target) {
     const std::thread::id me = std::this_thread::get_id();
+    Edge& mine = own_edge();
     std::lock_guard<std::mutex> lock(mutex_);
+    if (mine.graph == nullptr) {  // this thread's first wait: register it
+      waiting_.emplace(me, &mine);
+      mine.graph = this;
+    }
     std::vector<const LoadSite*> chain{&target};
     const LoadSite* site = &target;
     for (std::size_t hops = 0; hops <= waiting_.size(); ++hops) {
@@ -1125,19 +1129,20 @@ class WaitGraph {
       if (owner == me) throw_error<CycleError>(describe(chain));
       const auto it = waiting_.find(owner);
       if (it == waiting_.end()) break;
-      site = it->second;
+      site = it->second->target.load(std::memory_order_acquire);
+      if (site == nullptr) break;
       chain.push_back(site);
     }
     if (const LoaderLockScope* scope = LoaderLockScope::current()) {
       throw_error<CycleError>(scope->refusal(target.label()));
     }
-    waiting_[me] = &target;
+    mine.target.store(&target, std::memory_order_release);
   }
 
-  // Removes this thread's edge.
-  void end_wait() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    waiting_.erase(std::this_thread::get_id());
+  // Removes this thread's edge. Takes no lock: the waiters of one load all
+  // end their waits together, and must not queue for a mutex to do it.
+  static void end_wait() noexcept {
+    own_edge().target.store(nullptr, std::memory_order_release);
   }
 
  private:
@@ -1156,9 +1161,30 @@ class WaitGraph {
     return out;
   }
 
+  // One thread's edge: the load it waits for, null when it waits for none.
+  // Registered in `waiting_` on the thread's first wait, removed when the
+  // thread ends.
+  struct Edge {
+    std::atomic<const LoadSite*> target{nullptr};
+    WaitGraph* graph = nullptr;  // set once registered
+
+    Edge() = default;
+    Edge(const Edge&) = delete;
+    Edge& operator=(const Edge&) = delete;
+    ~Edge() {
+      if (graph == nullptr) return;
+      std::lock_guard<std::mutex> lock(graph->mutex_);
+      graph->waiting_.erase(std::this_thread::get_id());
+    }
+  };
+
+  static Edge& own_edge() noexcept {
+    thread_local Edge edge;
+    return edge;
+  }
+
   std::mutex mutex_;
-  std::unordered_map<std::thread::id, const LoadSite*>
-      waiting_;  // guarded by mutex_
+  std::unordered_map<std::thread::id, Edge*> waiting_;  // guarded by mutex_
 };
 
 // Holds an edge of the wait graph for a scope.
@@ -1167,7 +1193,7 @@ class WaitScope {
   explicit WaitScope(const LoadSite& target) {
     WaitGraph::instance().begin_wait(target);
   }
-  ~WaitScope() { WaitGraph::instance().end_wait(); }
+  ~WaitScope() { WaitGraph::end_wait(); }
   WaitScope(const WaitScope&) = delete;
   WaitScope& operator=(const WaitScope&) = delete;
 };
@@ -1176,6 +1202,153 @@ class WaitScope {
 }  // namespace lazyload
 
 #endif  // LAZYLOAD_DETAIL_WAIT_GRAPH_HPP_
+// lazyload/detail/wait_word.hpp
+//
+// Internal: a 32-bit word that threads sleep on until it changes, and one
+// call that wakes them all. On Linux the sleep is a futex, as in glibc's
+// pthread_once (under std::call_once) and absl::call_once: the waiters of a
+// load are woken by one system call and return without taking any lock.
+// Elsewhere a small table of mutex and condition-variable buckets does the
+// same job. Not part of the public interface.
+
+#ifndef LAZYLOAD_DETAIL_WAIT_WORD_HPP_
+#define LAZYLOAD_DETAIL_WAIT_WORD_HPP_
+
+#include <atomic>    // std::atomic
+#include <chrono>    // std::chrono::steady_clock
+#include <cstdint>   // std::uint32_t
+#include <optional>  // std::optional
+
+#if defined(__linux__)
+#  include <linux/futex.h>  // FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE
+#  include <sys/syscall.h>  // SYS_futex
+#  include <unistd.h>       // syscall
+
+#  include <climits>  // INT_MAX
+#  include <ctime>    // timespec
+#else
+#  include <condition_variable>  // std::condition_variable
+#  include <cstddef>             // std::size_t
+#  include <cstdint>             // std::uintptr_t
+#  include <mutex>               // std::mutex
+#endif
+
+namespace lazyload {
+namespace detail {
+
+using WaitDeadline = std::optional<std::chrono::steady_clock::time_point>;
+
+#if defined(__linux__)
+
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
+              "a futex needs the atomic to be the plain 32-bit word");
+
+// Sleeps while `word` holds `old`, until `deadline` if there is one; may
+// return early (a signal, a spurious wake-up): callers check again.
+inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
+                     const WaitDeadline& deadline) noexcept {
+  timespec timeout{};
+  timespec* timeout_ptr = nullptr;
+  if (deadline) {
+    const auto left = *deadline - std::chrono::steady_clock::now();
+    if (left <= left.zero()) return;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
+    timeout.tv_sec = static_cast<std::time_t>(secs.count());
+    timeout.tv_nsec = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(left - secs)
+            .count());
+    timeout_ptr = &timeout;
+  }
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): the futex interface
+  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
+          FUTEX_WAIT_PRIVATE, old, timeout_ptr, nullptr, 0);
+}
+
+// Wakes every thread sleeping on `word`.
+inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): the futex interface
+  syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
+          FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+
+#else
+
+// One of a fixed set of buckets that words hash to; a waker takes the
+// bucket's mutex, so a waiter between its check and its sleep is not missed.
+struct WaitBucket {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+inline WaitBucket& bucket_of(const void* word) noexcept {
+  static WaitBucket buckets[64];
+  const auto address = reinterpret_cast<std::uintptr_t>(word);
+  return buckets[(address >> 4) % 64];
+}
+
+inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
+                     const WaitDeadline& deadline) noexcept {
+  WaitBucket& bucket = bucket_of(&word);
+  std::unique_lock<std::mutex> lock(bucket.mutex);
+  if (word.load(std::memory_order_acquire) != old) return;
+  if (deadline) {
+    bucket.cv.wait_until(lock, *deadline);
+  } else {
+    bucket.cv.wait(lock);
+  }
+}
+
+inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
+  WaitBucket& bucket = bucket_of(&word);
+  { std::lock_guard<std::mutex> lock(bucket.mutex); }
+  bucket.cv.notify_all();
+}
+
+#endif
+
+// WaitWord
+//
+// A counter that changes whenever something waited for happens. A waiter
+// reads it (under whatever lock guards its condition), releases the lock and
+// sleeps until it differs; whoever changes the condition bumps it, and wakes
+// the sleepers with one call, and only when there are any. This class is
+// thread-safe.
+class WaitWord {
+ public:
+  // The current value; read it before releasing the lock guarding the
+  // condition, then wait(value).
+  std::uint32_t load() const noexcept {
+    return word_.load(std::memory_order_seq_cst);
+  }
+
+  // Changes the value and wakes every thread in wait().
+  void bump() noexcept {
+    word_.fetch_add(1, std::memory_order_seq_cst);
+    // Either this load sees a waiter, or that waiter sees the new value.
+    if (waiters_.load(std::memory_order_seq_cst) != 0) wake_all(word_);
+  }
+
+  // Sleeps while the value is `seen`, until `deadline` if there is one.
+  // Returns whether the value changed.
+  bool wait(std::uint32_t seen, const WaitDeadline& deadline = {}) noexcept {
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    while (word_.load(std::memory_order_seq_cst) == seen) {
+      if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
+      sleep_on(word_, seen, deadline);
+    }
+    waiters_.fetch_sub(1, std::memory_order_release);
+    return word_.load(std::memory_order_acquire) != seen;
+  }
+
+ private:
+  std::atomic<std::uint32_t> word_{0};
+  std::atomic<std::uint32_t> waiters_{0};
+};
+
+}  // namespace detail
+}  // namespace lazyload
+
+#endif  // LAZYLOAD_DETAIL_WAIT_WORD_HPP_
 
 #if LAZYLOAD_HAS_RTTI
 #  include <typeinfo>  // std::type_info
@@ -1329,7 +1502,7 @@ class LazyHandleBase {
   // Returns the name given at construction, empty for an unnamed handle.
   // Thread safety: safe to call concurrently. Throws: none.
   // Invalidates: none; the reference lives as long as the handle.
-  const std::string& name() const noexcept { return site_.name; }
+  const std::string& name() const noexcept { return cold_->site_.name; }
 
   // LazyHandleBase::status()
   //
@@ -1416,12 +1589,9 @@ class LazyHandleBase {
       const Status s = status_.load(std::memory_order_relaxed);
       return s != Status::loading && s != Status::queued;
     };
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (const auto deadline = detail::deadline_after(timeout)) {
-      cv_.wait_until(lock, *deadline, settled);
-    } else {
-      cv_.wait(lock, settled);  // a timeout past the clock's range: for ever
-    }
+    std::unique_lock<std::mutex> lock(cold_->mutex_);
+    // A timeout past the clock's range has no deadline: it waits for ever.
+    wait_locked(lock, settled, detail::deadline_after(timeout));
     return value_.load(std::memory_order_relaxed) != nullptr;
   }
 
@@ -1439,8 +1609,8 @@ class LazyHandleBase {
   // Thread safety: safe to call concurrently.
   // Throws: std::bad_alloc only. Invalidates: none.
   LoadRecord last_load() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return last_record_;
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
+    return cold_->last_record_;
   }
 
   // LazyHandleBase::type_name()
@@ -1479,20 +1649,39 @@ class LazyHandleBase {
   // Checks, at construction, that a warm-up takes the handle's value type.
   // Requires: no lock (construction). Throws: LazyError naming both types.
   template <class Value> void check_warmup() const {
-    const Warmup& w = options_.warmup;
+    const Warmup& w = cold_->options_.warmup;
     if (w && w.type_ != detail::type_key<Value>()) {
-      detail::throw_error<LazyError>("lazyload: the warm-up of " +
-                                     detail::quoted(site_.label()) + " takes " +
-                                     *w.type_name_ + " but the value is " +
-                                     detail::type_name<Value>());
+      detail::throw_error<LazyError>(
+          "lazyload: the warm-up of " + detail::quoted(cold_->site_.label()) +
+          " takes " + *w.type_name_ + " but the value is " +
+          detail::type_name<Value>());
     }
   }
 
   // The slow path of get(): loads and returns the published pointer.
   // Requires: `mutex_` not held (it takes it).
   LAZYLOAD_NOINLINE void* load_slow() {
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(cold_->mutex_);
     return acquire(lock);
+  }
+
+  // The fast part of lease() and try_lease(): shares ownership of the
+  // published value, as a `std::shared_ptr<Value>`, without the mutex; null
+  // when none is published or its owner is being replaced (the caller then
+  // takes the mutex). One atomic addition on the gate word before the copy
+  // of the owner and one after: whoever replaces the owner blocks the gate
+  // and waits out the copies under way (set_owner()).
+  template <class Value> std::shared_ptr<Value> share_unlocked() noexcept {
+    std::shared_ptr<Value> leased;
+    std::uint64_t gate = 0;
+    if (!enter_lease(gate)) return leased;
+    if (const std::shared_ptr<void>& owner = cold_->owner_) {
+      // Aliasing straight from the owner: one reference count, not two.
+      leased = std::shared_ptr<Value>(owner, static_cast<Value*>(owner.get()));
+    }
+    exit_lease(gate);
+    if (leased) stamp_lease();
+    return leased;
   }
 
   // The slow part of lease(): loads and shares ownership of the value.
@@ -1524,9 +1713,25 @@ class LazyHandleBase {
   // detail::type_key<T>() of the value type.
   virtual detail::TypeKey type_key() const noexcept = 0;
 
+  // Requires: `mutex_` held through `lock`; returns with it held. Sleeps,
+  // without the mutex, until `done()` (checked under it) holds or the
+  // deadline passes; returns done().
+  template <class Pred>
+  bool wait_locked(std::unique_lock<std::mutex>& lock, Pred done,
+                   const detail::WaitDeadline& deadline = {}) const {
+    while (!done()) {
+      const std::uint32_t seen = cold_->changes_.load();
+      lock.unlock();
+      const bool changed = cold_->changes_.wait(seen, deadline);
+      lock.lock();
+      if (!changed) return done();  // the deadline passed
+    }
+    return true;
+  }
+
   // The steps of a load, in order. Each says which lock it expects.
   void* acquire(std::unique_lock<std::mutex>& lock);
-  void wait_for_running_load(std::unique_lock<std::mutex>& lock);
+  void* wait_for_running_load(std::unique_lock<std::mutex>& lock);
   bool cooling_down() const;
   void run_load(std::unique_lock<std::mutex>& lock);
   LoadRecord begin_load(std::unique_lock<std::mutex>& lock);
@@ -1536,7 +1741,7 @@ class LazyHandleBase {
                       bool reload);
   void settle_stop(const Progress& progress, Outcome& outcome) const;
   void finish_load(const LoadRecord& record, Outcome& outcome);
-  void publish(const std::shared_ptr<void>& value);
+  std::shared_ptr<void> publish(const std::shared_ptr<void>& value);
   void report_load(const LoadRecord& record, const Outcome& outcome,
                    bool reload = false) noexcept;
   std::exception_ptr wrap_failure(std::string& message, bool& cancelled) const;
@@ -1551,10 +1756,24 @@ class LazyHandleBase {
                                       Outcome& outcome);
 
   // Unloading: detach the value (mutex_ held), then destroy it outside.
-  std::shared_ptr<void> detach_value();
+  std::shared_ptr<void> detach_value(bool leases_blocked = false);
   bool evict_if_unused() noexcept;
   // Counts a use; atomics only, so callable with or without `mutex_`.
   void touch() noexcept;
+
+  // The leases taken without the mutex (see share_unlocked()).
+  static constexpr std::uint64_t kLeaseActive = 1;
+  static constexpr std::uint64_t kLeaseUse = std::uint64_t{1} << 24;
+  static constexpr std::uint64_t kLeaseActiveMask = kLeaseUse - 1;
+  static constexpr std::uint64_t kLeaseFold = std::uint64_t{1} << 62;
+  static constexpr std::uint64_t kLeaseBlocked = std::uint64_t{1} << 63;
+  bool enter_lease(std::uint64_t& gate) noexcept;
+  void exit_lease(std::uint64_t gate) noexcept;
+  void block_leases() noexcept;
+  void unblock_leases() noexcept;
+  std::shared_ptr<void> set_owner(std::shared_ptr<void> value) noexcept;
+  void fold_lease_uses() noexcept;
+  void stamp_lease() noexcept;
 
   // Reports to the observer, without the mutex held.
   void notify(Status from, Status to,
@@ -1568,37 +1787,59 @@ class LazyHandleBase {
   bool mark_queued();
   bool load_if_queued();
 
-  mutable std::mutex mutex_;
-  mutable std::condition_variable cv_;  // signalled when a load ends
-  detail::LoadSite site_;               // the name, and who loads now
-  detail::LoadSite reload_site_;        // the same name, and who reloads now
-  std::atomic<Status> status_{Status::unloaded};  // written under mutex_
-  // When the value was last leased (or loaded): a process-wide sequence
-  // number, for exact least-recently-used order, and steady_clock ticks, for
-  // idle timeouts.
-  std::atomic<std::uint64_t> last_used_seq_{0};
-  std::atomic<std::int64_t> last_used_at_{0};
-  std::atomic<std::uint64_t> uses_{0};  // loads plus leases
-  Progress progress_;
-  Progress reload_progress_;  // the running reload's; its size counts too
-  const HandleOptions options_;
-  detail::HandleObserver* observer_ = nullptr;  // set once, before any load
+  // Everything but the published value and the status lives out of line,
+  // in one allocation made at construction, so that a handle is a few words
+  // (a registry of a million entries pays for the state it uses) and the
+  // loaded get() touches one cache line of the handle.
+  struct Cold {
+    Cold(std::string name, HandleOptions options)
+        : options_(std::move(options)) {
+      site_.name = std::move(name);
+      reload_site_.name = site_.name;
+    }
 
-  std::shared_ptr<void> owner_;          // guarded by mutex_
-  std::exception_ptr failure_;           // guarded by mutex_
-  std::exception_ptr last_failure_;      // guarded by mutex_; the last load's
-  bool reloading_ = false;               // guarded by mutex_
-  std::uint64_t reload_generation_ = 0;  // guarded by mutex_; reloads ended
-  std::exception_ptr reload_failure_;    // guarded by mutex_; the last's
-  std::string last_error_;               // guarded by mutex_
-  std::uint64_t generation_ = 0;         // guarded by mutex_; loads finished
-  std::uint64_t loads_ = 0;              // guarded by mutex_
-  std::uint64_t failures_ = 0;           // guarded by mutex_
-  std::chrono::steady_clock::duration last_duration_{};  // guarded by mutex_
-  std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
-  std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
-  std::chrono::steady_clock::time_point queued_at_{};    // guarded by mutex_
-  LoadRecord last_record_;                               // guarded by mutex_
+    mutable std::mutex mutex_;
+    // Bumped, under mutex_, whenever a load or reload ends, a queued handle
+    // fails or a value is detached: what every waiter sleeps on.
+    mutable detail::WaitWord changes_;
+    detail::LoadSite site_;         // the name, and who loads now
+    detail::LoadSite reload_site_;  // the same name, and who reloads now
+    // When the value was last leased (or loaded): a process-wide sequence
+    // number, for exact least-recently-used order, and steady_clock ticks, for
+    // idle timeouts.
+    std::atomic<std::uint64_t> last_used_seq_{0};
+    std::atomic<std::int64_t> last_used_at_{0};
+    std::atomic<std::uint64_t> uses_{0};  // loads plus leases taken locked
+    // The leases taken without the mutex: how many copy the owner now (the
+    // low bits), how many there were (kLeaseUse each) and whether the owner
+    // is being replaced (kLeaseBlocked). See share_unlocked().
+    std::atomic<std::uint64_t> lease_gate_{0};
+    Progress progress_;
+    Progress reload_progress_;  // the running reload's; its size counts too
+    const HandleOptions options_;
+    detail::HandleObserver* observer_ = nullptr;  // set once, before any load
+
+    // Written under mutex_ with leases blocked (set_owner()); copied by
+    // leases under mutex_ or through lease_gate_.
+    std::shared_ptr<void> owner_;
+    std::exception_ptr failure_;           // guarded by mutex_
+    std::exception_ptr last_failure_;      // guarded by mutex_; the last load's
+    bool reloading_ = false;               // guarded by mutex_
+    std::uint64_t reload_generation_ = 0;  // guarded by mutex_; reloads ended
+    std::exception_ptr reload_failure_;    // guarded by mutex_; the last's
+    std::string last_error_;               // guarded by mutex_
+    std::uint64_t generation_ = 0;         // guarded by mutex_; loads finished
+    std::uint64_t loads_ = 0;              // guarded by mutex_
+    std::uint64_t failures_ = 0;           // guarded by mutex_
+    std::chrono::steady_clock::duration last_duration_{};  // guarded by mutex_
+    std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
+    std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
+    std::chrono::steady_clock::time_point queued_at_{};    // guarded by mutex_
+    LoadRecord last_record_;                               // guarded by mutex_
+  };
+
+  std::atomic<Status> status_{Status::unloaded};  // written under mutex_
+  const std::unique_ptr<Cold> cold_;
 };
 
 // LazyHandle<T>
@@ -1712,12 +1953,14 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   //
   // Returns shared ownership of the value, loading it if needed. The value
   // stays alive as long as the lease, across unload() and eviction; a
-  // registry counts a leased entry as in use and records the lease time for
-  // least-recently-used eviction. Costs a mutex and a reference count.
+  // registry counts a leased entry as in use and records the lease for
+  // least-recently-used eviction. A loaded value is leased without a mutex:
+  // two atomic additions around a std::shared_ptr copy, and no clock read.
   // Thread safety: safe to call concurrently.
   // Throws: what get() throws.
   // Invalidates: none.
   std::shared_ptr<T> lease() {
+    if (std::shared_ptr<T> leased = share_unlocked<T>()) return leased;
     std::shared_ptr<void> owner = share();
     T* value = static_cast<T*>(owner.get());
     return std::shared_ptr<T>(owner, value);  // aliasing: C++17 copies
@@ -1733,6 +1976,7 @@ template <class T> class LazyHandle final : public LazyHandleBase {
   // Throws: none beyond std::system_error from the mutex.
   // Invalidates: none.
   std::shared_ptr<T> try_lease() {
+    if (std::shared_ptr<T> leased = share_unlocked<T>()) return leased;
     std::shared_ptr<void> owner = try_share();
     T* value = static_cast<T*>(owner.get());
     return std::shared_ptr<T>(owner, value);  // aliasing: C++17 copies
@@ -1797,6 +2041,14 @@ LazyHandle(std::string, F, HandleOptions)
 
 namespace detail {
 
+// The process-wide use sequence: every stamp of a handle's last use takes
+// the next number, so comparing two handles' stamps is exact
+// least-recently-used order.
+inline std::atomic<std::uint64_t>& use_sequence() noexcept {
+  static std::atomic<std::uint64_t> sequence{0};
+  return sequence;
+}
+
 // HandleObserver
 //
 // What a registry hooks into its handles. Called without the handle's mutex,
@@ -1832,24 +2084,24 @@ class HandleAccess {
  public:
   // Sets the observer; once, before the handle is shared with any thread.
   static void observe(LazyHandleBase& h, HandleObserver* observer) noexcept {
-    h.observer_ = observer;
+    h.cold_->observer_ = observer;
   }
   // Marks an unloaded or failed handle `queued`, unless its failure is
   // within the cool-down; returns whether it did.
   static bool mark_queued(LazyHandleBase& h) { return h.mark_queued(); }
   // The failure of a failed handle; null unless the status is `failed`.
   static std::exception_ptr failure(const LazyHandleBase& h) {
-    std::lock_guard<std::mutex> lock(h.mutex_);
+    std::lock_guard<std::mutex> lock(h.cold_->mutex_);
     return h.status_.load(std::memory_order_relaxed) == Status::failed
-               ? h.failure_
+               ? h.cold_->failure_
                : nullptr;
   }
   // The failure of a failed handle still within its cool-down, else null.
   static std::exception_ptr cooling_failure(const LazyHandleBase& h) {
-    std::lock_guard<std::mutex> lock(h.mutex_);
+    std::lock_guard<std::mutex> lock(h.cold_->mutex_);
     return h.status_.load(std::memory_order_relaxed) == Status::failed &&
                    h.cooling_down()
-               ? h.failure_
+               ? h.cold_->failure_
                : nullptr;
   }
   // Fails a handle still `queued` that no thread will load (its scheduler
@@ -1858,23 +2110,23 @@ class HandleAccess {
   static bool fail_queued(LazyHandleBase& h, const std::exception_ptr& error,
                           const std::string& message) {
     {
-      std::lock_guard<std::mutex> lock(h.mutex_);
+      std::lock_guard<std::mutex> lock(h.cold_->mutex_);
       if (h.status_.load(std::memory_order_relaxed) != Status::queued) {
         return false;
       }
       h.status_.store(Status::failed, std::memory_order_release);
-      ++h.failures_;
-      h.failure_ = error;
-      h.last_error_ = message;
-      h.failed_at_ = std::chrono::steady_clock::now();
-      h.cv_.notify_all();
+      ++h.cold_->failures_;
+      h.cold_->failure_ = error;
+      h.cold_->last_error_ = message;
+      h.cold_->failed_at_ = std::chrono::steady_clock::now();
+      h.cold_->changes_.bump();
     }
     h.notify(Status::queued, Status::failed, {}, message);
     return true;
   }
   // Who loads the handle now, for a wait-graph edge to it (WaitScope).
   static const LoadSite& site(const LazyHandleBase& h) noexcept {
-    return h.site_;
+    return h.cold_->site_;
   }
   // Loads a handle that is still `queued`; returns whether it did.
   static bool load_if_queued(LazyHandleBase& h) { return h.load_if_queued(); }
@@ -1890,33 +2142,31 @@ class HandleAccess {
   // When the value was last leased or loaded: a process-wide sequence number
   // (exact least-recently-used order) and steady_clock ticks (idle time).
   static std::uint64_t last_used_seq(const LazyHandleBase& h) noexcept {
-    return h.last_used_seq_.load(std::memory_order_relaxed);
+    return h.cold_->last_used_seq_.load(std::memory_order_relaxed);
   }
   static std::int64_t last_used_at(const LazyHandleBase& h) noexcept {
-    return h.last_used_at_.load(std::memory_order_relaxed);
+    return h.cold_->last_used_at_.load(std::memory_order_relaxed);
   }
   // The size the loader reported through Progress::set_size(); 0: none.
   static std::size_t reported_size(const LazyHandleBase& h) noexcept {
-    return h.progress_.size_bytes() + h.reload_progress_.size_bytes();
+    return h.cold_->progress_.size_bytes() +
+           h.cold_->reload_progress_.size_bytes();
   }
 };
 
 }  // namespace detail
 
 inline LazyHandleBase::LazyHandleBase(std::string name, HandleOptions options)
-    : options_(std::move(options)) {
-  site_.name = std::move(name);
-  reload_site_.name = site_.name;
-}
+    : cold_(std::make_unique<Cold>(std::move(name), std::move(options))) {}
 
 inline void LazyHandleBase::unload() noexcept {
   std::shared_ptr<void> doomed;
   Status from = Status::unloaded;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (reloading_) reload_progress_.request_stop();
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
+    if (cold_->reloading_) cold_->reload_progress_.request_stop();
     from = status_.load(std::memory_order_relaxed);
-    if (from == Status::loading) progress_.request_stop();
+    if (from == Status::loading) cold_->progress_.request_stop();
     if (from == Status::loading || from == Status::unloaded) return;
     doomed = detach_value();
   }
@@ -1925,20 +2175,22 @@ inline void LazyHandleBase::unload() noexcept {
 }
 
 inline void LazyHandleBase::reload() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(cold_->mutex_);
   for (;;) {
     if (value_.load(std::memory_order_relaxed) == nullptr) {
       acquire(lock);  // not loaded: a reload is a load
-    } else if (!reloading_) {
+    } else if (!cold_->reloading_) {
       run_reload(lock);
-    } else if (!reload_progress_.stop_flag()) {
+    } else if (!cold_->reload_progress_.stop_flag()) {
       wait_for_running_reload(lock);  // share the reload under way
     } else {
       // The reload under way was cancelled: wait for it to end, then start
       // the one asked for.
-      const std::uint64_t generation = reload_generation_;
-      detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
-      cv_.wait(lock, [&] { return reload_generation_ != generation; });
+      const std::uint64_t generation = cold_->reload_generation_;
+      detail::WaitScope edge(
+          cold_->reload_site_);  // CycleError, never a deadlock
+      wait_locked(lock,
+                  [&] { return cold_->reload_generation_ != generation; });
       continue;
     }
     return;
@@ -1946,14 +2198,14 @@ inline void LazyHandleBase::reload() {
 }
 
 inline bool LazyHandleBase::cancel() noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(cold_->mutex_);
   bool running = false;
   if (status_.load(std::memory_order_relaxed) == Status::loading) {
-    progress_.request_stop();
+    cold_->progress_.request_stop();
     running = true;
   }
-  if (reloading_) {
-    reload_progress_.request_stop();
+  if (cold_->reloading_) {
+    cold_->reload_progress_.request_stop();
     running = true;
   }
   return running;
@@ -1961,24 +2213,27 @@ inline bool LazyHandleBase::cancel() noexcept {
 
 inline HandleStats LazyHandleBase::stats() const {
   HandleStats out;
-  out.name = site_.name;
+  out.name = cold_->site_.name;
   std::chrono::steady_clock::duration duration{};
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
     out.status = status_.load(std::memory_order_relaxed);
-    out.loads = loads_;
-    out.failures = failures_;
-    out.uses = uses_.load(std::memory_order_relaxed);
-    duration = last_duration_;
-    out.last_loaded_at = loaded_at_;
-    out.error = last_error_;
-    out.reloading = reloading_;
+    out.loads = cold_->loads_;
+    out.failures = cold_->failures_;
+    const std::uint64_t gate =
+        cold_->lease_gate_.load(std::memory_order_relaxed);
+    out.uses = cold_->uses_.load(std::memory_order_relaxed) +
+               (gate & ~kLeaseBlocked) / kLeaseUse;
+    duration = cold_->last_duration_;
+    out.last_loaded_at = cold_->loaded_at_;
+    out.error = cold_->last_error_;
+    out.reloading = cold_->reloading_;
   }
-  if (out.reloading) out.reload_progress = reload_progress_.fraction();
+  if (out.reloading) out.reload_progress = cold_->reload_progress_.fraction();
   out.load_time = std::chrono::duration<double>(duration).count();
-  out.progress = progress_.fraction();
-  out.stage = progress_.stage();
-  out.size_bytes = progress_.size_bytes();
+  out.progress = cold_->progress_.fraction();
+  out.stage = cold_->progress_.stage();
+  out.size_bytes = cold_->progress_.size_bytes();
   LAZYLOAD_SUPPRESS_DEPRECATED_BEGIN
   out.last_load_time = duration;
   out.last_error = out.error;
@@ -1988,52 +2243,77 @@ inline HandleStats LazyHandleBase::stats() const {
 }
 
 inline std::shared_ptr<void> LazyHandleBase::share() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  acquire(lock);
+  if (auto leased = share_unlocked<void>()) return leased;
+  std::unique_lock<std::mutex> lock(cold_->mutex_);
+  for (;;) {
+    acquire(lock);
+    if (!lock.owns_lock()) lock.lock();  // a waiter returns without it
+    if (cold_->owner_) break;            // else unloaded since: load again
+  }
   touch();
-  return owner_;
+  return cold_->owner_;
 }
 
 inline std::shared_ptr<void> LazyHandleBase::try_share() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!owner_) return nullptr;
+  if (value_.load(std::memory_order_acquire) == nullptr) return nullptr;
+  if (auto leased = share_unlocked<void>()) return leased;
+  std::lock_guard<std::mutex> lock(cold_->mutex_);  // the owner is changing
+  if (!cold_->owner_) return nullptr;
   touch();
-  return owner_;
+  return cold_->owner_;
 }
 
-// Requires: `mutex_` held through `lock`. Returns with it held.
+// Requires: `mutex_` held through `lock`. Returns the published value, with
+// the mutex held or not (a waiter released by a successful load returns
+// without taking it again).
 inline void* LazyHandleBase::acquire(std::unique_lock<std::mutex>& lock) {
   for (;;) {
     if (void* p = value_.load(std::memory_order_relaxed)) return p;
     const Status s = status_.load(std::memory_order_relaxed);
     if (s == Status::loading) {
-      wait_for_running_load(lock);
+      if (void* p = wait_for_running_load(lock)) return p;
       continue;
     }
-    if (s == Status::failed && cooling_down()) std::rethrow_exception(failure_);
+    if (s == Status::failed && cooling_down())
+      std::rethrow_exception(cold_->failure_);
     run_load(lock);
   }
 }
 
 // Requires: `mutex_` held. Whether a failure is still within its cool-down.
 inline bool LazyHandleBase::cooling_down() const {
-  const auto cooldown = options_.failure_cooldown;
-  return failure_ && cooldown > std::chrono::steady_clock::duration{} &&
-         std::chrono::steady_clock::now() - failed_at_ < cooldown;
+  const auto cooldown = cold_->options_.failure_cooldown;
+  return cold_->failure_ && cooldown > std::chrono::steady_clock::duration{} &&
+         std::chrono::steady_clock::now() - cold_->failed_at_ < cooldown;
 }
 
-// Requires: `mutex_` held through `lock`. Returns with it held.
-inline void LazyHandleBase::wait_for_running_load(
+// Requires: `mutex_` held through `lock`. Waits for the running load to
+// end. Returns the value it published, with the mutex released: the waiters
+// of a load wake together on one futex and none takes the mutex again, as
+// with pthread_once. Otherwise returns null with the mutex held, or throws
+// that load's failure.
+inline void* LazyHandleBase::wait_for_running_load(
     std::unique_lock<std::mutex>& lock) {
-  const std::uint64_t generation = generation_;
+  const std::uint64_t generation = cold_->generation_;
   {
-    detail::WaitScope edge(site_);  // throws CycleError instead of deadlocking
-    cv_.wait(lock, [&] { return generation_ != generation; });
+    detail::WaitScope edge(
+        cold_->site_);  // throws CycleError instead of deadlocking
+    std::uint32_t seen = cold_->changes_.load();
+    lock.unlock();
+    for (;;) {
+      cold_->changes_.wait(seen);
+      if (void* p = value_.load(std::memory_order_acquire)) return p;
+      lock.lock();
+      if (cold_->generation_ != generation) break;
+      seen = cold_->changes_.load();  // woken by another change: wait on
+      lock.unlock();
+    }
   }
   // Every waiter of a failed or cancelled load gets that load's failure.
-  if (generation_ == generation + 1 && last_failure_) {
-    std::rethrow_exception(last_failure_);
+  if (cold_->generation_ == generation + 1 && cold_->last_failure_) {
+    std::rethrow_exception(cold_->last_failure_);
   }
+  return nullptr;
 }
 
 // Requires: `mutex_` held through `lock`. Returns with it held; releases it
@@ -2056,8 +2336,8 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
 // unwind go on.
 inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
     std::unique_lock<std::mutex>& lock, LoadRecord& record, bool reload) {
-  Progress& progress = reload ? reload_progress_ : progress_;
-  detail::LoadSite& site = reload ? reload_site_ : site_;
+  Progress& progress = reload ? cold_->reload_progress_ : cold_->progress_;
+  detail::LoadSite& site = reload ? cold_->reload_site_ : cold_->site_;
 #if LAZYLOAD_HAS_FORCED_UNWIND
   try {
     return run_loader(record, progress, site);
@@ -2089,12 +2369,12 @@ inline LoadRecord LazyHandleBase::begin_load(
     std::unique_lock<std::mutex>& lock) {
   const Status from = status_.load(std::memory_order_relaxed);
   LoadRecord record;
-  record.name = site_.name;
+  record.name = cold_->site_.name;
   record.thread = std::this_thread::get_id();
-  if (from == Status::queued) record.queued_at = queued_at_;
+  if (from == Status::queued) record.queued_at = cold_->queued_at_;
   status_.store(Status::loading, std::memory_order_release);
-  site_.loader.store(record.thread);
-  progress_.reset(options_.load_timeout);
+  cold_->site_.loader.store(record.thread);
+  cold_->progress_.reset(cold_->options_.load_timeout);
   lock.unlock();
   notify(from, Status::loading);
   return record;
@@ -2108,14 +2388,14 @@ inline LazyHandleBase::Outcome LazyHandleBase::run_loader(
   detail::LoadScope scope(site);
   record.started_at = std::chrono::steady_clock::now();
   try {
-    if (observer_ != nullptr) observer_->before_load();
+    if (cold_->observer_ != nullptr) cold_->observer_->before_load();
     record.started_at = std::chrono::steady_clock::now();
     outcome.value = produce(progress);
     if (!outcome.value) {
       detail::throw_error<LoadError>(
           "lazyload: the loader returned a null pointer");
     }
-    if (options_.warmup) options_.warmup.fn_(outcome.value.get());
+    if (cold_->options_.warmup) cold_->options_.warmup.fn_(outcome.value.get());
 #if LAZYLOAD_HAS_FORCED_UNWIND
   } catch (abi::__forced_unwind&) {
     throw;  // the thread is being ended: run_guarded() records it
@@ -2147,7 +2427,7 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
     const std::exception_ptr& cause, bool cancelled,
     std::string& message) const {
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-      options_.load_timeout);
+      cold_->options_.load_timeout);
   message =
       load_prefix() + (cancelled ? std::string("was cancelled")
                                  : "timed out after " +
@@ -2172,50 +2452,53 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
 inline void LazyHandleBase::finish_load(const LoadRecord& record,
                                         Outcome& outcome) {
   // A stop requested (under this mutex) after the loader returned still wins.
-  if (outcome.value) settle_stop(progress_, outcome);
-  ++generation_;
-  site_.loader.store(std::thread::id());
-  last_duration_ = record.finished_at - record.started_at;
-  last_record_ = record;
-  last_failure_ = outcome.failure;
+  if (outcome.value) settle_stop(cold_->progress_, outcome);
+  ++cold_->generation_;
+  cold_->site_.loader.store(std::thread::id());
+  cold_->last_duration_ = record.finished_at - record.started_at;
+  cold_->last_record_ = record;
+  cold_->last_failure_ = outcome.failure;
   if (outcome.value) {
     publish(outcome.value);
   } else if (outcome.cancelled) {
     status_.store(Status::unloaded, std::memory_order_release);
-    failure_ = nullptr;
+    cold_->failure_ = nullptr;
   } else {
     status_.store(Status::failed, std::memory_order_release);
-    ++failures_;
-    failure_ = outcome.failure;
-    last_error_ = outcome.message;
-    failed_at_ = record.finished_at;
+    ++cold_->failures_;
+    cold_->failure_ = outcome.failure;
+    cold_->last_error_ = outcome.message;
+    cold_->failed_at_ = record.finished_at;
   }
-  cv_.notify_all();
+  cold_->changes_.bump();
 }
 
-// Requires: `mutex_` held. Makes `value` the one every access returns.
-inline void LazyHandleBase::publish(const std::shared_ptr<void>& value) {
-  owner_ = value;
-  value_.store(value.get(), std::memory_order_release);
+// Requires: `mutex_` held. Makes `value` the one every access returns, and
+// returns the handle's ownership of the one it replaces (a reload's old
+// value), for the caller to release once the mutex is not held.
+inline std::shared_ptr<void> LazyHandleBase::publish(
+    const std::shared_ptr<void>& value) {
+  std::shared_ptr<void> old = set_owner(value);
   status_.store(Status::loaded, std::memory_order_release);
-  progress_.report(1.0);  // done, whether or not the loader said so
-  ++loads_;
-  loaded_at_ = std::chrono::system_clock::now();
+  cold_->progress_.report(1.0);  // done, whether or not the loader said so
+  ++cold_->loads_;
+  cold_->loaded_at_ = std::chrono::system_clock::now();
   touch();
-  last_error_.clear();
-  failure_ = nullptr;
+  cold_->last_error_.clear();
+  cold_->failure_ = nullptr;
+  return old;
 }
 
 // Requires: `mutex_` not held. Tells the observer how the load ended.
 inline void LazyHandleBase::report_load(const LoadRecord& record,
                                         const Outcome& outcome,
                                         bool reload) noexcept {
-  if (observer_ != nullptr) {
-    observer_->recorded(record);
-    if (outcome.value) observer_->after_load();
+  if (cold_->observer_ != nullptr) {
+    cold_->observer_->recorded(record);
+    if (outcome.value) cold_->observer_->after_load();
   }
   StatusChange change;
-  change.name = site_.name;
+  change.name = cold_->site_.name;
   change.from = reload ? Status::loaded : Status::loading;
   change.to = outcome.value       ? Status::loaded
               : outcome.cancelled ? Status::unloaded
@@ -2233,9 +2516,9 @@ inline void LazyHandleBase::report_load(const LoadRecord& record,
 // Turns the exception being handled into the LoadError (or CycleError) that
 // every caller of this load receives, with the original nested.
 inline std::string LazyHandleBase::load_prefix() const {
-  return site_.name.empty()
+  return cold_->site_.name.empty()
              ? "lazyload: loading "
-             : "lazyload: loading " + detail::quoted(site_.name) + " ";
+             : "lazyload: loading " + detail::quoted(cold_->site_.name) + " ";
 }
 
 inline std::exception_ptr LazyHandleBase::wrap_failure(std::string& message,
@@ -2271,16 +2554,22 @@ inline std::exception_ptr LazyHandleBase::wrap_failure(std::string& message,
   }
 }
 
-// Requires: `mutex_` held, and the status neither loading nor unloaded.
+// Requires: `mutex_` held, and the status neither loading nor unloaded;
+// with `leases_blocked`, block_leases() done (this unblocks them).
 // Takes the value away from every accessor and returns the handle's
 // ownership, for the caller to release once the mutex is not held.
-inline std::shared_ptr<void> LazyHandleBase::detach_value() {
-  std::shared_ptr<void> doomed = std::move(owner_);
-  owner_.reset();
-  value_.store(nullptr, std::memory_order_release);
-  failure_ = nullptr;
+inline std::shared_ptr<void> LazyHandleBase::detach_value(bool leases_blocked) {
+  std::shared_ptr<void> doomed;
+  if (leases_blocked) {
+    doomed = std::move(cold_->owner_);
+    value_.store(nullptr, std::memory_order_release);
+    unblock_leases();
+  } else {
+    doomed = set_owner(nullptr);
+  }
+  cold_->failure_ = nullptr;
   status_.store(Status::unloaded, std::memory_order_release);
-  cv_.notify_all();
+  cold_->changes_.bump();
   return doomed;
 }
 
@@ -2288,22 +2577,110 @@ inline std::shared_ptr<void> LazyHandleBase::detach_value() {
 inline bool LazyHandleBase::evict_if_unused() noexcept {
   std::shared_ptr<void> doomed;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
     if (status_.load(std::memory_order_relaxed) != Status::loaded ||
-        reloading_ || owner_.use_count() > 1) {
+        cold_->reloading_) {
       return false;
     }
-    doomed = detach_value();
+    // No lease may start between the count and the detach.
+    block_leases();
+    if (cold_->owner_.use_count() > 1) {
+      unblock_leases();
+      return false;
+    }
+    doomed = detach_value(true);
   }
   return true;  // `doomed` destroys the value here, outside the mutex
 }
 
 inline void LazyHandleBase::touch() noexcept {
-  static std::atomic<std::uint64_t> sequence{0};
-  uses_.fetch_add(1, std::memory_order_relaxed);
-  last_used_seq_.store(sequence.fetch_add(1, std::memory_order_relaxed) + 1,
-                       std::memory_order_relaxed);
-  last_used_at_.store(
+  std::atomic<std::uint64_t>& sequence = detail::use_sequence();
+  cold_->uses_.fetch_add(1, std::memory_order_relaxed);
+  cold_->last_used_seq_.store(
+      sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+      std::memory_order_relaxed);
+  cold_->last_used_at_.store(
+      std::chrono::steady_clock::now().time_since_epoch().count(),
+      std::memory_order_relaxed);
+}
+
+// Enters the lease gate, unless no value is published or the owner is being
+// replaced; `gate` receives the word as it was, for exit_lease().
+inline bool LazyHandleBase::enter_lease(std::uint64_t& gate) noexcept {
+  if (value_.load(std::memory_order_acquire) == nullptr) return false;
+  std::atomic<std::uint64_t>& word = cold_->lease_gate_;
+  gate = word.fetch_add(kLeaseActive + kLeaseUse, std::memory_order_acquire);
+  if (LAZYLOAD_PREDICT_TRUE((gate & kLeaseBlocked) == 0)) return true;
+  word.fetch_sub(kLeaseActive + kLeaseUse, std::memory_order_release);
+  return false;
+}
+
+// Leaves the lease gate entered with enter_lease().
+inline void LazyHandleBase::exit_lease(std::uint64_t gate) noexcept {
+  cold_->lease_gate_.fetch_sub(kLeaseActive, std::memory_order_release);
+  if (LAZYLOAD_PREDICT_FALSE((gate & kLeaseFold) != 0)) fold_lease_uses();
+}
+
+// Requires: `mutex_` held. Stops new unlocked leases and waits for the ones
+// copying the owner now; they take a few nanoseconds and never block.
+inline void LazyHandleBase::block_leases() noexcept {
+  std::atomic<std::uint64_t>& gate = cold_->lease_gate_;
+  gate.fetch_or(kLeaseBlocked, std::memory_order_acquire);
+  while ((gate.load(std::memory_order_acquire) & kLeaseActiveMask) != 0) {
+    std::this_thread::yield();
+  }
+}
+
+// Requires: `mutex_` held, leases blocked. Lets unlocked leases in again.
+inline void LazyHandleBase::unblock_leases() noexcept {
+  cold_->lease_gate_.fetch_and(~kLeaseBlocked, std::memory_order_release);
+}
+
+// Requires: `mutex_` held. Makes `value` (null: none) the owner leases copy
+// and the pointer get() returns; returns the previous owner.
+inline std::shared_ptr<void> LazyHandleBase::set_owner(
+    std::shared_ptr<void> value) noexcept {
+  block_leases();
+  std::shared_ptr<void> old = std::move(cold_->owner_);
+  cold_->owner_ = std::move(value);
+  value_.store(cold_->owner_.get(), std::memory_order_release);
+  unblock_leases();
+  return old;
+}
+
+// Moves 2^38 counted leases from the gate word to `uses_`, long before the
+// count could reach the blocked bit (at 10^9 leases a second, every three
+// days). Whoever sees the bit first moves them; the others find it clear.
+inline void LazyHandleBase::fold_lease_uses() noexcept {
+  constexpr std::uint64_t kFolded = kLeaseFold / kLeaseUse;
+  std::atomic<std::uint64_t>& gate = cold_->lease_gate_;
+  cold_->uses_.fetch_add(kFolded, std::memory_order_relaxed);
+  std::uint64_t seen = gate.load(std::memory_order_relaxed);
+  while ((seen & kLeaseFold) != 0) {
+    if (gate.compare_exchange_weak(seen, seen - kLeaseFold,
+                                   std::memory_order_relaxed)) {
+      return;
+    }
+  }
+  cold_->uses_.fetch_sub(kFolded, std::memory_order_relaxed);  // not ours
+}
+
+// Records an unlocked lease for least-recently-used order. A handle that is
+// already the most recently used keeps its stamp: repeated leases of one
+// value write nothing shared. The registry's idle check advances the
+// sequence each period, so a value in steady use is stamped again (with the
+// time) at least once per period: idle times are exact to that period.
+inline void LazyHandleBase::stamp_lease() noexcept {
+  std::atomic<std::uint64_t>& sequence = detail::use_sequence();
+  Cold& cold = *cold_;
+  if (cold.last_used_seq_.load(std::memory_order_relaxed) ==
+      sequence.load(std::memory_order_relaxed)) {
+    return;
+  }
+  cold.last_used_seq_.store(
+      sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+      std::memory_order_relaxed);
+  cold.last_used_at_.store(
       std::chrono::steady_clock::now().time_since_epoch().count(),
       std::memory_order_relaxed);
 }
@@ -2312,7 +2689,7 @@ inline void LazyHandleBase::notify(Status from, Status to,
                                    std::chrono::steady_clock::duration duration,
                                    std::string_view error) noexcept {
   StatusChange change;
-  change.name = site_.name;
+  change.name = cold_->site_.name;
   change.from = from;
   change.to = to;
   change.duration = duration;
@@ -2322,7 +2699,7 @@ inline void LazyHandleBase::notify(Status from, Status to,
 
 inline void LazyHandleBase::notify_eviction() noexcept {
   StatusChange change;
-  change.name = site_.name;
+  change.name = cold_->site_.name;
   change.from = Status::loaded;
   change.to = Status::unloaded;
   change.eviction = true;
@@ -2330,31 +2707,32 @@ inline void LazyHandleBase::notify_eviction() noexcept {
 }
 
 inline void LazyHandleBase::notify_change(const StatusChange& change) noexcept {
-  if (observer_ != nullptr) observer_->changed(change);
+  if (cold_->observer_ != nullptr) cold_->observer_->changed(change);
 }
 
 // Requires: `mutex_` held through `lock`. Returns with it held.
 inline void LazyHandleBase::wait_for_running_reload(
     std::unique_lock<std::mutex>& lock) {
-  const std::uint64_t generation = reload_generation_;
+  const std::uint64_t generation = cold_->reload_generation_;
   {
-    detail::WaitScope edge(reload_site_);  // CycleError, never a deadlock
-    cv_.wait(lock, [&] { return reload_generation_ != generation; });
+    detail::WaitScope edge(
+        cold_->reload_site_);  // CycleError, never a deadlock
+    wait_locked(lock, [&] { return cold_->reload_generation_ != generation; });
   }
-  if (reload_generation_ == generation + 1 && reload_failure_) {
-    std::rethrow_exception(reload_failure_);
+  if (cold_->reload_generation_ == generation + 1 && cold_->reload_failure_) {
+    std::rethrow_exception(cold_->reload_failure_);
   }
 }
 
 // Requires: `mutex_` held through `lock`, a value published and no reload
 // running. Returns with it held; releases it while the loader runs.
 inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
-  reloading_ = true;
-  reload_progress_.reset(options_.load_timeout);
+  cold_->reloading_ = true;
+  cold_->reload_progress_.reset(cold_->options_.load_timeout);
   LoadRecord record;
-  record.name = site_.name;
+  record.name = cold_->site_.name;
   record.thread = std::this_thread::get_id();
-  reload_site_.loader.store(record.thread);
+  cold_->reload_site_.loader.store(record.thread);
   lock.unlock();
   Outcome outcome = run_guarded(lock, record, true);
   lock.lock();
@@ -2374,40 +2752,39 @@ inline std::shared_ptr<void> LazyHandleBase::finish_reload(
     const LoadRecord& record, Outcome& outcome) {
   // A stop requested after the loader returned (cancel(), or an unload(),
   // which leaves nothing to replace) still wins: nothing is published.
-  if (outcome.value) settle_stop(reload_progress_, outcome);
+  if (outcome.value) settle_stop(cold_->reload_progress_, outcome);
   if (outcome.value && value_.load(std::memory_order_relaxed) == nullptr) {
     outcome.value.reset();
     outcome.cancelled = true;
     outcome.failure = stop_failure(nullptr, true, outcome.message);
   }
-  ++reload_generation_;
-  reloading_ = false;
-  reload_failure_ = outcome.failure;
-  reload_site_.loader.store(std::thread::id());
-  last_duration_ = record.finished_at - record.started_at;
-  last_record_ = record;
+  ++cold_->reload_generation_;
+  cold_->reloading_ = false;
+  cold_->reload_failure_ = outcome.failure;
+  cold_->reload_site_.loader.store(std::thread::id());
+  cold_->last_duration_ = record.finished_at - record.started_at;
+  cold_->last_record_ = record;
   std::shared_ptr<void> old;
   if (outcome.value) {
-    old = std::move(owner_);
-    publish(outcome.value);
-    progress_.adopt(reload_progress_);
+    old = publish(outcome.value);
+    cold_->progress_.adopt(cold_->reload_progress_);
   } else if (!outcome.cancelled) {
-    ++failures_;
-    last_error_ = outcome.message;
+    ++cold_->failures_;
+    cold_->last_error_ = outcome.message;
   }
-  reload_progress_.reset();
-  cv_.notify_all();
+  cold_->reload_progress_.reset();
+  cold_->changes_.bump();
   return old;
 }
 
 inline bool LazyHandleBase::mark_queued() {
   Status from = Status::unloaded;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(cold_->mutex_);
     from = status_.load(std::memory_order_relaxed);
     if (from != Status::unloaded && from != Status::failed) return false;
     if (from == Status::failed && cooling_down()) return false;
-    queued_at_ = std::chrono::steady_clock::now();
+    cold_->queued_at_ = std::chrono::steady_clock::now();
     status_.store(Status::queued, std::memory_order_release);
   }
   notify(from, Status::queued);
@@ -2415,7 +2792,7 @@ inline bool LazyHandleBase::mark_queued() {
 }
 
 inline bool LazyHandleBase::load_if_queued() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(cold_->mutex_);
   if (status_.load(std::memory_order_relaxed) != Status::queued) return false;
   acquire(lock);
   return true;
@@ -3941,8 +4318,9 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 // lazyload/detail/registry_entry.hpp
 //
 // Internal: one entry of a LazyRegistry (its handle, its options and what the
-// registry counts about it), and `EntryTable`, the entries in registration
-// order with their index by name. Not part of the public interface.
+// registry counts about it), `NameIndex`, the lock-free index by name, and
+// `EntryTable`, the entries in registration order with that index. Not part
+// of the public interface.
 
 #ifndef LAZYLOAD_DETAIL_REGISTRY_ENTRY_HPP_
 #define LAZYLOAD_DETAIL_REGISTRY_ENTRY_HPP_
@@ -3950,8 +4328,7 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 #include <atomic>        // std::atomic
 #include <cstddef>       // std::size_t
 #include <cstdint>       // std::uint64_t
-#include <functional>    // std::less
-#include <map>           // std::map
+#include <functional>    // std::hash
 #include <memory>        // std::unique_ptr
 #include <mutex>         // std::unique_lock
 #include <shared_mutex>  // std::shared_mutex, std::shared_lock
@@ -4274,42 +4651,162 @@ class RegistryEntry final : public HandleObserver {
   EntryEvents& events_;
 };
 
+// NameIndex
+//
+// The entries by name: an open-addressing hash table (linear probing, a
+// power-of-two capacity, at most half full) of atomic entry pointers, each
+// slot also keeping its name's hash. Readers take no lock and write nothing:
+// they acquire the current table and probe it with acquire loads. Writers
+// must be serialized by the caller (EntryTable's exclusive lock). An entry is
+// published by a release store into its slot; a full enough table is rehashed
+// into one twice its size, published by a release store of `current_`. The
+// old tables stay alive until the index dies, since a reader may still be
+// probing one (the sizes are geometric: together less than the last).
+class NameIndex {
+ public:
+  static constexpr std::size_t kInitialCapacity = 16;
+
+  NameIndex() { grow(kInitialCapacity); }
+
+  // The hash of `name`, as stored in the slots.
+  static std::uint64_t hash(std::string_view name) noexcept {
+    return static_cast<std::uint64_t>(std::hash<std::string_view>{}(name));
+  }
+
+  // The slot where probing for `name` starts in a table of `capacity` (a
+  // power of two) slots: the top bits of the hash times 2^64 / phi, so that
+  // every bit of the hash counts.
+  static std::size_t home_slot(std::string_view name,
+                               std::size_t capacity) noexcept {
+    return home(hash(name), shift_for(capacity));
+  }
+
+  // Returns the entry named `name`, or null. Takes no lock.
+  // Requires: `entry->handle->name()` of every indexed entry never changes.
+  RegistryEntry* find(std::string_view name) const noexcept {
+    const std::uint64_t h = hash(name);
+    const Table* t = current_.load(std::memory_order_acquire);
+    for (std::size_t i = home(h, t->shift);; i = (i + 1) & t->mask) {
+      const Slot& slot = t->slots[i];
+      RegistryEntry* e = slot.entry.load(std::memory_order_acquire);
+      // The table is never full, so an empty slot ends every probe.
+      if (e == nullptr) return nullptr;
+      // `slot.hash` was written before `slot.entry` was published.
+      if (slot.hash == h && e->handle->name() == name) return e;
+    }
+  }
+
+  // Makes room for one more entry, rehashing into a new table if needed, so
+  // that the next insert() allocates nothing. Requires: writers serialized.
+  // Throws: std::bad_alloc (the index is then unchanged).
+  void reserve_one() {
+    const Table& t = *current_.load(std::memory_order_relaxed);
+    if ((count_ + 1) * 2 > t.mask + 1) grow((t.mask + 1) * 2);
+  }
+
+  // Indexes `entry` under its handle's name, which is not indexed yet.
+  // Requires: writers serialized; reserve_one() since the last insert().
+  void insert(RegistryEntry* entry) noexcept {
+    Table& t = *current_.load(std::memory_order_relaxed);
+    place(t, hash(entry->handle->name()), entry, std::memory_order_release);
+    ++count_;
+  }
+
+ private:
+  struct Slot {
+    std::atomic<RegistryEntry*> entry{nullptr};
+    std::uint64_t hash = 0;  // written before `entry` is published
+  };
+  struct Table {
+    explicit Table(std::size_t capacity)
+        : mask(capacity - 1),
+          shift(shift_for(capacity)),
+          slots(new Slot[capacity]) {}
+    const std::size_t mask;
+    const unsigned shift;
+    const std::unique_ptr<Slot[]> slots;
+  };
+
+  static unsigned shift_for(std::size_t capacity) noexcept {
+    unsigned bits = 0;
+    while ((std::size_t{1} << bits) < capacity) ++bits;
+    return 64 - bits;
+  }
+
+  static std::size_t home(std::uint64_t hash, unsigned shift) noexcept {
+    return static_cast<std::size_t>((hash * 0x9E3779B97F4A7C15ULL) >> shift);
+  }
+
+  static void place(Table& t, std::uint64_t h, RegistryEntry* entry,
+                    std::memory_order order) noexcept {
+    std::size_t i = home(h, t.shift);
+    while (t.slots[i].entry.load(std::memory_order_relaxed) != nullptr) {
+      i = (i + 1) & t.mask;
+    }
+    t.slots[i].hash = h;
+    t.slots[i].entry.store(entry, order);
+  }
+
+  void grow(std::size_t capacity) {
+    tables_.reserve(tables_.size() + 1);
+    auto bigger = std::make_unique<Table>(capacity);
+    if (!tables_.empty()) {
+      const Table& old = *tables_.back();
+      for (std::size_t i = 0; i <= old.mask; ++i) {
+        RegistryEntry* e = old.slots[i].entry.load(std::memory_order_relaxed);
+        // Published below, with the table.
+        if (e != nullptr) {
+          place(*bigger, old.slots[i].hash, e, std::memory_order_relaxed);
+        }
+      }
+    }
+    current_.store(bigger.get(), std::memory_order_release);
+    tables_.push_back(std::move(bigger));  // reserved: does not throw
+  }
+
+  std::atomic<Table*> current_{nullptr};
+  std::vector<std::unique_ptr<Table>> tables_;  // oldest first; writers only
+  std::size_t count_ = 0;                       // writers only
+};
+
 // EntryTable
 //
 // The entries in registration order and their index by name. Entries are
 // never removed, so a pointer to one lives as long as the table. This class
-// is thread-safe: lookups take a shared lock, additions the exclusive one.
+// is thread-safe: lookups by name take no lock, iteration takes the shared
+// lock, additions the exclusive one.
 class EntryTable {
  public:
   // Adds `entry` under its handle's name, after `check(view)` (which may
   // throw, adding nothing) ran under the exclusive lock. Throws LazyError
-  // naming a duplicate.
+  // naming a duplicate; std::bad_alloc.
   template <class Check>
   RegistryEntry& add(std::unique_ptr<RegistryEntry> entry, Check&& check) {
     std::unique_lock<std::shared_mutex> lock(mutex_);
     const std::string& name = entry->handle->name();
-    if (by_name_.find(name) != by_name_.end()) {
+    if (by_name_.find(name) != nullptr) {
       throw_error<LazyError>("lazyload: resource " + quoted(name) +
                              " is already registered");
     }
     check(*this);
+    by_name_.reserve_one();
     entry->order = entries_.size();
     RegistryEntry& ref = *entry;
     entries_.push_back(std::move(entry));
-    by_name_.emplace(name, &ref);
+    by_name_.insert(&ref);
     return ref;
   }
 
-  // Returns the entry named `name`, or null.
-  RegistryEntry* find(std::string_view name) const {
-    std::shared_lock<std::shared_mutex> lock(mutex_);
-    return find_locked(name);
+  // Returns the entry named `name`, or null. Takes no lock and allocates
+  // nothing: safe to call concurrently with add(), and from inside its check.
+  RegistryEntry* find(std::string_view name) const noexcept {
+    return by_name_.find(name);
   }
 
-  // Requires: `mutex_` held (inside add()'s check or read()).
-  RegistryEntry* find_locked(std::string_view name) const {
-    const auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : it->second;
+  // The same as find(); for callers that hold `mutex_` (inside add()'s check
+  // or read()), to which it makes no difference.
+  RegistryEntry* find_locked(std::string_view name) const noexcept {
+    return by_name_.find(name);
   }
 
   // Calls `f(entry)` for every entry in registration order, under the shared
@@ -4332,11 +4829,11 @@ class EntryTable {
   }
 
  private:
+  // Guards `entries_` and serializes the writers of `by_name_`.
   mutable std::shared_mutex mutex_;
   std::vector<std::unique_ptr<RegistryEntry>> entries_;  // guarded by mutex_
   // The names live in the handles, which never move.
-  std::map<std::string_view, RegistryEntry*, std::less<>>
-      by_name_;  // guarded by mutex_
+  NameIndex by_name_;  // read without a lock, written under mutex_
 };
 
 }  // namespace detail
@@ -4574,6 +5071,10 @@ class MemoryBudget {
 
   // Evicts the entries nobody has leased for their idle timeout.
   void evict_idle(const EntryTable& table) noexcept {
+    // A value leased again and again keeps its last-use stamp (and time)
+    // while it stays the most recently used; advancing the use sequence makes
+    // its next lease stamp the time again, so no value in use looks idle.
+    use_sequence().fetch_add(1, std::memory_order_relaxed);
     std::vector<RegistryEntry*> evicted;
     try {
       const auto now =
@@ -5043,9 +5544,9 @@ class LazyRegistry {
 
   // LazyRegistry::contains()
   //
-  // Returns whether `name` is registered.
-  // Thread safety: safe to call concurrently. Throws: none beyond
-  // std::system_error from the lock. Invalidates: none.
+  // Returns whether `name` is registered. Takes no lock, allocates nothing.
+  // Thread safety: safe to call concurrently. Throws: none.
+  // Invalidates: none.
   bool contains(std::string_view name) const;
 
   // LazyRegistry::get()
@@ -5286,9 +5787,9 @@ class LazyRegistry {
   bool queue_background(Entry& entry) noexcept;
   static void count(RegistrySnapshot& out, const EntrySnapshot& entry);
 
-  // Locks: the entry table has its own (a shared_mutex: lookups shared,
-  // add() exclusive), and so do the scheduler, the memory budget and the
-  // idle worker. The registry's own three:
+  // Locks: the entry table has its own (a shared_mutex: iteration shared,
+  // add() exclusive; lookups by name take none), and so do the scheduler,
+  // the memory budget and the idle worker. The registry's own three:
   // * `idle_mutex_` pairs with `idle_cv_`, which wait_idle() waits on and
   //   every status change signals; it guards no data.
   // * `timeline_mutex_` guards `timeline_`.
