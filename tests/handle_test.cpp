@@ -1139,3 +1139,34 @@ TEST_CASE("every lease counts as a use", "[handle][lease]") {
   for (auto& t : threads) t.join();
   CHECK(h.stats().uses == 1 + 4 * 2000);
 }
+
+TEST_CASE(
+    "the portable wait (no futex) wakes every waiter and honours "
+    "deadlines",
+    "[handle][wait_word]") {
+  // What WaitWord sleeps on where there is no futex; compiled everywhere.
+  std::atomic<std::uint32_t> word{0};
+  lazyload_test::Watchdog watchdog(30s, "the portable wait");
+  const auto deadline = std::chrono::steady_clock::now() + 20ms;
+  while (std::chrono::steady_clock::now() < deadline) {  // spurious: again
+    lazyload::detail::bucket_sleep_on(word, 0, deadline);
+  }
+  lazyload::detail::bucket_sleep_on(word, 1, std::nullopt);  // not 1: returns
+
+  std::atomic<int> woken{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      while (word.load() == 0) {
+        lazyload::detail::bucket_sleep_on(word, 0, std::nullopt);
+      }
+      woken.fetch_add(1);
+    });
+  }
+  std::this_thread::sleep_for(20ms);
+  CHECK(woken.load() == 0);
+  word.store(1);
+  lazyload::detail::bucket_wake_all(word);
+  for (auto& t : threads) t.join();
+  CHECK(woken.load() == 4);
+}

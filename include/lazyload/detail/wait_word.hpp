@@ -5,15 +5,18 @@
 // pthread_once (under std::call_once) and absl::call_once: the waiters of a
 // load are woken by one system call and return without taking any lock.
 // Elsewhere a small table of mutex and condition-variable buckets does the
-// same job. Not part of the public interface.
+// same job (its waiters do take a bucket's mutex on waking). Not part of the
+// public interface.
 
 #ifndef LAZYLOAD_DETAIL_WAIT_WORD_HPP_
 #define LAZYLOAD_DETAIL_WAIT_WORD_HPP_
 
-#include <atomic>    // std::atomic
-#include <chrono>    // std::chrono::steady_clock
-#include <cstdint>   // std::uint32_t
-#include <optional>  // std::optional
+#include <atomic>              // std::atomic
+#include <chrono>              // std::chrono::steady_clock
+#include <condition_variable>  // std::condition_variable
+#include <cstdint>             // std::uint32_t, std::uintptr_t
+#include <mutex>               // std::mutex
+#include <optional>            // std::optional
 
 #if defined(__linux__)
 #  include <linux/futex.h>  // FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE
@@ -22,17 +25,49 @@
 
 #  include <climits>  // INT_MAX
 #  include <ctime>    // timespec
-#else
-#  include <condition_variable>  // std::condition_variable
-#  include <cstddef>             // std::size_t
-#  include <cstdint>             // std::uintptr_t
-#  include <mutex>               // std::mutex
 #endif
 
 namespace lazyload {
 namespace detail {
 
 using WaitDeadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// The portable way: a fixed set of buckets that words hash to. A waker
+// takes the bucket's mutex, so a waiter between its check and its sleep is
+// not missed. Used where there is no futex; compiled everywhere, so that
+// its tests run everywhere.
+struct WaitBucket {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+inline WaitBucket& bucket_of(const void* word) noexcept {
+  static WaitBucket buckets[64];
+  const auto address = reinterpret_cast<std::uintptr_t>(word);
+  return buckets[(address >> 4) % 64];
+}
+
+// Sleeps while `word` holds `old`, until `deadline` if there is one; may
+// return early (a spurious wake-up): callers check again.
+inline void bucket_sleep_on(const std::atomic<std::uint32_t>& word,
+                            std::uint32_t old,
+                            const WaitDeadline& deadline) noexcept {
+  WaitBucket& bucket = bucket_of(&word);
+  std::unique_lock<std::mutex> lock(bucket.mutex);
+  if (word.load(std::memory_order_acquire) != old) return;
+  if (deadline) {
+    bucket.cv.wait_until(lock, *deadline);
+  } else {
+    bucket.cv.wait(lock);
+  }
+}
+
+// Wakes every thread sleeping on `word` in bucket_sleep_on().
+inline void bucket_wake_all(const std::atomic<std::uint32_t>& word) noexcept {
+  WaitBucket& bucket = bucket_of(&word);
+  { std::lock_guard<std::mutex> lock(bucket.mutex); }
+  bucket.cv.notify_all();
+}
 
 #if defined(__linux__)
 
@@ -69,35 +104,13 @@ inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
 
 #else
 
-// One of a fixed set of buckets that words hash to; a waker takes the
-// bucket's mutex, so a waiter between its check and its sleep is not missed.
-struct WaitBucket {
-  std::mutex mutex;
-  std::condition_variable cv;
-};
-
-inline WaitBucket& bucket_of(const void* word) noexcept {
-  static WaitBucket buckets[64];
-  const auto address = reinterpret_cast<std::uintptr_t>(word);
-  return buckets[(address >> 4) % 64];
-}
-
 inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
                      const WaitDeadline& deadline) noexcept {
-  WaitBucket& bucket = bucket_of(&word);
-  std::unique_lock<std::mutex> lock(bucket.mutex);
-  if (word.load(std::memory_order_acquire) != old) return;
-  if (deadline) {
-    bucket.cv.wait_until(lock, *deadline);
-  } else {
-    bucket.cv.wait(lock);
-  }
+  bucket_sleep_on(word, old, deadline);
 }
 
 inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
-  WaitBucket& bucket = bucket_of(&word);
-  { std::lock_guard<std::mutex> lock(bucket.mutex); }
-  bucket.cv.notify_all();
+  bucket_wake_all(word);
 }
 
 #endif
