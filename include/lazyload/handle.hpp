@@ -324,7 +324,16 @@ class LazyHandleBase {
   // Throws: std::bad_alloc only. Invalidates: none.
   LoadRecord last_load() const {
     std::lock_guard<std::mutex> lock(cold_->mutex_);
-    return cold_->last_record_;
+    LoadRecord record;
+    if (cold_->last_started_at_ != std::chrono::steady_clock::time_point{}) {
+      record.name = cold_->site_.name;
+    }
+    record.thread = cold_->last_thread_;
+    record.queued_at = cold_->last_queued_at_;
+    record.started_at = cold_->last_started_at_;
+    record.finished_at = cold_->last_finished_at_;
+    record.ok = cold_->last_ok_;
+    return record;
   }
 
   // LazyHandleBase::type_name()
@@ -509,15 +518,13 @@ class LazyHandleBase {
     Cold(std::string name, HandleOptions options)
         : options_(std::move(options)) {
       site_.name = std::move(name);
-      reload_site_.name = site_.name;
     }
 
     mutable std::mutex mutex_;
     // Bumped, under mutex_, whenever a load or reload ends, a queued handle
     // fails or a value is detached: what every waiter sleeps on.
     mutable detail::WaitWord changes_;
-    detail::LoadSite site_;         // the name, and who loads now
-    detail::LoadSite reload_site_;  // the same name, and who reloads now
+    detail::LoadSite site_;  // the name, and who loads now
     // When the value was last leased (or loaded): a process-wide sequence
     // number, for exact least-recently-used order, and steady_clock ticks, for
     // idle timeouts.
@@ -529,7 +536,27 @@ class LazyHandleBase {
     // is being replaced (kLeaseBlocked). See share_unlocked().
     std::atomic<std::uint64_t> lease_gate_{0};
     Progress progress_;
-    Progress reload_progress_;  // the running reload's; its size counts too
+    // A reload's own load site (the same name, and who reloads now) and
+    // progress, whose size counts too. Made by the first reload, under
+    // mutex_, and kept: most handles are never reloaded.
+    struct Reload {
+      detail::LoadSite site;
+      Progress progress;
+    };
+    std::atomic<Reload*> reload_{nullptr};
+    // Requires: reload_ made (a reload runs, or ran).
+    Reload& reload() const noexcept {
+      return *reload_.load(std::memory_order_acquire);
+    }
+    // Requires: `mutex_` held. Throws: std::bad_alloc.
+    Reload& make_reload() {
+      if (reload_.load(std::memory_order_relaxed) == nullptr) {
+        auto made = std::make_unique<Reload>();
+        made->site.name = site_.name;
+        reload_.store(made.release(), std::memory_order_release);
+      }
+      return reload();
+    }
     const HandleOptions options_;
     detail::HandleObserver* observer_ = nullptr;  // set once, before any load
 
@@ -549,7 +576,23 @@ class LazyHandleBase {
     std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
     std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
     std::chrono::steady_clock::time_point queued_at_{};    // guarded by mutex_
-    LoadRecord last_record_;                               // guarded by mutex_
+    // The last finished load's record but its name: guarded by mutex_.
+    std::thread::id last_thread_;
+    std::chrono::steady_clock::time_point last_queued_at_{};
+    std::chrono::steady_clock::time_point last_started_at_{};
+    std::chrono::steady_clock::time_point last_finished_at_{};
+    bool last_ok_ = false;
+    void set_last_record(const LoadRecord& record) noexcept {
+      last_thread_ = record.thread;
+      last_queued_at_ = record.queued_at;
+      last_started_at_ = record.started_at;
+      last_finished_at_ = record.finished_at;
+      last_ok_ = record.ok;
+    }
+
+    Cold(const Cold&) = delete;
+    Cold& operator=(const Cold&) = delete;
+    ~Cold() { delete reload_.load(std::memory_order_relaxed); }
   };
 
   std::atomic<Status> status_{Status::unloaded};  // written under mutex_
@@ -864,7 +907,9 @@ class HandleAccess {
   // The size the loader reported through Progress::set_size(); 0: none.
   static std::size_t reported_size(const LazyHandleBase& h) noexcept {
     return h.cold_->progress_.size_bytes() +
-           h.cold_->reload_progress_.size_bytes();
+           (h.cold_->reload_.load(std::memory_order_acquire) != nullptr
+                ? h.cold_->reload().progress.size_bytes()
+                : 0);
   }
 };
 
@@ -878,7 +923,7 @@ inline void LazyHandleBase::unload() noexcept {
   Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(cold_->mutex_);
-    if (cold_->reloading_) cold_->reload_progress_.request_stop();
+    if (cold_->reloading_) cold_->reload().progress.request_stop();
     from = status_.load(std::memory_order_relaxed);
     if (from == Status::loading) cold_->progress_.request_stop();
     if (from == Status::loading || from == Status::unloaded) return;
@@ -895,14 +940,14 @@ inline void LazyHandleBase::reload() {
       acquire(lock);  // not loaded: a reload is a load
     } else if (!cold_->reloading_) {
       run_reload(lock);
-    } else if (!cold_->reload_progress_.stop_flag()) {
+    } else if (!cold_->reload().progress.stop_flag()) {
       wait_for_running_reload(lock);  // share the reload under way
     } else {
       // The reload under way was cancelled: wait for it to end, then start
       // the one asked for.
       const std::uint64_t generation = cold_->reload_generation_;
       detail::WaitScope edge(
-          cold_->reload_site_);  // CycleError, never a deadlock
+          cold_->reload().site);  // CycleError, never a deadlock
       wait_locked(lock,
                   [&] { return cold_->reload_generation_ != generation; });
       continue;
@@ -919,7 +964,7 @@ inline bool LazyHandleBase::cancel() noexcept {
     running = true;
   }
   if (cold_->reloading_) {
-    cold_->reload_progress_.request_stop();
+    cold_->reload().progress.request_stop();
     running = true;
   }
   return running;
@@ -943,7 +988,7 @@ inline HandleStats LazyHandleBase::stats() const {
     out.error = cold_->last_error_;
     out.reloading = cold_->reloading_;
   }
-  if (out.reloading) out.reload_progress = cold_->reload_progress_.fraction();
+  if (out.reloading) out.reload_progress = cold_->reload().progress.fraction();
   out.load_time = std::chrono::duration<double>(duration).count();
   out.progress = cold_->progress_.fraction();
   out.stage = cold_->progress_.stage();
@@ -1050,8 +1095,8 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
 // unwind go on.
 inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
     std::unique_lock<std::mutex>& lock, LoadRecord& record, bool reload) {
-  Progress& progress = reload ? cold_->reload_progress_ : cold_->progress_;
-  detail::LoadSite& site = reload ? cold_->reload_site_ : cold_->site_;
+  Progress& progress = reload ? cold_->reload().progress : cold_->progress_;
+  detail::LoadSite& site = reload ? cold_->reload().site : cold_->site_;
 #if LAZYLOAD_HAS_FORCED_UNWIND
   try {
     return run_loader(record, progress, site);
@@ -1170,7 +1215,7 @@ inline void LazyHandleBase::finish_load(const LoadRecord& record,
   ++cold_->generation_;
   cold_->site_.loader.store(std::thread::id());
   cold_->last_duration_ = record.finished_at - record.started_at;
-  cold_->last_record_ = record;
+  cold_->set_last_record(record);
   cold_->last_failure_ = outcome.failure;
   if (outcome.value) {
     publish(outcome.value);
@@ -1430,7 +1475,7 @@ inline void LazyHandleBase::wait_for_running_reload(
   const std::uint64_t generation = cold_->reload_generation_;
   {
     detail::WaitScope edge(
-        cold_->reload_site_);  // CycleError, never a deadlock
+        cold_->reload().site);  // CycleError, never a deadlock
     wait_locked(lock, [&] { return cold_->reload_generation_ != generation; });
   }
   if (cold_->reload_generation_ == generation + 1 && cold_->reload_failure_) {
@@ -1441,12 +1486,13 @@ inline void LazyHandleBase::wait_for_running_reload(
 // Requires: `mutex_` held through `lock`, a value published and no reload
 // running. Returns with it held; releases it while the loader runs.
 inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
-  cold_->reloading_ = true;
-  cold_->reload_progress_.reset(cold_->options_.load_timeout);
+  Cold::Reload& state = cold_->make_reload();  // before any state changes
   LoadRecord record;
   record.name = cold_->site_.name;
+  cold_->reloading_ = true;
+  state.progress.reset(cold_->options_.load_timeout);
   record.thread = std::this_thread::get_id();
-  cold_->reload_site_.loader.store(record.thread);
+  cold_->reload().site.loader.store(record.thread);
   lock.unlock();
   Outcome outcome = run_guarded(lock, record, true);
   lock.lock();
@@ -1466,7 +1512,7 @@ inline std::shared_ptr<void> LazyHandleBase::finish_reload(
     const LoadRecord& record, Outcome& outcome) {
   // A stop requested after the loader returned (cancel(), or an unload(),
   // which leaves nothing to replace) still wins: nothing is published.
-  if (outcome.value) settle_stop(cold_->reload_progress_, outcome);
+  if (outcome.value) settle_stop(cold_->reload().progress, outcome);
   if (outcome.value && value_.load(std::memory_order_relaxed) == nullptr) {
     outcome.value.reset();
     outcome.cancelled = true;
@@ -1475,18 +1521,18 @@ inline std::shared_ptr<void> LazyHandleBase::finish_reload(
   ++cold_->reload_generation_;
   cold_->reloading_ = false;
   cold_->reload_failure_ = outcome.failure;
-  cold_->reload_site_.loader.store(std::thread::id());
+  cold_->reload().site.loader.store(std::thread::id());
   cold_->last_duration_ = record.finished_at - record.started_at;
-  cold_->last_record_ = record;
+  cold_->set_last_record(record);
   std::shared_ptr<void> old;
   if (outcome.value) {
     old = publish(outcome.value);
-    cold_->progress_.adopt(cold_->reload_progress_);
+    cold_->progress_.adopt(cold_->reload().progress);
   } else if (!outcome.cancelled) {
     ++cold_->failures_;
     cold_->last_error_ = outcome.message;
   }
-  cold_->reload_progress_.reset();
+  cold_->reload().progress.reset();
   cold_->changes_.bump();
   return old;
 }
