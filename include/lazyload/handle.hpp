@@ -592,7 +592,10 @@ class LazyHandleBase {
 
     Cold(const Cold&) = delete;
     Cold& operator=(const Cold&) = delete;
-    ~Cold() { delete reload_.load(std::memory_order_relaxed); }
+    ~Cold() {
+      const std::unique_ptr<Reload> made(
+          reload_.load(std::memory_order_relaxed));
+    }
   };
 
   std::atomic<Status> status_{Status::unloaded};  // written under mutex_

@@ -14,7 +14,8 @@
 #include <atomic>              // std::atomic
 #include <chrono>              // std::chrono::steady_clock
 #include <condition_variable>  // std::condition_variable
-#include <cstdint>             // std::uint32_t, std::uintptr_t
+#include <cstdint>             // std::uint32_t
+#include <functional>          // std::hash
 #include <mutex>               // std::mutex
 #include <optional>            // std::optional
 
@@ -43,8 +44,7 @@ struct WaitBucket {
 
 inline WaitBucket& bucket_of(const void* word) noexcept {
   static WaitBucket buckets[64];
-  const auto address = reinterpret_cast<std::uintptr_t>(word);
-  return buckets[(address >> 4) % 64];
+  return buckets[(std::hash<const void*>{}(word) >> 4) % 64];
 }
 
 // Sleeps while `word` holds `old`, until `deadline` if there is one; may
@@ -82,7 +82,7 @@ inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
   timespec* timeout_ptr = nullptr;
   if (deadline) {
     const auto left = *deadline - std::chrono::steady_clock::now();
-    if (left <= left.zero()) return;
+    if (left <= std::chrono::steady_clock::duration::zero()) return;
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
     timeout.tv_sec = static_cast<std::time_t>(secs.count());
     timeout.tv_nsec = static_cast<long>(
@@ -90,14 +90,14 @@ inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
             .count());
     timeout_ptr = &timeout;
   }
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): the futex interface
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg,cppcoreguidelines-pro-type-reinterpret-cast): futex
   syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
           FUTEX_WAIT_PRIVATE, old, timeout_ptr, nullptr, 0);
 }
 
 // Wakes every thread sleeping on `word`.
 inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): the futex interface
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg,cppcoreguidelines-pro-type-reinterpret-cast): futex
   syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
           FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
