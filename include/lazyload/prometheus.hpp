@@ -50,6 +50,16 @@
 // The total is sum(lazyload_entries); not_ready is what
 // lazyload_entry_info{required="true"} and lazyload_entry_state tell.
 //
+// Each entry adds about 1 KB of text (a sample in each lazyload_entry_*
+// family). For very large registries, where that is too much for every
+// scrape, `PrometheusOptions::per_entry = false` writes the
+// registry-wide families only (the first nine above: counts by status,
+// totals, budget, pressure, readiness), whatever the number of entries:
+//
+//   lazyload::PrometheusOptions options;
+//   options.per_entry = false;
+//   lazyload::to_prometheus(registry.snapshot(), options);
+//
 // Rationale:
 //
 // * Names follow the Prometheus conventions: one `lazyload_` prefix, base
@@ -112,6 +122,32 @@ template <class Registry,
           std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
 std::string to_prometheus(const Registry& registry) {
   return to_prometheus(registry.snapshot());
+}
+
+// PrometheusOptions
+//
+// What to_prometheus() writes.
+struct PrometheusOptions {
+  // Whether to write the lazyload_entry_* families, a series per entry (and
+  // per status, for lazyload_entry_state). False: the registry-wide
+  // families only, for registries too large to expose entry by entry.
+  bool per_entry = true;
+};
+
+// to_prometheus(snapshot, options)
+//
+// As to_prometheus(snapshot), with `options`; with the default options the
+// text is the same.
+// Thread safety: safe to call concurrently, also while loads run.
+// Throws: std::bad_alloc only.
+// Invalidates: none.
+std::string to_prometheus(const RegistrySnapshot& snapshot,
+                          const PrometheusOptions& options);
+template <class Registry,
+          std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
+std::string to_prometheus(const Registry& registry,
+                          const PrometheusOptions& options) {
+  return to_prometheus(registry.snapshot(), options);
 }
 
 // End of public interfaces.
@@ -317,23 +353,30 @@ class PrometheusFields {
 
 }  // namespace detail
 
-inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
+inline std::string to_prometheus(const RegistrySnapshot& snapshot,
+                                 const PrometheusOptions& options) {
   detail::PrometheusFamilies families;
   detail::PrometheusFields totals(families, nullptr);
   detail::for_each_registry_field(snapshot, totals);
   totals.finish();
-  // The entries' families, declared even when there is no entry.
-  detail::PrometheusFields declare(families, nullptr, true);
-  detail::for_each_entry_field(EntrySnapshot{}, declare);
-  for (const EntrySnapshot& e : snapshot.entries) {
-    detail::PrometheusFields fields(families, &e.name);
-    detail::for_each_entry_field(e, fields);
-    fields.finish();
+  if (options.per_entry) {
+    // The entries' families, declared even when there is no entry.
+    detail::PrometheusFields declare(families, nullptr, true);
+    detail::for_each_entry_field(EntrySnapshot{}, declare);
+    for (const EntrySnapshot& e : snapshot.entries) {
+      detail::PrometheusFields fields(families, &e.name);
+      detail::for_each_entry_field(e, fields);
+      fields.finish();
+    }
   }
   std::string out;
   out.reserve(2048 + snapshot.entries.size() * 1536);
   families.write(out);
   return out;
+}
+
+inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
+  return to_prometheus(snapshot, PrometheusOptions{});
 }
 
 }  // namespace lazyload
