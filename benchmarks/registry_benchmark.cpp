@@ -18,6 +18,8 @@
 //                             entries, when built with nlohmann_json.
 // BM_Prometheus/<n>           to_prometheus() (<lazyload/prometheus.hpp>) of
 //                             n loaded entries, per-entry series included.
+// BM_PrometheusTotals/<n>     the same with PrometheusOptions::per_entry
+//                             false: the registry-wide series only.
 
 #include <benchmark/benchmark.h>
 
@@ -292,6 +294,21 @@ void BM_Prometheus(benchmark::State& state) {
       static_cast<double>(bytes) / static_cast<double>(n);
 }
 
+void BM_PrometheusTotals(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  lazyload::LazyRegistry& r = loaded_registry(n);
+  lazyload::PrometheusOptions options;
+  options.per_entry = false;
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = lazyload::to_prometheus(r, options);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.counters["entries"] = static_cast<double>(n);
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+
 }  // namespace
 
 BENCHMARK(BM_RegistryGetByName)
@@ -320,6 +337,7 @@ BENCHMARK(BM_Prometheus)
     ->Arg(10000)
     ->Arg(100000)
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PrometheusTotals)->Arg(100000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegistryAdd)->Arg(100000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RegistryMemory)
     ->Arg(10000)
