@@ -131,7 +131,9 @@ std::string to_prometheus(const Registry& registry) {
 struct PrometheusOptions {
   // Whether to write the lazyload_entry_* families, a series per entry (and
   // per status, for lazyload_entry_state). False: the registry-wide
-  // families only, for registries too large to expose entry by entry.
+  // families only, for registries too large to expose entry by entry; the
+  // snapshot passed in is still read whole, so a scrape then costs about
+  // what registry.snapshot() costs.
   bool per_entry = true;
 };
 
