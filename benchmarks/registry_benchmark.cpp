@@ -18,6 +18,10 @@
 // BM_Background/bare_queue/<n> 2 threads popping n std::function tasks.
 // BM_DumpStatus/<n>           dump_status() (<lazyload/json.hpp>) of n loaded
 //                             entries, when built with nlohmann_json.
+// BM_Prometheus/<n>           to_prometheus() (<lazyload/prometheus.hpp>) of
+//                             n loaded entries, per-entry series included.
+// BM_PrometheusTotals/<n>     the same with PrometheusOptions::per_entry
+//                             false: the registry-wide series only.
 
 #include <benchmark/benchmark.h>
 
@@ -28,6 +32,7 @@
 #include <cstdio>              // std::snprintf
 #include <deque>               // std::deque
 #include <functional>          // std::function
+#include <lazyload/prometheus.hpp>
 #include <lazyload/registry.hpp>
 #if defined(LAZYLOAD_BENCH_WITH_JSON)
 #  include <lazyload/json.hpp>
@@ -301,6 +306,39 @@ void BM_DumpStatus(benchmark::State& state) {
 }
 #endif
 
+void BM_Prometheus(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  lazyload::LazyRegistry& r = loaded_registry(n);
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = lazyload::to_prometheus(r);
+    if (text.size() < n) {
+      state.SkipWithError("to_prometheus is shorter than one byte per entry");
+      break;
+    }
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.counters["entries"] = static_cast<double>(n);
+  state.counters["bytes_per_entry"] =
+      static_cast<double>(bytes) / static_cast<double>(n);
+}
+
+void BM_PrometheusTotals(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  lazyload::LazyRegistry& r = loaded_registry(n);
+  lazyload::PrometheusOptions options;
+  options.per_entry = false;
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = lazyload::to_prometheus(r, options);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.counters["entries"] = static_cast<double>(n);
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+
 }  // namespace
 
 BENCHMARK(BM_RegistryGetByName)
@@ -326,6 +364,13 @@ BENCHMARK(BM_DumpStatus)
     ->Arg(100000)
     ->Unit(benchmark::kMicrosecond);
 #endif
+BENCHMARK(BM_Prometheus)
+    ->Arg(10)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PrometheusTotals)->Arg(100000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RegistryAdd)->Arg(100000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RegistryMemory)
     ->Arg(10000)

@@ -173,7 +173,10 @@ class Report:
         return b["add_bytes_per_entry"] + b["load_bytes_per_entry"]
 
     def snapshot_per_entry(self, n):
-        b = self.registry.get(f"BM_RegistrySnapshot/{n}")
+        return self.per_entry("BM_RegistrySnapshot", n)
+
+    def per_entry(self, bench, n):
+        b = self.registry.get(f"{bench}/{n}")
         return None if b is None else b["real_ns"] / n
 
     def startup_mode(self, name):
@@ -275,13 +278,17 @@ class Report:
         row = self.lookup_target_row()
         if row:
             rows.append(row)
-        p1, p100 = self.snapshot_per_entry(1000), self.snapshot_per_entry(100000)
-        p10 = self.snapshot_per_entry(10000)
-        if p1 and p100:
-            rows.append(("status cost per entry flat from 1k to 100k entries "
-                         "(taken as: 100k within 1.25x of 1k)",
-                         f"{ns(p1)} / {ns(p10)} / {ns(p100)} ns per entry at 1k / 10k / 100k: "
-                         f"{p100 / p1:.2f}x", verdict(p100 / p1 <= 1.25)))
+        for bench, label in (("BM_RegistrySnapshot", "`snapshot()`"),
+                             ("BM_DumpStatus", "`dump_status()`"),
+                             ("BM_Prometheus", "`to_prometheus()`")):
+            p1, p100 = self.per_entry(bench, 1000), self.per_entry(bench, 100000)
+            p10 = self.per_entry(bench, 10000)
+            if p1 and p100:
+                rows.append((f"2. {label} cost per entry at 100k entries within 1.5x "
+                             "of the cost at 1k",
+                             f"{ns(p1)} / {ns(p10)} / {ns(p100)} ns per entry at "
+                             f"1k / 10k / 100k: {p100 / p1:.2f}x",
+                             verdict(p100 / p1 <= 1.5)))
         return table(["target", "measured (medians, same run)", ""], rows)
 
     def lookup_target_row(self):
@@ -438,14 +445,17 @@ class Report:
         for n in (10, 1000, 10000, 100000):
             b = self.registry.get(f"BM_RegistrySnapshot/{n}")
             d = self.registry.get(f"BM_DumpStatus/{n}")
+            m = self.registry.get(f"BM_Prometheus/{n}")
             if b:
                 rows.append((f"{n:,}", f"{b['real_ns'] / 1e3:,.1f}", ns(b["real_ns"] / n),
                              f"{b['allocs_per_entry']:.2f}",
                              "n/a" if not d else f"{d['real_ns'] / 1e3:,.1f}",
-                             "n/a" if not d else ns(d["real_ns"] / n)))
+                             "n/a" if not d else ns(d["real_ns"] / n),
+                             "n/a" if not m else f"{m['real_ns'] / 1e3:,.1f}",
+                             "n/a" if not m else ns(m["real_ns"] / n)))
         snap = table(["entries", "`snapshot()` us", "ns per entry",
                       "operator new calls per entry", "`dump_status()` us",
-                      "ns per entry"], rows)
+                      "ns per entry", "`to_prometheus()` us", "ns per entry"], rows)
         rows = []
         add = self.registry.get("BM_RegistryAdd/100000")
         if add:

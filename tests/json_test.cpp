@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <iterator>
+#include <random>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -276,4 +278,51 @@ TEST_CASE("last_loaded_at is ISO 8601 UTC with milliseconds", "[json]") {
   CHECK(text(951782400000) == "2000-02-29T00:00:00.000Z");
   CHECK(text(1709251199999) == "2024-02-29T23:59:59.999Z");
   CHECK(text(1764045302123) == "2025-11-25T04:35:02.123Z");
+}
+
+TEST_CASE("dump_status writes the text of nlohmann's dump of the tree",
+          "[json]") {
+  // dump_status() writes its text directly; it must stay what dumping the
+  // converted snapshot writes, byte for byte, for every indent, every kind
+  // of value and every byte in a string.
+  std::mt19937 random(16);
+  const auto random_text = [&random] {
+    std::string s;
+    const std::size_t n = random() % 12;
+    for (std::size_t i = 0; i < n; ++i) {
+      switch (random() % 4) {
+      case 0:  // any byte: quotes, controls, bytes that are not UTF-8
+        s += static_cast<char>(random() % 256);
+        break;
+      case 1:
+        s += "\xE6\xA8\xA1";  // a valid three-byte sequence
+        break;
+      default:
+        s += static_cast<char>('a' + random() % 26);
+      }
+    }
+    return s;
+  };
+  const double doubles[] = {0.0,  -0.0, 0.1,    1.0 / 3.0, 1e-7,  1e15,
+                            1e16, 1e21, 5.8e-5, 123456.75, 1e300, -2.5};
+  for (int round = 0; round < 50; ++round) {
+    RegistrySnapshot s = round == 0 ? RegistrySnapshot{} : fixed_snapshot();
+    for (EntrySnapshot& e : s.entries) {
+      e.name += random_text();
+      e.error = random() % 2 ? random_text() : std::string();
+      e.stage = random_text();
+      e.load_time = doubles[random() % std::size(doubles)];
+      e.progress = doubles[random() % std::size(doubles)];
+      e.priority = static_cast<int>(random() % 2001) - 1000;
+      e.depends_on.assign(random() % 3, random_text());
+    }
+    s.progress = doubles[random() % std::size(doubles)];
+    s.not_ready.assign(random() % 3, random_text());
+    for (const int indent : {-1, 0, 1, 2, 4}) {
+      INFO("round " << round << ", indent " << indent);
+      const nlohmann::ordered_json tree = s;
+      CHECK(lazyload::dump_status(s, indent) ==
+            tree.dump(indent, ' ', false, json::error_handler_t::replace));
+    }
+  }
 }

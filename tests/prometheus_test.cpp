@@ -383,3 +383,43 @@ TEST_CASE("the line checks reject malformed expositions", "[prometheus]") {
   CHECK(std::regex_match(std::string("lazyload_x{a=\"\\\\\\\"\\n\"} +Inf"),
                          kSample));
 }
+
+TEST_CASE("per_entry = false writes the registry-wide families only",
+          "[prometheus]") {
+  const RegistrySnapshot snapshot = lazyload_test::fixed_snapshot();
+  REQUIRE(!snapshot.entries.empty());
+  lazyload::PrometheusOptions options;
+  options.per_entry = false;
+  const std::string text = lazyload::to_prometheus(snapshot, options);
+  const auto samples = parse_exposition(text);
+  // No per-entry family, not even declared, and no entry's name.
+  CHECK(text.find("lazyload_entry_") == std::string::npos);
+  for (const EntrySnapshot& e : snapshot.entries) {
+    CHECK(text.find("name=\"" + e.name + "\"") == std::string::npos);
+  }
+  // The totals are there, as in the full exposition.
+  const auto full = parse_exposition(lazyload::to_prometheus(snapshot));
+  for (const char* family :
+       {"lazyload_entries", "lazyload_is_loading", "lazyload_progress_ratio",
+        "lazyload_loaded_bytes", "lazyload_budget_overshoots_total",
+        "lazyload_pressure", "lazyload_ready"}) {
+    INFO("family: " << family);
+    const auto ours = named(samples, family);
+    const auto theirs = named(full, family);
+    REQUIRE(!ours.empty());
+    REQUIRE(ours.size() == theirs.size());
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+      CHECK(ours[i].labels == theirs[i].labels);
+      CHECK(ours[i].value == theirs[i].value);
+    }
+  }
+  CHECK(named(samples, "lazyload_entries").size() == 5);
+  CHECK(text.rfind("# HELP lazyload_entries ", 0) == 0);
+}
+
+TEST_CASE("the default options write the same text as no options",
+          "[prometheus]") {
+  const RegistrySnapshot snapshot = lazyload_test::fixed_snapshot();
+  CHECK(lazyload::to_prometheus(snapshot, lazyload::PrometheusOptions{}) ==
+        lazyload::to_prometheus(snapshot));
+}

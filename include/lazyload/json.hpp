@@ -51,8 +51,10 @@
 #ifndef LAZYLOAD_JSON_HPP_
 #define LAZYLOAD_JSON_HPP_
 
+#include <array>              // std::array
+#include <charconv>           // std::to_chars
 #include <chrono>             // std::chrono::system_clock
-#include <cmath>              // std::round
+#include <cmath>              // std::round, std::isfinite
 #include <cstdint>            // std::uint64_t
 #include <nlohmann/json.hpp>  // nlohmann::json, nlohmann::ordered_json
 #include <optional>           // std::optional
@@ -64,6 +66,7 @@
 
 #include "detail/snapshot_fields.hpp"
 #include "detail/text.hpp"
+#include "detail/utf8.hpp"
 #include "memory_pressure.hpp"
 #include "snapshot.hpp"
 #include "status.hpp"
@@ -159,11 +162,13 @@ inline double round_to(double value, double scale) {
 // (progress * 100, rounded to hundredths) after `progress`.
 template <class BasicJsonType> class JsonFields {
  public:
+  // `object` must be an empty object: each field's key is new, and is
+  // appended without a lookup.
   JsonFields(BasicJsonType& object, bool totals)
-      : object_(object), totals_(totals) {}
+      : object_(object.template get_ref<Object&>()), totals_(totals) {}
 
   template <class Value> void field(const Field& f, const Value& value) {
-    object_[std::string(f.name)] = to_value(value);
+    add(f.name, to_value(value));
   }
 
   template <class Value>
@@ -171,21 +176,27 @@ template <class BasicJsonType> class JsonFields {
     if (value) {
       field(f, *value);
     } else if (f.unknown == Unknown::zero) {
-      object_[std::string(f.name)] = 0.0;
+      add(f.name, 0.0);
     } else {
-      object_[std::string(f.name)] = nullptr;
+      add(f.name, nullptr);
     }
   }
 
   void field(const Field& f, double value) {
-    object_[std::string(f.name)] =
-        f.unit == Unit::seconds ? round_to(value, 1e6) : value;
+    add(f.name, f.unit == Unit::seconds ? round_to(value, 1e6) : value);
     if (totals_ && f.name == registry_field::kProgress.name) {
-      object_["progress_percentage"] = round_to(100.0 * value, 100.0);
+      add("progress_percentage", round_to(100.0 * value, 100.0));
     }
   }
 
  private:
+  using Object = typename BasicJsonType::object_t;
+
+  template <class Value> void add(std::string_view key, Value&& value) {
+    append_member(object_, std::string(key),
+                  BasicJsonType(std::forward<Value>(value)));
+  }
+
   template <class Value> static BasicJsonType to_value(const Value& value) {
     using Time = std::chrono::system_clock::time_point;
     if constexpr (std::is_same_v<Value, Status> ||
@@ -200,7 +211,192 @@ template <class BasicJsonType> class JsonFields {
     }
   }
 
-  BasicJsonType& object_;
+  Object& object_;
+  bool totals_;
+};
+
+// Writes JSON text exactly as nlohmann's `dump(indent, ' ', false,
+// error_handler_t::replace)` writes the tree of the same values, without
+// building the tree: dump_status() of n entries would otherwise allocate
+// and walk some 30 nodes per entry (and at 100,000 entries, a tree far
+// larger than the caches) only to print them.
+class JsonText {
+ public:
+  JsonText(std::string& out, int indent) : out_(out), indent_(indent) {}
+
+  void begin_object() { begin('{'); }
+  void end_object() { end('}'); }
+  void begin_array() { begin('['); }
+  void end_array() { end(']'); }
+
+  // Starts the member `name` of the object being written.
+  void key(std::string_view name) {
+    element();
+    string(name);
+    colon();
+  }
+
+  // key() for a name known to need no escaping: a field's.
+  void plain_key(std::string_view name) {
+    element();
+    out_ += '"';
+    out_ += name;
+    out_ += '"';
+    colon();
+  }
+
+  // Starts an element of the array being written.
+  void item() { element(); }
+
+  void null() { out_ += "null"; }
+  void boolean(bool value) { out_ += value ? "true" : "false"; }
+  void number(std::uint64_t value) { append_number(out_, value); }
+  void number(int value) {
+    char buffer[16];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    out_.append(buffer, static_cast<std::size_t>(result.ptr - buffer));
+  }
+  void number(double value) {
+    if (!std::isfinite(value)) {
+      null();
+      return;
+    }
+    char buffer[64];
+    const char* end =
+        nlohmann::detail::to_chars(buffer, buffer + sizeof buffer, value);
+    out_.append(buffer, static_cast<std::size_t>(end - buffer));
+  }
+
+  // nlohmann's replacement of bytes that are not UTF-8 differs from
+  // append_json_string()'s (one U+FFFD per bad sequence, not per byte), so
+  // such strings go through nlohmann itself; they are rare.
+  void string(std::string_view value) {
+    if (is_plain(value)) {  // most names, types and words: copied at once
+      out_ += '"';
+      out_ += value;
+      out_ += '"';
+    } else if (first_invalid_utf8(value) == std::string_view::npos) {
+      append_json_string(out_, value);
+    } else {
+      out_ +=
+          nlohmann::json(std::string(value))
+              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  }
+
+ private:
+  void colon() {
+    if (indent_ >= 0) {
+      out_ += ": ";
+    } else {
+      out_ += ':';
+    }
+  }
+
+  void begin(char bracket) {
+    out_ += bracket;
+    empty_[++depth_] = true;
+  }
+
+  void end(char bracket) {
+    const bool empty = empty_[depth_--];
+    if (!empty && indent_ >= 0) newline();
+    out_ += bracket;
+  }
+
+  void element() {
+    if (!empty_[depth_]) out_ += ',';
+    empty_[depth_] = false;
+    if (indent_ >= 0) newline();
+  }
+
+  // Whether `value` is printable ASCII without `"` or `\`: nothing to
+  // escape or replace.
+  static bool is_plain(std::string_view value) {
+    for (const char c : value) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\') return false;
+    }
+    return true;
+  }
+
+  void newline() {
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(indent_) * depth_, ' ');
+  }
+
+  std::string& out_;
+  int indent_;
+  // Per open container, whether nothing is in it yet; the status document
+  // nests four deep (document, entries, entry, depends_on).
+  std::array<bool, 8> empty_{};
+  std::size_t depth_ = 0;
+};
+
+// Writes one member per field of the list in snapshot_fields.hpp, with the
+// values JsonFields gives the tree.
+class JsonTextFields {
+ public:
+  JsonTextFields(JsonText& text, bool totals) : text_(text), totals_(totals) {}
+
+  template <class Value>
+  void field(const Field& f, const std::optional<Value>& value) {
+    if (value) {
+      field(f, *value);
+    } else {
+      text_.plain_key(f.name);
+      if (f.unknown == Unknown::zero) {
+        text_.number(0.0);
+      } else {
+        text_.null();
+      }
+    }
+  }
+
+  void field(const Field& f, double value) {
+    text_.plain_key(f.name);
+    text_.number(f.unit == Unit::seconds ? round_to(value, 1e6) : value);
+    if (totals_ && f.name == registry_field::kProgress.name) {
+      text_.plain_key("progress_percentage");
+      text_.number(round_to(100.0 * value, 100.0));
+    }
+  }
+
+  void field(const Field& f, std::string_view value) {
+    text_.plain_key(f.name);
+    text_.string(value);
+  }
+  void field(const Field& f, Status value) { field(f, to_string(value)); }
+  void field(const Field& f, PressureLevel value) {
+    field(f, to_string(value));
+  }
+  void field(const Field& f, std::chrono::system_clock::time_point value) {
+    field(f, std::string_view(iso8601_utc(value)));
+  }
+  void field(const Field& f, bool value) {
+    text_.plain_key(f.name);
+    text_.boolean(value);
+  }
+  void field(const Field& f, int value) {
+    text_.plain_key(f.name);
+    text_.number(value);
+  }
+  void field(const Field& f, std::uint64_t value) {
+    text_.plain_key(f.name);
+    text_.number(value);
+  }
+  void field(const Field& f, const std::vector<std::string>& list) {
+    text_.plain_key(f.name);
+    text_.begin_array();
+    for (const std::string& each : list) {
+      text_.item();
+      text_.string(each);
+    }
+    text_.end_array();
+  }
+
+ private:
+  JsonText& text_;
   bool totals_;
 };
 
@@ -237,8 +433,29 @@ void to_json(BasicJsonType& j, const RegistrySnapshot& snapshot) {
 }
 
 inline std::string dump_status(const RegistrySnapshot& snapshot, int indent) {
-  const nlohmann::ordered_json j = snapshot;
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  // The text of `nlohmann::ordered_json(snapshot).dump(indent, ' ', false,
+  // replace)`, written directly.
+  std::string out;
+  out.reserve(512 + snapshot.entries.size() * (indent < 0 ? 512 : 1024));
+  detail::JsonText text(out, indent);
+  text.begin_object();
+  text.plain_key("progress");
+  text.begin_object();
+  detail::JsonTextFields totals(text, true);
+  detail::for_each_registry_field(snapshot, totals);
+  text.end_object();
+  text.plain_key("entries");
+  text.begin_object();
+  detail::JsonTextFields fields(text, false);
+  for (const EntrySnapshot& entry : snapshot.entries) {
+    text.key(entry.name);
+    text.begin_object();
+    detail::for_each_entry_field(entry, fields);
+    text.end_object();
+  }
+  text.end_object();
+  text.end_object();
+  return out;
 }
 
 }  // namespace lazyload

@@ -50,6 +50,16 @@
 // The total is sum(lazyload_entries); not_ready is what
 // lazyload_entry_info{required="true"} and lazyload_entry_state tell.
 //
+// Each entry adds about 1 KB of text (a sample in each lazyload_entry_*
+// family). For very large registries, where that is too much for every
+// scrape, `PrometheusOptions::per_entry = false` writes the
+// registry-wide families only (the first nine above: counts by status,
+// totals, budget, pressure, readiness), whatever the number of entries:
+//
+//   lazyload::PrometheusOptions options;
+//   options.per_entry = false;
+//   lazyload::to_prometheus(registry.snapshot(), options);
+//
 // Rationale:
 //
 // * Names follow the Prometheus conventions: one `lazyload_` prefix, base
@@ -70,9 +80,10 @@
 #define LAZYLOAD_PROMETHEUS_HPP_
 
 #include <array>        // std::array
+#include <charconv>     // std::to_chars
 #include <chrono>       // std::chrono::system_clock
 #include <cstddef>      // std::size_t
-#include <cstdint>      // std::uint64_t
+#include <cstdint>      // std::int64_t, std::uint64_t
 #include <optional>     // std::optional
 #include <string>       // std::string
 #include <string_view>  // std::string_view
@@ -114,10 +125,51 @@ std::string to_prometheus(const Registry& registry) {
   return to_prometheus(registry.snapshot());
 }
 
+// PrometheusOptions
+//
+// What to_prometheus() writes.
+struct PrometheusOptions {
+  // Whether to write the lazyload_entry_* families, a series per entry (and
+  // per status, for lazyload_entry_state). False: the registry-wide
+  // families only, for registries too large to expose entry by entry; the
+  // snapshot passed in is still read whole, so a scrape then costs about
+  // what registry.snapshot() costs.
+  bool per_entry = true;
+};
+
+// to_prometheus(snapshot, options)
+//
+// As to_prometheus(snapshot), with `options`; with the default options the
+// text is the same.
+// Thread safety: safe to call concurrently, also while loads run.
+// Throws: std::bad_alloc only.
+// Invalidates: none.
+std::string to_prometheus(const RegistrySnapshot& snapshot,
+                          const PrometheusOptions& options);
+template <class Registry,
+          std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
+std::string to_prometheus(const Registry& registry,
+                          const PrometheusOptions& options) {
+  return to_prometheus(registry.snapshot(), options);
+}
+
 // End of public interfaces.
 // Implementation details follow.
 
 namespace detail {
+
+// Appends `value` as the inside of a label value: at once when it is ASCII
+// with nothing to escape (most names, types and words), else escaped.
+inline void append_label(std::string& out, std::string_view value) {
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) >= 0x80 || c == '\\' || c == '"' ||
+        c == '\n') {
+      append_label_value(out, value);
+      return;
+    }
+  }
+  out += value;
+}
 
 // Appends one sample line: `family{label="value",...} number`.
 class PrometheusSample {
@@ -131,15 +183,30 @@ class PrometheusSample {
     first_label_ = false;
     out_ += name;
     out_ += "=\"";
-    append_label_value(out_, value);
+    append_label(out_, value);
     out_ += '"';
+    return *this;
+  }
+
+  // Appends a label already written as `name="escaped value"`.
+  PrometheusSample& written_label(std::string_view label) {
+    out_ += first_label_ ? '{' : ',';
+    first_label_ = false;
+    out_ += label;
     return *this;
   }
 
   template <class Number> void value(Number number) {
     if (!first_label_) out_ += '}';
     out_ += ' ';
-    append_number(out_, number);
+    if constexpr (std::is_same_v<Number, std::int64_t>) {
+      char buffer[24];  // the same digits as the double would give
+      const char* end =
+          std::to_chars(buffer, buffer + sizeof buffer, number).ptr;
+      out_.append(buffer, static_cast<std::size_t>(end - buffer));
+    } else {
+      append_number(out_, number);
+    }
     out_ += '\n';
   }
 
@@ -153,18 +220,38 @@ class PrometheusSample {
 // fields are walked entry by entry.
 class PrometheusFamilies {
  public:
-  // Returns where the samples of `family` go, adding the family if new.
-  std::string& samples(std::string_view family, Metric metric,
-                       std::string_view help) {
-    for (Family& f : families_) {
-      if (f.name == family) return f.samples;
+  // Returns the index of `family`, adding the family if new.
+  std::size_t index(std::string_view family, Metric metric,
+                    std::string_view help) {
+    for (std::size_t i = 0; i < families_.size(); ++i) {
+      if (families_[i].name == family) return i;
     }
     families_.push_back({family, metric == Metric::counter, help, {}});
-    return families_.back().samples;
+    return families_.size() - 1;
+  }
+
+  // Returns where the samples of family `i` go.
+  std::string& samples(std::size_t i) { return families_[i].samples; }
+
+  // Reserves room for the samples of `total` entries, as many bytes each as
+  // the `done` entries so far took, plus some: a family's samples then grow
+  // in place instead of being copied at each doubling, which at 100,000
+  // entries (some 100 MB in all) would cost as much as writing them.
+  void reserve(std::size_t done, std::size_t total) {
+    for (Family& f : families_) {
+      const std::size_t per_entry = f.samples.size() / done + 1;
+      f.samples.reserve(f.samples.size() + per_entry * (total - done) +
+                        per_entry * total / 8);
+    }
   }
 
   // Appends each family: HELP, TYPE, then its samples.
   void write(std::string& out) const {
+    std::size_t size = out.size();
+    for (const Family& f : families_) {
+      size += 2 * f.name.size() + f.help.size() + 24 + f.samples.size();
+    }
+    out.reserve(size);
     for (const Family& f : families_) {
       out += "# HELP ";
       out += f.name;
@@ -193,7 +280,7 @@ inline constexpr std::string_view kEntryInfoHelp =
 
 // Returns a sample value in the metric's base unit: Unix seconds for a time
 // point, 0 or 1 for a flag.
-inline double metric_value(int value) { return value; }
+inline std::int64_t metric_value(int value) { return value; }
 inline double metric_value(double value) { return value; }
 inline std::uint64_t metric_value(std::uint64_t value) { return value; }
 inline std::uint64_t metric_value(bool value) { return value ? 1U : 0U; }
@@ -204,13 +291,24 @@ inline double metric_value(std::chrono::system_clock::time_point t) {
   return static_cast<double>(ms) / 1e3;
 }
 
-// Adds the samples of the list's fields of the totals (`entry` null) or of
-// one entry to `families`; with `declare`, adds the families only.
+// Adds the samples of the list's fields of the totals (no entry) or of one
+// entry to `families`; with `declare`, adds the families only. One object
+// serves entry after entry (entry()), so that its buffers are allocated
+// once.
 class PrometheusFields {
  public:
-  PrometheusFields(PrometheusFamilies& families, const std::string* entry,
-                   bool declare = false)
-      : families_(families), entry_(entry), declare_(declare) {}
+  explicit PrometheusFields(PrometheusFamilies& families, bool declare = false)
+      : families_(families), declare_(declare) {}
+
+  // Starts the samples of the entry named `name`: its label is escaped here,
+  // once, for all of its samples.
+  void entry(std::string_view name) {
+    entry_label_.assign("name=\"");
+    append_label(entry_label_, name);
+    entry_label_ += '"';
+    info_.clear();
+    call_ = 0;
+  }
 
   // Free text and lists are not metrics.
   void field(const Field& /*f*/,
@@ -236,7 +334,7 @@ class PrometheusFields {
 
   void field(const Field& f, std::uint64_t count) {
     if (f.metric == Metric::by_status) {
-      families_.samples(f.family, f.metric, f.help);
+      samples(f.family, f.metric, f.help);
       for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
         if (to_string(kAllStatuses[i]) == f.name) by_status_[i] = count;
       }
@@ -252,7 +350,7 @@ class PrometheusFields {
   template <class Value>
   void field(const Field& f, const std::optional<Value>& value) {
     if (f.metric == Metric::none) return;
-    std::string& out = families_.samples(f.family, f.metric, f.help);
+    std::string& out = samples(f.family, f.metric, f.help);
     if (value && !declare_) sample(out, f).value(metric_value(*value));
   }
 
@@ -261,8 +359,8 @@ class PrometheusFields {
   void finish() {
     if (declare_) return;
     if (!info_.empty()) {
-      PrometheusSample s(families_.samples(kEntryInfo, Metric::gauge, {}),
-                         kEntryInfo);
+      PrometheusSample s(samples(kEntryInfo, Metric::gauge, {}), kEntryInfo);
+      s.written_label(entry_label_);
       for (const auto& [name, value] : info_) s.label(name, value);
       s.value(std::uint64_t{1});
     }
@@ -270,26 +368,46 @@ class PrometheusFields {
   }
 
  private:
+  // Returns where the samples of `family` go. Every entry names the same
+  // families in the same order, so the n-th family an entry names is looked
+  // up once, for the first entry, and then only compared by address.
+  std::string& samples(std::string_view family, Metric metric,
+                       std::string_view help) {
+    if (call_ < known_.size() && known_[call_].first.data() == family.data() &&
+        known_[call_].first.size() == family.size()) {
+      return families_.samples(known_[call_++].second);
+    }
+    const std::size_t i = families_.index(family, metric, help);
+    if (call_ < known_.size()) {
+      known_[call_] = {family, i};
+    } else {
+      known_.emplace_back(family, i);
+    }
+    ++call_;
+    return families_.samples(i);
+  }
+
   PrometheusSample sample(std::string& out, const Field& f) const {
     PrometheusSample s(out, f.family);
-    if (entry_ != nullptr) s.label("name", *entry_);
+    if (!entry_label_.empty()) s.written_label(entry_label_);
     return s;
   }
 
   template <class Value> void number(const Field& f, Value value) {
     if (f.metric == Metric::none) return;
-    std::string& out = families_.samples(f.family, f.metric, f.help);
+    std::string& out = samples(f.family, f.metric, f.help);
     if (!declare_) sample(out, f).value(metric_value(value));
   }
 
+  // The entry's name is the info sample's first label, written by finish().
   void info_label(const Field& f, std::string_view value) {
-    families_.samples(kEntryInfo, Metric::gauge, kEntryInfoHelp);
-    info_.emplace_back(f.name, value);
+    samples(kEntryInfo, Metric::gauge, kEntryInfoHelp);
+    if (f.name != entry_field::kName.name) info_.emplace_back(f.name, value);
   }
 
   template <class State, class All>
   void states(const Field& f, State state, const All& all) {
-    std::string& out = families_.samples(f.family, f.metric, f.help);
+    std::string& out = samples(f.family, f.metric, f.help);
     if (declare_) return;
     for (const State each : all) {
       sample(out, f)
@@ -299,7 +417,7 @@ class PrometheusFields {
   }
 
   void write_by_status(const Field& f) {
-    std::string& out = families_.samples(f.family, f.metric, f.help);
+    std::string& out = samples(f.family, f.metric, f.help);
     for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
       sample(out, f)
           .label(f.label, to_string(kAllStatuses[i]))
@@ -308,8 +426,12 @@ class PrometheusFields {
   }
 
   PrometheusFamilies& families_;
-  const std::string* entry_;
   bool declare_;
+  std::string entry_label_;  // `name="..."`, escaped; empty for the totals
+  // The families named so far by the current entry, in order, and where
+  // they are.
+  std::vector<std::pair<std::string_view, std::size_t>> known_;
+  std::size_t call_ = 0;
   std::vector<std::pair<std::string_view, std::string_view>> info_;
   std::array<std::uint64_t, kAllStatuses.size()> by_status_{};
   const Field* by_status_field_ = nullptr;
@@ -317,23 +439,36 @@ class PrometheusFields {
 
 }  // namespace detail
 
-inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
+inline std::string to_prometheus(const RegistrySnapshot& snapshot,
+                                 const PrometheusOptions& options) {
   detail::PrometheusFamilies families;
-  detail::PrometheusFields totals(families, nullptr);
+  detail::PrometheusFields totals(families);
   detail::for_each_registry_field(snapshot, totals);
   totals.finish();
-  // The entries' families, declared even when there is no entry.
-  detail::PrometheusFields declare(families, nullptr, true);
-  detail::for_each_entry_field(EntrySnapshot{}, declare);
-  for (const EntrySnapshot& e : snapshot.entries) {
-    detail::PrometheusFields fields(families, &e.name);
-    detail::for_each_entry_field(e, fields);
-    fields.finish();
+  if (options.per_entry) {
+    // The entries' families, declared even when there is no entry.
+    detail::PrometheusFields declare(families, true);
+    detail::for_each_entry_field(EntrySnapshot{}, declare);
+    detail::PrometheusFields fields(families);
+    const std::size_t n = snapshot.entries.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const EntrySnapshot& e = snapshot.entries[i];
+      fields.entry(e.name);
+      detail::for_each_entry_field(e, fields);
+      fields.finish();
+      constexpr std::size_t kSampled = 64;  // entries that size the rest
+      if (i + 1 == kSampled && n > 2 * kSampled) {
+        families.reserve(kSampled, n);
+      }
+    }
   }
   std::string out;
-  out.reserve(2048 + snapshot.entries.size() * 1536);
   families.write(out);
   return out;
+}
+
+inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
+  return to_prometheus(snapshot, PrometheusOptions{});
 }
 
 }  // namespace lazyload

@@ -241,6 +241,23 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
   const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
   const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year >= 0 && year <= 9999) {  // without snprintf: a status dump
+    char text[] = "0000-00-00T00:00:00.000Z";  // writes one per entry
+    const auto put = [&text](std::size_t at, std::int64_t value, int digits) {
+      for (int i = digits - 1; i >= 0; --i, value /= 10) {
+        text[at + static_cast<std::size_t>(i)] =
+            static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, in_day / 3600000, 2);
+    put(14, in_day / 60000 % 60, 2);
+    put(17, in_day / 1000 % 60, 2);
+    put(20, in_day % 1000, 3);
+    return std::string(text, sizeof text - 1);
+  }
   char buffer[160];  // room for any 64-bit year, to satisfy -Wformat-truncation
   std::snprintf(buffer, sizeof buffer,
                 "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
