@@ -30,6 +30,15 @@ DESIGNS = [  # key in benchmark names, label
     ("lazy_try_lease", "LazyHandle::try_lease()"),
 ]
 THREADS = [1, 2, 4, 8, 16]
+SCALE_TARGETS = [  # target 7: what, benchmark in scale_benchmark.cpp, small size
+    ("`add()` linear in the entries: no dependencies", "BM_ScaleAdd/flat", 10000),
+    ("`add()` linear in the dependencies: a chain, each entry depending on the one before",
+     "BM_ScaleAdd/chain", 10000),
+    ("loading the last link of a chain loads every link without deep recursion "
+     "(on a thread with a 1 MiB stack), linear in the links", "BM_ScaleChainLoad", 10000),
+    ("`GET /readyz` linear in the required entries, none loaded (a 503 listing every one)",
+     "BM_ScaleReadyz", 1000),
+]
 
 
 # ---------------------------------------------------------------------------
@@ -113,6 +122,7 @@ class Report:
         self.baseline = load_medians(os.path.join(results, "baseline", "registry_benchmark.json"))
         self.baseline_registry = self.baseline
         self.library = load_medians(os.path.join(results, "library_benchmark.json"))
+        self.scale = load_medians(os.path.join(results, "scale_benchmark.json"))
         self.startup = load_json(os.path.join(results, "startup.json"))
         self.callgrind = load_json(os.path.join(results, "callgrind.json"))
         self.fastpath = load_json(os.path.join(results, "fastpath_check.json"))
@@ -289,7 +299,28 @@ class Report:
                              f"{ns(p1)} / {ns(p10)} / {ns(p100)} ns per entry at "
                              f"1k / 10k / 100k: {p100 / p1:.2f}x",
                              verdict(p100 / p1 <= 1.5)))
+        for what, key, small in SCALE_TARGETS:
+            row = self.scale_row(what, key, small, 100000)
+            if row:
+                rows.append(row)
         return table(["target", "measured (medians, same run)", ""], rows)
+
+    def scale_row(self, what, key, small, large):
+        """Target 7: the CPU time per entry of `key` at `large` entries within
+        1.5x of its CPU time per entry at `small` (scale_benchmark.cpp); the
+        wall time per entry alongside."""
+        a, b = (self.scale.get(f"{key}/{n}/manual_time") for n in (small, large))
+        if not a or not b:
+            return None
+        what = (f"7. {what} (taken as: CPU time per entry at {large:,} within 1.5x "
+                f"of {small:,})")
+        if a.get("error") or b.get("error") or "cpu_ns_per_entry" not in b:
+            return (what, "failed: " + (a.get("error_message") or b.get("error_message", "")),
+                    verdict(False))
+        ca, cb = a["cpu_ns_per_entry"], b["cpu_ns_per_entry"]
+        return (what, f"{ns(ca)} vs {ns(cb)} ns per entry: {cb / ca:.2f}x (needs 1.50x at "
+                      f"most); wall time {ns(a['real_ns'] / small)} vs {ns(b['real_ns'] / large)} ns",
+                verdict(cb / ca <= 1.5))
 
     def lookup_target_row(self):
         """get<T>(name) against the baseline (the commit before the lock-free

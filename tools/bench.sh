@@ -52,6 +52,9 @@ echo "=== handle_benchmark"
 echo "=== registry_benchmark"
 "$bin/registry_benchmark" "${gbench[@]}" --benchmark_out="$results/registry_benchmark.json"
 
+echo "=== scale_benchmark"
+"$bin/scale_benchmark" "${gbench[@]}" --benchmark_out="$results/scale_benchmark.json"
+
 echo "=== library_benchmark"
 "$bin/library_benchmark" "${gbench[@]}" --benchmark_out="$results/library_benchmark.json"
 
