@@ -77,6 +77,22 @@ TEST_CASE("GET /metrics answers the Prometheus exposition", "[http]") {
         without_rss(lazyload::to_prometheus(scenario.registry())));
 }
 
+TEST_CASE("GET /metrics can answer the registry-wide series only", "[http]") {
+  // For a registry too large to expose entry by entry.
+  Scenario scenario;
+  RespondOptions options;
+  options.metrics.per_entry = false;
+  const HttpResponse r =
+      lazyload::respond(scenario.registry(), "GET", "/metrics", {}, options);
+  CHECK(r.status == 200);
+  lazyload::PrometheusOptions totals;
+  totals.per_entry = false;
+  CHECK(without_rss(r.body) ==
+        without_rss(lazyload::to_prometheus(scenario.registry(), totals)));
+  CHECK(r.body.find("lazyload_entry_") == std::string::npos);
+  CHECK(r.body.find("lazyload_entries{") != std::string::npos);
+}
+
 TEST_CASE("GET /api/trace answers the load timeline", "[http]") {
   LazyRegistry registry;
   registry.add("model", [] { return 1; });

@@ -130,6 +130,9 @@ struct RespondOptions {
   // says how to turn control on. Turn it on only for callers the server has
   // authenticated.
   bool control = false;
+  // What GET /metrics writes; `metrics.per_entry = false` exposes only the
+  // registry-wide series, for registries too large to expose entry by entry.
+  PrometheusOptions metrics;
 };
 
 // respond()
@@ -391,7 +394,7 @@ inline HttpResponse get_route(LazyRegistry& registry, std::string_view path,
     r.body += '\n';
   } else if (path == "/metrics") {
     r.content_type = std::string(kPrometheusContentType);
-    r.body = to_prometheus(registry);
+    r.body = to_prometheus(registry, options.metrics);
   } else if (path == "/api/trace") {
     r.content_type = kJsonType;
     r.body = to_trace_json(registry);
