@@ -304,6 +304,28 @@ TEST_CASE("a declared dependency cycle is refused when it closes",
   CHECK(r.get<int>("a") == 1);
 }
 
+TEST_CASE(
+    "a cycle through registered entries and a name declared early is "
+    "refused",
+    "[registry]") {
+  // Only names declared before they are registered can close a cycle; the
+  // edges to entries already registered are walked, not remembered.
+  LazyRegistry r;
+  r.add("base", [] { return 1; });
+  r.add(
+      "mid", [] { return 1; }, depends({"base", "top"}));
+  r.add(
+      "side", [] { return 1; }, depends({"mid"}));
+  CHECK_THROWS_WITH_AS(r.add(
+                           "top", [] { return 1; }, depends({"side"})),
+                       "lazyload: adding 'top' closes a dependency cycle: "
+                       "'top' -> 'side' -> 'mid' -> 'top'",
+                       CycleError);
+  r.add(
+      "top", [] { return 2; }, depends({"base"}));
+  CHECK(r.get<int>("side") == 1);
+}
+
 TEST_CASE("loaders that get each other end in CycleError on one thread",
           "[registry]") {
   LazyRegistry r;
