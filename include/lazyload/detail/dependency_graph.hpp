@@ -145,10 +145,12 @@ inline std::vector<RegistryEntry*> load_order(
 // entry and skips names not registered (the load of the entry that declares
 // one fails on it). Requires: `table`'s lock held. Terminates on any graph:
 // each entry is visited once.
+// `entries` is the table's size: `seen` is indexed by RegistryEntry::order.
 inline std::vector<LazyHandleBase*> unloaded_dependencies(
-    const EntryTable& table, const RegistryEntry& root) {
+    const EntryTable& table, const RegistryEntry& root, std::size_t entries) {
   std::vector<LazyHandleBase*> order;
-  std::unordered_set<const RegistryEntry*> seen{&root};
+  std::vector<bool> seen(entries, false);
+  seen[root.order] = true;
   // Each frame: an entry and the index of its next dependency.
   std::vector<std::pair<const RegistryEntry*, std::size_t>> stack{{&root, 0}};
   while (!stack.empty()) {
@@ -160,10 +162,10 @@ inline std::vector<LazyHandleBase*> unloaded_dependencies(
       continue;
     }
     const RegistryEntry* dep = table.find_locked(deps[next++]);
-    if (dep == nullptr || dep->handle->is_loaded() ||
-        !seen.insert(dep).second) {
+    if (dep == nullptr || dep->handle->is_loaded() || seen[dep->order]) {
       continue;
     }
+    seen[dep->order] = true;
     stack.emplace_back(dep, 0);
   }
   return order;
