@@ -17,7 +17,7 @@
 #ifndef LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
 #define LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
 
-#include <algorithm>      // std::find, std::stable_sort
+#include <algorithm>      // std::find, std::sort
 #include <cstddef>        // std::size_t
 #include <memory>         // std::unique_ptr
 #include <string>         // std::string
@@ -109,10 +109,14 @@ inline std::vector<RegistryEntry*> load_order(
   std::vector<RegistryEntry*> by_priority;
   by_priority.reserve(entries.size());
   for (const auto& e : entries) by_priority.push_back(e.get());
-  std::stable_sort(by_priority.begin(), by_priority.end(),
-                   [](const RegistryEntry* a, const RegistryEntry* b) {
-                     return a->options.priority < b->options.priority;
-                   });
+  // std::sort with registration order as the tie-break: the order of a
+  // stable sort, for less compile time than std::stable_sort instantiates.
+  std::sort(by_priority.begin(), by_priority.end(),
+            [](const RegistryEntry* a, const RegistryEntry* b) {
+              return a->options.priority != b->options.priority
+                         ? a->options.priority < b->options.priority
+                         : a->order < b->order;
+            });
   std::vector<RegistryEntry*> order;
   order.reserve(entries.size());
   std::vector<bool> placed(entries.size(), false);
