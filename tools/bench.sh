@@ -10,8 +10,8 @@
 #
 # Google Benchmark runs use repetitions with random interleaving, so that
 # noise from other processes falls on every alternative alike; tables give
-# medians. Takes about 4 minutes on 2 quiet cores (7 when others build
-# beside it).
+# medians. Takes about 6 minutes on 2 quiet cores (10 when others build
+# beside it), 2 of them the header parse times.
 #
 #   bash tools/bench.sh            everything
 #   BENCH_QUICK=1 bash tools/bench.sh   one short repetition (a smoke run)
