@@ -127,6 +127,7 @@ class Report:
         self.callgrind = load_json(os.path.join(results, "callgrind.json"))
         self.fastpath = load_json(os.path.join(results, "fastpath_check.json"))
         self.machine = load_json(os.path.join(results, "machine.json")) or {}
+        self.compile = load_json(os.path.join(results, "compile_time.json")) or {}
         raw = load_json(os.path.join(results, "handle_benchmark.json")) or {}
         self.repetitions = None
         for b in raw.get("benchmarks", []):
@@ -303,6 +304,16 @@ class Report:
             row = self.scale_row(what, key, small, 100000)
             if row:
                 rows.append(row)
+        for header, label, limit in (
+                ("handle.hpp", "parsing `<lazyload/handle.hpp>`", 1.3),
+                ("lazyload.hpp", "parsing the umbrella `<lazyload/lazyload.hpp>`", 1.5)):
+            c = self.compile_header(header)
+            if c:
+                rows.append((f"6. {label} within {limit}x of parsing the standard headers "
+                             "it includes (g++ `-fsyntax-only`)",
+                             f"{c['lazyload_s']:.2f} s vs {c['std_s']:.2f} s: {c['ratio']:.2f}x "
+                             f"(CPU time: {c['cpu_ratio']:.2f}x)",
+                             verdict(c["ratio"] <= limit)))
         return table(["target", "measured (medians, same run)", ""], rows)
 
     def scale_row(self, what, key, small, large):
@@ -349,9 +360,30 @@ class Report:
                          f"{scaling:.2f}x (needs 1.80x)")
         ok = (r is not None and r <= 0.5 and allocs == 0
               and scaling is not None and scaling >= 1.8)
-        return ("`get<T>(name)` at most half of today's time, allocation-free, "
+        return ("5. `get<T>(name)` at most half of today's time, allocation-free, "
                 "2-thread scaling >= 1.8x", "; ".join(cells),
                 verdict(ok) if r is not None else "n/a (no baseline)")
+
+    def compile_header(self, header):
+        for c in self.compile.get("headers", []):
+            if c["header"] == header:
+                return c
+        return None
+
+    def compile_section(self):
+        c = self.compile
+        if not c.get("headers"):
+            return "(not measured: run `python3 benchmarks/compile_time.py`)"
+        rows = [(f"`<lazyload/{h['header']}>`", f"{h['lazyload_s']:.3f}",
+                 f"{h['std_s']:.3f}", f"{h['ratio']:.2f}x", f"{h['cpu_ratio']:.2f}x",
+                 len(h["included"])) for h in c["headers"]]
+        out = table(["header", "s to parse", "s for the headers it includes", "ratio",
+                     "ratio of CPU time", "headers it includes"], rows)
+        out += (f"\n\n{c.get('compiler', '?')}, `{c.get('command', '?')}`; "
+                f"medians of {c.get('runs', '?')} runs each, interleaved; "
+                f"{c.get('date', '?')}, load average at start "
+                f"{' '.join(c.get('load_average_at_start', []))}.")
+        return out
 
     def fastpath_section(self):
         rows = []
@@ -689,6 +721,7 @@ def main(argv):
         "objdump": r.objdump_section(),
         "headline": r.headline_section(),
         "library": library_section(r),
+        "compile-time": r.compile_section(),
     }
     with open(results_md) as f:
         text = f.read()

@@ -3,14 +3,15 @@
 # all of them, and regenerates benchmarks/RESULTS.md and the README's
 # headline table from what this run measured:
 #
-#   benchmarks/results/*.json   Google Benchmark JSON and the small programs'
+#   benchmarks/results/*.json   Google Benchmark JSON and the small programs',
+#                               and header parse times (compile_time.py)
 #   benchmarks/charts/*.png     charts drawn by benchmarks/plot.py (gnuplot)
 #   benchmarks/RESULTS.md       tables written by benchmarks/report.py
 #
 # Google Benchmark runs use repetitions with random interleaving, so that
 # noise from other processes falls on every alternative alike; tables give
-# medians. Takes about 4 minutes on 2 quiet cores (7 when others build
-# beside it).
+# medians. Takes about 6 minutes on 2 quiet cores (10 when others build
+# beside it), 2 of them the header parse times.
 #
 #   bash tools/bench.sh            everything
 #   BENCH_QUICK=1 bash tools/bench.sh   one short repetition (a smoke run)
@@ -101,6 +102,11 @@ if [ -x "$bin/absl_call_once_retry" ]; then
   run_case absl_case2 "$bin/absl_call_once_retry" 2
 fi
 run_case lazyload "$bin/lazyload_retry"
+
+echo "=== compile time: each header against the headers it includes"
+if [ "${BENCH_QUICK:-0}" = 1 ]; then compile_runs=1; else compile_runs=7; fi
+python3 benchmarks/compile_time.py --runs "$compile_runs" --cxx "$cxx" \
+  --out "$results/compile_time.json"
 
 echo "=== charts and tables"
 python3 benchmarks/plot.py "$results" "$charts"

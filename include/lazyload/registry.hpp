@@ -717,8 +717,8 @@ inline void LazyRegistry::load_dependencies(const Entry& entry) {
     all_loaded = all_loaded && target->handle->is_loaded();
   }
   if (all_loaded) return;
-  const std::vector<LazyHandleBase*> order = table_.read([&](const auto&) {
-    return detail::unloaded_dependencies(table_, entry);
+  const std::vector<LazyHandleBase*> order = table_.read([&](const auto& all) {
+    return detail::unloaded_dependencies(table_, entry, all.size());
   });
   for (LazyHandleBase* dep : order) dep->load();
 }

@@ -17,7 +17,7 @@
 #ifndef LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
 #define LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
 
-#include <algorithm>      // std::find, std::stable_sort
+#include <algorithm>      // std::find, std::sort
 #include <cstddef>        // std::size_t
 #include <memory>         // std::unique_ptr
 #include <string>         // std::string
@@ -115,10 +115,14 @@ inline std::vector<RegistryEntry*> load_order(
   std::vector<RegistryEntry*> by_priority;
   by_priority.reserve(entries.size());
   for (const auto& e : entries) by_priority.push_back(e.get());
-  std::stable_sort(by_priority.begin(), by_priority.end(),
-                   [](const RegistryEntry* a, const RegistryEntry* b) {
-                     return a->options.priority < b->options.priority;
-                   });
+  // std::sort with registration order as the tie-break: the order of a
+  // stable sort, for less compile time than std::stable_sort instantiates.
+  std::sort(by_priority.begin(), by_priority.end(),
+            [](const RegistryEntry* a, const RegistryEntry* b) {
+              return a->options.priority != b->options.priority
+                         ? a->options.priority < b->options.priority
+                         : a->order < b->order;
+            });
   std::vector<RegistryEntry*> order;
   order.reserve(entries.size());
   std::vector<bool> placed(entries.size(), false);
@@ -151,10 +155,12 @@ inline std::vector<RegistryEntry*> load_order(
 // entry and skips names not registered (the load of the entry that declares
 // one fails on it). Requires: `table`'s lock held. Terminates on any graph:
 // each entry is visited once.
+// `entries` is the table's size: `seen` is indexed by RegistryEntry::order.
 inline std::vector<LazyHandleBase*> unloaded_dependencies(
-    const EntryTable& table, const RegistryEntry& root) {
+    const EntryTable& table, const RegistryEntry& root, std::size_t entries) {
   std::vector<LazyHandleBase*> order;
-  std::unordered_set<const RegistryEntry*> seen{&root};
+  std::vector<bool> seen(entries, false);
+  seen[root.order] = true;
   // Each frame: an entry and the index of its next dependency.
   std::vector<std::pair<const RegistryEntry*, std::size_t>> stack{{&root, 0}};
   while (!stack.empty()) {
@@ -166,10 +172,10 @@ inline std::vector<LazyHandleBase*> unloaded_dependencies(
       continue;
     }
     const RegistryEntry* dep = table.find_locked(deps[next++]);
-    if (dep == nullptr || dep->handle->is_loaded() ||
-        !seen.insert(dep).second) {
+    if (dep == nullptr || dep->handle->is_loaded() || seen[dep->order]) {
       continue;
     }
+    seen[dep->order] = true;
     stack.emplace_back(dep, 0);
   }
   return order;
