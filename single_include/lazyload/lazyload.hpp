@@ -1209,15 +1209,19 @@ class WaitScope {
 // pthread_once (under std::call_once) and absl::call_once: the waiters of a
 // load are woken by one system call and return without taking any lock.
 // Elsewhere a small table of mutex and condition-variable buckets does the
-// same job. Not part of the public interface.
+// same job (its waiters do take a bucket's mutex on waking). Not part of the
+// public interface.
 
 #ifndef LAZYLOAD_DETAIL_WAIT_WORD_HPP_
 #define LAZYLOAD_DETAIL_WAIT_WORD_HPP_
 
-#include <atomic>    // std::atomic
-#include <chrono>    // std::chrono::steady_clock
-#include <cstdint>   // std::uint32_t
-#include <optional>  // std::optional
+#include <atomic>              // std::atomic
+#include <chrono>              // std::chrono::steady_clock
+#include <condition_variable>  // std::condition_variable
+#include <cstdint>             // std::uint32_t
+#include <functional>          // std::hash
+#include <mutex>               // std::mutex
+#include <optional>            // std::optional
 
 #if defined(__linux__)
 #  include <linux/futex.h>  // FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE
@@ -1226,17 +1230,48 @@ class WaitScope {
 
 #  include <climits>  // INT_MAX
 #  include <ctime>    // timespec
-#else
-#  include <condition_variable>  // std::condition_variable
-#  include <cstddef>             // std::size_t
-#  include <cstdint>             // std::uintptr_t
-#  include <mutex>               // std::mutex
 #endif
 
 namespace lazyload {
 namespace detail {
 
 using WaitDeadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// The portable way: a fixed set of buckets that words hash to. A waker
+// takes the bucket's mutex, so a waiter between its check and its sleep is
+// not missed. Used where there is no futex; compiled everywhere, so that
+// its tests run everywhere.
+struct WaitBucket {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+inline WaitBucket& bucket_of(const void* word) noexcept {
+  static WaitBucket buckets[64];
+  return buckets[(std::hash<const void*>{}(word) >> 4) % 64];
+}
+
+// Sleeps while `word` holds `old`, until `deadline` if there is one; may
+// return early (a spurious wake-up): callers check again.
+inline void bucket_sleep_on(const std::atomic<std::uint32_t>& word,
+                            std::uint32_t old,
+                            const WaitDeadline& deadline) noexcept {
+  WaitBucket& bucket = bucket_of(&word);
+  std::unique_lock<std::mutex> lock(bucket.mutex);
+  if (word.load(std::memory_order_acquire) != old) return;
+  if (deadline) {
+    bucket.cv.wait_until(lock, *deadline);
+  } else {
+    bucket.cv.wait(lock);
+  }
+}
+
+// Wakes every thread sleeping on `word` in bucket_sleep_on().
+inline void bucket_wake_all(const std::atomic<std::uint32_t>& word) noexcept {
+  WaitBucket& bucket = bucket_of(&word);
+  { std::lock_guard<std::mutex> lock(bucket.mutex); }
+  bucket.cv.notify_all();
+}
 
 #if defined(__linux__)
 
@@ -1251,7 +1286,7 @@ inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
   timespec* timeout_ptr = nullptr;
   if (deadline) {
     const auto left = *deadline - std::chrono::steady_clock::now();
-    if (left <= left.zero()) return;
+    if (left <= std::chrono::steady_clock::duration::zero()) return;
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
     timeout.tv_sec = static_cast<std::time_t>(secs.count());
     timeout.tv_nsec = static_cast<long>(
@@ -1259,49 +1294,27 @@ inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
             .count());
     timeout_ptr = &timeout;
   }
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): the futex interface
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg,cppcoreguidelines-pro-type-reinterpret-cast): futex
   syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
           FUTEX_WAIT_PRIVATE, old, timeout_ptr, nullptr, 0);
 }
 
 // Wakes every thread sleeping on `word`.
 inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): the futex interface
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg,cppcoreguidelines-pro-type-reinterpret-cast): futex
   syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(&word),
           FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
 
 #else
 
-// One of a fixed set of buckets that words hash to; a waker takes the
-// bucket's mutex, so a waiter between its check and its sleep is not missed.
-struct WaitBucket {
-  std::mutex mutex;
-  std::condition_variable cv;
-};
-
-inline WaitBucket& bucket_of(const void* word) noexcept {
-  static WaitBucket buckets[64];
-  const auto address = reinterpret_cast<std::uintptr_t>(word);
-  return buckets[(address >> 4) % 64];
-}
-
 inline void sleep_on(const std::atomic<std::uint32_t>& word, std::uint32_t old,
                      const WaitDeadline& deadline) noexcept {
-  WaitBucket& bucket = bucket_of(&word);
-  std::unique_lock<std::mutex> lock(bucket.mutex);
-  if (word.load(std::memory_order_acquire) != old) return;
-  if (deadline) {
-    bucket.cv.wait_until(lock, *deadline);
-  } else {
-    bucket.cv.wait(lock);
-  }
+  bucket_sleep_on(word, old, deadline);
 }
 
 inline void wake_all(const std::atomic<std::uint32_t>& word) noexcept {
-  WaitBucket& bucket = bucket_of(&word);
-  { std::lock_guard<std::mutex> lock(bucket.mutex); }
-  bucket.cv.notify_all();
+  bucket_wake_all(word);
 }
 
 #endif
@@ -1610,7 +1623,16 @@ class LazyHandleBase {
   // Throws: std::bad_alloc only. Invalidates: none.
   LoadRecord last_load() const {
     std::lock_guard<std::mutex> lock(cold_->mutex_);
-    return cold_->last_record_;
+    LoadRecord record;
+    if (cold_->last_started_at_ != std::chrono::steady_clock::time_point{}) {
+      record.name = cold_->site_.name;
+    }
+    record.thread = cold_->last_thread_;
+    record.queued_at = cold_->last_queued_at_;
+    record.started_at = cold_->last_started_at_;
+    record.finished_at = cold_->last_finished_at_;
+    record.ok = cold_->last_ok_;
+    return record;
   }
 
   // LazyHandleBase::type_name()
@@ -1795,15 +1817,13 @@ class LazyHandleBase {
     Cold(std::string name, HandleOptions options)
         : options_(std::move(options)) {
       site_.name = std::move(name);
-      reload_site_.name = site_.name;
     }
 
     mutable std::mutex mutex_;
     // Bumped, under mutex_, whenever a load or reload ends, a queued handle
     // fails or a value is detached: what every waiter sleeps on.
     mutable detail::WaitWord changes_;
-    detail::LoadSite site_;         // the name, and who loads now
-    detail::LoadSite reload_site_;  // the same name, and who reloads now
+    detail::LoadSite site_;  // the name, and who loads now
     // When the value was last leased (or loaded): a process-wide sequence
     // number, for exact least-recently-used order, and steady_clock ticks, for
     // idle timeouts.
@@ -1815,7 +1835,27 @@ class LazyHandleBase {
     // is being replaced (kLeaseBlocked). See share_unlocked().
     std::atomic<std::uint64_t> lease_gate_{0};
     Progress progress_;
-    Progress reload_progress_;  // the running reload's; its size counts too
+    // A reload's own load site (the same name, and who reloads now) and
+    // progress, whose size counts too. Made by the first reload, under
+    // mutex_, and kept: most handles are never reloaded.
+    struct Reload {
+      detail::LoadSite site;
+      Progress progress;
+    };
+    std::atomic<Reload*> reload_{nullptr};
+    // Requires: reload_ made (a reload runs, or ran).
+    Reload& reload() const noexcept {
+      return *reload_.load(std::memory_order_acquire);
+    }
+    // Requires: `mutex_` held. Throws: std::bad_alloc.
+    Reload& make_reload() {
+      if (reload_.load(std::memory_order_relaxed) == nullptr) {
+        auto made = std::make_unique<Reload>();
+        made->site.name = site_.name;
+        reload_.store(made.release(), std::memory_order_release);
+      }
+      return reload();
+    }
     const HandleOptions options_;
     detail::HandleObserver* observer_ = nullptr;  // set once, before any load
 
@@ -1835,7 +1875,26 @@ class LazyHandleBase {
     std::chrono::system_clock::time_point loaded_at_{};    // guarded by mutex_
     std::chrono::steady_clock::time_point failed_at_{};    // guarded by mutex_
     std::chrono::steady_clock::time_point queued_at_{};    // guarded by mutex_
-    LoadRecord last_record_;                               // guarded by mutex_
+    // The last finished load's record but its name: guarded by mutex_.
+    std::thread::id last_thread_;
+    std::chrono::steady_clock::time_point last_queued_at_{};
+    std::chrono::steady_clock::time_point last_started_at_{};
+    std::chrono::steady_clock::time_point last_finished_at_{};
+    bool last_ok_ = false;
+    void set_last_record(const LoadRecord& record) noexcept {
+      last_thread_ = record.thread;
+      last_queued_at_ = record.queued_at;
+      last_started_at_ = record.started_at;
+      last_finished_at_ = record.finished_at;
+      last_ok_ = record.ok;
+    }
+
+    Cold(const Cold&) = delete;
+    Cold& operator=(const Cold&) = delete;
+    ~Cold() {
+      const std::unique_ptr<Reload> made(
+          reload_.load(std::memory_order_relaxed));
+    }
   };
 
   std::atomic<Status> status_{Status::unloaded};  // written under mutex_
@@ -2150,7 +2209,9 @@ class HandleAccess {
   // The size the loader reported through Progress::set_size(); 0: none.
   static std::size_t reported_size(const LazyHandleBase& h) noexcept {
     return h.cold_->progress_.size_bytes() +
-           h.cold_->reload_progress_.size_bytes();
+           (h.cold_->reload_.load(std::memory_order_acquire) != nullptr
+                ? h.cold_->reload().progress.size_bytes()
+                : 0);
   }
 };
 
@@ -2164,7 +2225,7 @@ inline void LazyHandleBase::unload() noexcept {
   Status from = Status::unloaded;
   {
     std::lock_guard<std::mutex> lock(cold_->mutex_);
-    if (cold_->reloading_) cold_->reload_progress_.request_stop();
+    if (cold_->reloading_) cold_->reload().progress.request_stop();
     from = status_.load(std::memory_order_relaxed);
     if (from == Status::loading) cold_->progress_.request_stop();
     if (from == Status::loading || from == Status::unloaded) return;
@@ -2181,14 +2242,14 @@ inline void LazyHandleBase::reload() {
       acquire(lock);  // not loaded: a reload is a load
     } else if (!cold_->reloading_) {
       run_reload(lock);
-    } else if (!cold_->reload_progress_.stop_flag()) {
+    } else if (!cold_->reload().progress.stop_flag()) {
       wait_for_running_reload(lock);  // share the reload under way
     } else {
       // The reload under way was cancelled: wait for it to end, then start
       // the one asked for.
       const std::uint64_t generation = cold_->reload_generation_;
       detail::WaitScope edge(
-          cold_->reload_site_);  // CycleError, never a deadlock
+          cold_->reload().site);  // CycleError, never a deadlock
       wait_locked(lock,
                   [&] { return cold_->reload_generation_ != generation; });
       continue;
@@ -2205,7 +2266,7 @@ inline bool LazyHandleBase::cancel() noexcept {
     running = true;
   }
   if (cold_->reloading_) {
-    cold_->reload_progress_.request_stop();
+    cold_->reload().progress.request_stop();
     running = true;
   }
   return running;
@@ -2229,7 +2290,7 @@ inline HandleStats LazyHandleBase::stats() const {
     out.error = cold_->last_error_;
     out.reloading = cold_->reloading_;
   }
-  if (out.reloading) out.reload_progress = cold_->reload_progress_.fraction();
+  if (out.reloading) out.reload_progress = cold_->reload().progress.fraction();
   out.load_time = std::chrono::duration<double>(duration).count();
   out.progress = cold_->progress_.fraction();
   out.stage = cold_->progress_.stage();
@@ -2336,8 +2397,8 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
 // unwind go on.
 inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
     std::unique_lock<std::mutex>& lock, LoadRecord& record, bool reload) {
-  Progress& progress = reload ? cold_->reload_progress_ : cold_->progress_;
-  detail::LoadSite& site = reload ? cold_->reload_site_ : cold_->site_;
+  Progress& progress = reload ? cold_->reload().progress : cold_->progress_;
+  detail::LoadSite& site = reload ? cold_->reload().site : cold_->site_;
 #if LAZYLOAD_HAS_FORCED_UNWIND
   try {
     return run_loader(record, progress, site);
@@ -2456,7 +2517,7 @@ inline void LazyHandleBase::finish_load(const LoadRecord& record,
   ++cold_->generation_;
   cold_->site_.loader.store(std::thread::id());
   cold_->last_duration_ = record.finished_at - record.started_at;
-  cold_->last_record_ = record;
+  cold_->set_last_record(record);
   cold_->last_failure_ = outcome.failure;
   if (outcome.value) {
     publish(outcome.value);
@@ -2716,7 +2777,7 @@ inline void LazyHandleBase::wait_for_running_reload(
   const std::uint64_t generation = cold_->reload_generation_;
   {
     detail::WaitScope edge(
-        cold_->reload_site_);  // CycleError, never a deadlock
+        cold_->reload().site);  // CycleError, never a deadlock
     wait_locked(lock, [&] { return cold_->reload_generation_ != generation; });
   }
   if (cold_->reload_generation_ == generation + 1 && cold_->reload_failure_) {
@@ -2727,12 +2788,13 @@ inline void LazyHandleBase::wait_for_running_reload(
 // Requires: `mutex_` held through `lock`, a value published and no reload
 // running. Returns with it held; releases it while the loader runs.
 inline void LazyHandleBase::run_reload(std::unique_lock<std::mutex>& lock) {
-  cold_->reloading_ = true;
-  cold_->reload_progress_.reset(cold_->options_.load_timeout);
+  Cold::Reload& state = cold_->make_reload();  // before any state changes
   LoadRecord record;
   record.name = cold_->site_.name;
+  cold_->reloading_ = true;
+  state.progress.reset(cold_->options_.load_timeout);
   record.thread = std::this_thread::get_id();
-  cold_->reload_site_.loader.store(record.thread);
+  cold_->reload().site.loader.store(record.thread);
   lock.unlock();
   Outcome outcome = run_guarded(lock, record, true);
   lock.lock();
@@ -2752,7 +2814,7 @@ inline std::shared_ptr<void> LazyHandleBase::finish_reload(
     const LoadRecord& record, Outcome& outcome) {
   // A stop requested after the loader returned (cancel(), or an unload(),
   // which leaves nothing to replace) still wins: nothing is published.
-  if (outcome.value) settle_stop(cold_->reload_progress_, outcome);
+  if (outcome.value) settle_stop(cold_->reload().progress, outcome);
   if (outcome.value && value_.load(std::memory_order_relaxed) == nullptr) {
     outcome.value.reset();
     outcome.cancelled = true;
@@ -2761,18 +2823,18 @@ inline std::shared_ptr<void> LazyHandleBase::finish_reload(
   ++cold_->reload_generation_;
   cold_->reloading_ = false;
   cold_->reload_failure_ = outcome.failure;
-  cold_->reload_site_.loader.store(std::thread::id());
+  cold_->reload().site.loader.store(std::thread::id());
   cold_->last_duration_ = record.finished_at - record.started_at;
-  cold_->last_record_ = record;
+  cold_->set_last_record(record);
   std::shared_ptr<void> old;
   if (outcome.value) {
     old = publish(outcome.value);
-    cold_->progress_.adopt(cold_->reload_progress_);
+    cold_->progress_.adopt(cold_->reload().progress);
   } else if (!outcome.cancelled) {
     ++cold_->failures_;
     cold_->last_error_ = outcome.message;
   }
-  cold_->reload_progress_.reset();
+  cold_->reload().progress.reset();
   cold_->changes_.bump();
   return old;
 }
@@ -4206,6 +4268,23 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
   const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
   const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year >= 0 && year <= 9999) {  // without snprintf: a status dump
+    char text[] = "0000-00-00T00:00:00.000Z";  // writes one per entry
+    const auto put = [&text](std::size_t at, std::int64_t value, int digits) {
+      for (int i = digits - 1; i >= 0; --i, value /= 10) {
+        text[at + static_cast<std::size_t>(i)] =
+            static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, in_day / 3600000, 2);
+    put(14, in_day / 60000 % 60, 2);
+    put(17, in_day / 1000 % 60, 2);
+    put(20, in_day % 1000, 3);
+    return std::string(text, sizeof text - 1);
+  }
   char buffer[160];  // room for any 64-bit year, to satisfy -Wformat-truncation
   std::snprintf(buffer, sizeof buffer,
                 "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
@@ -4307,7 +4386,7 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 #ifndef LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
 #define LAZYLOAD_DETAIL_DEPENDENCY_GRAPH_HPP_
 
-#include <algorithm>      // std::find, std::stable_sort
+#include <algorithm>      // std::find, std::sort
 #include <cstddef>        // std::size_t
 #include <memory>         // std::unique_ptr
 #include <string>         // std::string
@@ -4846,7 +4925,8 @@ namespace detail {
 
 // DependencyGraph
 //
-// The names that registered entries declare as dependencies. This class is
+// The names that registered entries declared as dependencies before those
+// names were registered: only they can close a cycle. This class is
 // thread-compatible: the registry calls it under its table's exclusive lock.
 class DependencyGraph {
  public:
@@ -4863,7 +4943,12 @@ class DependencyGraph {
         if (reaches(table, name, dep)) throw_cycle(name);
       }
     }
-    for (const std::string& dep : depends_on) depended_on_.insert(dep);
+    // Only a name declared before it is registered can close a cycle when it
+    // is: a dependency on a registered entry needs no remembering (keeping
+    // every name made add() along a 100,000-link chain miss the cache).
+    for (const std::string& dep : depends_on) {
+      if (table.find_locked(dep) == nullptr) depended_on_.insert(dep);
+    }
   }
 
  private:
@@ -4905,9 +4990,9 @@ class DependencyGraph {
                             " closes a dependency cycle: " + chain);
   }
 
-  std::unordered_set<std::string> depended_on_;
-  std::vector<std::string> path_;         // scratch of reaches()
-  std::unordered_set<std::string> done_;  // scratch of reaches()
+  std::unordered_set<std::string> depended_on_;  // declared before added
+  std::vector<std::string> path_;                // scratch of reaches()
+  std::unordered_set<std::string> done_;         // scratch of reaches()
 };
 
 // load_order()
@@ -4921,10 +5006,14 @@ inline std::vector<RegistryEntry*> load_order(
   std::vector<RegistryEntry*> by_priority;
   by_priority.reserve(entries.size());
   for (const auto& e : entries) by_priority.push_back(e.get());
-  std::stable_sort(by_priority.begin(), by_priority.end(),
-                   [](const RegistryEntry* a, const RegistryEntry* b) {
-                     return a->options.priority < b->options.priority;
-                   });
+  // std::sort with registration order as the tie-break: the order of a
+  // stable sort, for less compile time than std::stable_sort instantiates.
+  std::sort(by_priority.begin(), by_priority.end(),
+            [](const RegistryEntry* a, const RegistryEntry* b) {
+              return a->options.priority != b->options.priority
+                         ? a->options.priority < b->options.priority
+                         : a->order < b->order;
+            });
   std::vector<RegistryEntry*> order;
   order.reserve(entries.size());
   std::vector<bool> placed(entries.size(), false);
@@ -4957,10 +5046,12 @@ inline std::vector<RegistryEntry*> load_order(
 // entry and skips names not registered (the load of the entry that declares
 // one fails on it). Requires: `table`'s lock held. Terminates on any graph:
 // each entry is visited once.
+// `entries` is the table's size: `seen` is indexed by RegistryEntry::order.
 inline std::vector<LazyHandleBase*> unloaded_dependencies(
-    const EntryTable& table, const RegistryEntry& root) {
+    const EntryTable& table, const RegistryEntry& root, std::size_t entries) {
   std::vector<LazyHandleBase*> order;
-  std::unordered_set<const RegistryEntry*> seen{&root};
+  std::vector<bool> seen(entries, false);
+  seen[root.order] = true;
   // Each frame: an entry and the index of its next dependency.
   std::vector<std::pair<const RegistryEntry*, std::size_t>> stack{{&root, 0}};
   while (!stack.empty()) {
@@ -4972,10 +5063,10 @@ inline std::vector<LazyHandleBase*> unloaded_dependencies(
       continue;
     }
     const RegistryEntry* dep = table.find_locked(deps[next++]);
-    if (dep == nullptr || dep->handle->is_loaded() ||
-        !seen.insert(dep).second) {
+    if (dep == nullptr || dep->handle->is_loaded() || seen[dep->order]) {
       continue;
     }
+    seen[dep->order] = true;
     stack.emplace_back(dep, 0);
   }
   return order;
@@ -6115,8 +6206,8 @@ inline void LazyRegistry::load_dependencies(const Entry& entry) {
     all_loaded = all_loaded && target->handle->is_loaded();
   }
   if (all_loaded) return;
-  const std::vector<LazyHandleBase*> order = table_.read([&](const auto&) {
-    return detail::unloaded_dependencies(table_, entry);
+  const std::vector<LazyHandleBase*> order = table_.read([&](const auto& all) {
+    return detail::unloaded_dependencies(table_, entry, all.size());
   });
   for (LazyHandleBase* dep : order) dep->load();
 }
@@ -6714,6 +6805,16 @@ inline ProfileReport preload_profile(LazyRegistry& registry,
 // The total is sum(lazyload_entries); not_ready is what
 // lazyload_entry_info{required="true"} and lazyload_entry_state tell.
 //
+// Each entry adds about 1 KB of text (a sample in each lazyload_entry_*
+// family). For very large registries, where that is too much for every
+// scrape, `PrometheusOptions::per_entry = false` writes the
+// registry-wide families only (the first nine above: counts by status,
+// totals, budget, pressure, readiness), whatever the number of entries:
+//
+//   lazyload::PrometheusOptions options;
+//   options.per_entry = false;
+//   lazyload::to_prometheus(registry.snapshot(), options);
+//
 // Rationale:
 //
 // * Names follow the Prometheus conventions: one `lazyload_` prefix, base
@@ -6734,9 +6835,10 @@ inline ProfileReport preload_profile(LazyRegistry& registry,
 #define LAZYLOAD_PROMETHEUS_HPP_
 
 #include <array>        // std::array
+#include <charconv>     // std::to_chars
 #include <chrono>       // std::chrono::system_clock
 #include <cstddef>      // std::size_t
-#include <cstdint>      // std::uint64_t
+#include <cstdint>      // std::int64_t, std::uint64_t
 #include <optional>     // std::optional
 #include <string>       // std::string
 #include <string_view>  // std::string_view
@@ -7142,10 +7244,51 @@ std::string to_prometheus(const Registry& registry) {
   return to_prometheus(registry.snapshot());
 }
 
+// PrometheusOptions
+//
+// What to_prometheus() writes.
+struct PrometheusOptions {
+  // Whether to write the lazyload_entry_* families, a series per entry (and
+  // per status, for lazyload_entry_state). False: the registry-wide
+  // families only, for registries too large to expose entry by entry; the
+  // snapshot passed in is still read whole, so a scrape then costs about
+  // what registry.snapshot() costs.
+  bool per_entry = true;
+};
+
+// to_prometheus(snapshot, options)
+//
+// As to_prometheus(snapshot), with `options`; with the default options the
+// text is the same.
+// Thread safety: safe to call concurrently, also while loads run.
+// Throws: std::bad_alloc only.
+// Invalidates: none.
+std::string to_prometheus(const RegistrySnapshot& snapshot,
+                          const PrometheusOptions& options);
+template <class Registry,
+          std::enable_if_t<std::is_same_v<Registry, LazyRegistry>, int> = 0>
+std::string to_prometheus(const Registry& registry,
+                          const PrometheusOptions& options) {
+  return to_prometheus(registry.snapshot(), options);
+}
+
 // End of public interfaces.
 // Implementation details follow.
 
 namespace detail {
+
+// Appends `value` as the inside of a label value: at once when it is ASCII
+// with nothing to escape (most names, types and words), else escaped.
+inline void append_label(std::string& out, std::string_view value) {
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) >= 0x80 || c == '\\' || c == '"' ||
+        c == '\n') {
+      append_label_value(out, value);
+      return;
+    }
+  }
+  out += value;
+}
 
 // Appends one sample line: `family{label="value",...} number`.
 class PrometheusSample {
@@ -7159,15 +7302,30 @@ class PrometheusSample {
     first_label_ = false;
     out_ += name;
     out_ += "=\"";
-    append_label_value(out_, value);
+    append_label(out_, value);
     out_ += '"';
+    return *this;
+  }
+
+  // Appends a label already written as `name="escaped value"`.
+  PrometheusSample& written_label(std::string_view label) {
+    out_ += first_label_ ? '{' : ',';
+    first_label_ = false;
+    out_ += label;
     return *this;
   }
 
   template <class Number> void value(Number number) {
     if (!first_label_) out_ += '}';
     out_ += ' ';
-    append_number(out_, number);
+    if constexpr (std::is_same_v<Number, std::int64_t>) {
+      char buffer[24];  // the same digits as the double would give
+      const char* end =
+          std::to_chars(buffer, buffer + sizeof buffer, number).ptr;
+      out_.append(buffer, static_cast<std::size_t>(end - buffer));
+    } else {
+      append_number(out_, number);
+    }
     out_ += '\n';
   }
 
@@ -7181,18 +7339,38 @@ class PrometheusSample {
 // fields are walked entry by entry.
 class PrometheusFamilies {
  public:
-  // Returns where the samples of `family` go, adding the family if new.
-  std::string& samples(std::string_view family, Metric metric,
-                       std::string_view help) {
-    for (Family& f : families_) {
-      if (f.name == family) return f.samples;
+  // Returns the index of `family`, adding the family if new.
+  std::size_t index(std::string_view family, Metric metric,
+                    std::string_view help) {
+    for (std::size_t i = 0; i < families_.size(); ++i) {
+      if (families_[i].name == family) return i;
     }
     families_.push_back({family, metric == Metric::counter, help, {}});
-    return families_.back().samples;
+    return families_.size() - 1;
+  }
+
+  // Returns where the samples of family `i` go.
+  std::string& samples(std::size_t i) { return families_[i].samples; }
+
+  // Reserves room for the samples of `total` entries, as many bytes each as
+  // the `done` entries so far took, plus some: a family's samples then grow
+  // in place instead of being copied at each doubling, which at 100,000
+  // entries (some 100 MB in all) would cost as much as writing them.
+  void reserve(std::size_t done, std::size_t total) {
+    for (Family& f : families_) {
+      const std::size_t per_entry = f.samples.size() / done + 1;
+      f.samples.reserve(f.samples.size() + per_entry * (total - done) +
+                        per_entry * total / 8);
+    }
   }
 
   // Appends each family: HELP, TYPE, then its samples.
   void write(std::string& out) const {
+    std::size_t size = out.size();
+    for (const Family& f : families_) {
+      size += 2 * f.name.size() + f.help.size() + 24 + f.samples.size();
+    }
+    out.reserve(size);
     for (const Family& f : families_) {
       out += "# HELP ";
       out += f.name;
@@ -7221,7 +7399,7 @@ inline constexpr std::string_view kEntryInfoHelp =
 
 // Returns a sample value in the metric's base unit: Unix seconds for a time
 // point, 0 or 1 for a flag.
-inline double metric_value(int value) { return value; }
+inline std::int64_t metric_value(int value) { return value; }
 inline double metric_value(double value) { return value; }
 inline std::uint64_t metric_value(std::uint64_t value) { return value; }
 inline std::uint64_t metric_value(bool value) { return value ? 1U : 0U; }
@@ -7232,13 +7410,24 @@ inline double metric_value(std::chrono::system_clock::time_point t) {
   return static_cast<double>(ms) / 1e3;
 }
 
-// Adds the samples of the list's fields of the totals (`entry` null) or of
-// one entry to `families`; with `declare`, adds the families only.
+// Adds the samples of the list's fields of the totals (no entry) or of one
+// entry to `families`; with `declare`, adds the families only. One object
+// serves entry after entry (entry()), so that its buffers are allocated
+// once.
 class PrometheusFields {
  public:
-  PrometheusFields(PrometheusFamilies& families, const std::string* entry,
-                   bool declare = false)
-      : families_(families), entry_(entry), declare_(declare) {}
+  explicit PrometheusFields(PrometheusFamilies& families, bool declare = false)
+      : families_(families), declare_(declare) {}
+
+  // Starts the samples of the entry named `name`: its label is escaped here,
+  // once, for all of its samples.
+  void entry(std::string_view name) {
+    entry_label_.assign("name=\"");
+    append_label(entry_label_, name);
+    entry_label_ += '"';
+    info_.clear();
+    call_ = 0;
+  }
 
   // Free text and lists are not metrics.
   void field(const Field& /*f*/,
@@ -7264,7 +7453,7 @@ class PrometheusFields {
 
   void field(const Field& f, std::uint64_t count) {
     if (f.metric == Metric::by_status) {
-      families_.samples(f.family, f.metric, f.help);
+      samples(f.family, f.metric, f.help);
       for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
         if (to_string(kAllStatuses[i]) == f.name) by_status_[i] = count;
       }
@@ -7280,7 +7469,7 @@ class PrometheusFields {
   template <class Value>
   void field(const Field& f, const std::optional<Value>& value) {
     if (f.metric == Metric::none) return;
-    std::string& out = families_.samples(f.family, f.metric, f.help);
+    std::string& out = samples(f.family, f.metric, f.help);
     if (value && !declare_) sample(out, f).value(metric_value(*value));
   }
 
@@ -7289,8 +7478,8 @@ class PrometheusFields {
   void finish() {
     if (declare_) return;
     if (!info_.empty()) {
-      PrometheusSample s(families_.samples(kEntryInfo, Metric::gauge, {}),
-                         kEntryInfo);
+      PrometheusSample s(samples(kEntryInfo, Metric::gauge, {}), kEntryInfo);
+      s.written_label(entry_label_);
       for (const auto& [name, value] : info_) s.label(name, value);
       s.value(std::uint64_t{1});
     }
@@ -7298,26 +7487,46 @@ class PrometheusFields {
   }
 
  private:
+  // Returns where the samples of `family` go. Every entry names the same
+  // families in the same order, so the n-th family an entry names is looked
+  // up once, for the first entry, and then only compared by address.
+  std::string& samples(std::string_view family, Metric metric,
+                       std::string_view help) {
+    if (call_ < known_.size() && known_[call_].first.data() == family.data() &&
+        known_[call_].first.size() == family.size()) {
+      return families_.samples(known_[call_++].second);
+    }
+    const std::size_t i = families_.index(family, metric, help);
+    if (call_ < known_.size()) {
+      known_[call_] = {family, i};
+    } else {
+      known_.emplace_back(family, i);
+    }
+    ++call_;
+    return families_.samples(i);
+  }
+
   PrometheusSample sample(std::string& out, const Field& f) const {
     PrometheusSample s(out, f.family);
-    if (entry_ != nullptr) s.label("name", *entry_);
+    if (!entry_label_.empty()) s.written_label(entry_label_);
     return s;
   }
 
   template <class Value> void number(const Field& f, Value value) {
     if (f.metric == Metric::none) return;
-    std::string& out = families_.samples(f.family, f.metric, f.help);
+    std::string& out = samples(f.family, f.metric, f.help);
     if (!declare_) sample(out, f).value(metric_value(value));
   }
 
+  // The entry's name is the info sample's first label, written by finish().
   void info_label(const Field& f, std::string_view value) {
-    families_.samples(kEntryInfo, Metric::gauge, kEntryInfoHelp);
-    info_.emplace_back(f.name, value);
+    samples(kEntryInfo, Metric::gauge, kEntryInfoHelp);
+    if (f.name != entry_field::kName.name) info_.emplace_back(f.name, value);
   }
 
   template <class State, class All>
   void states(const Field& f, State state, const All& all) {
-    std::string& out = families_.samples(f.family, f.metric, f.help);
+    std::string& out = samples(f.family, f.metric, f.help);
     if (declare_) return;
     for (const State each : all) {
       sample(out, f)
@@ -7327,7 +7536,7 @@ class PrometheusFields {
   }
 
   void write_by_status(const Field& f) {
-    std::string& out = families_.samples(f.family, f.metric, f.help);
+    std::string& out = samples(f.family, f.metric, f.help);
     for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
       sample(out, f)
           .label(f.label, to_string(kAllStatuses[i]))
@@ -7336,8 +7545,12 @@ class PrometheusFields {
   }
 
   PrometheusFamilies& families_;
-  const std::string* entry_;
   bool declare_;
+  std::string entry_label_;  // `name="..."`, escaped; empty for the totals
+  // The families named so far by the current entry, in order, and where
+  // they are.
+  std::vector<std::pair<std::string_view, std::size_t>> known_;
+  std::size_t call_ = 0;
   std::vector<std::pair<std::string_view, std::string_view>> info_;
   std::array<std::uint64_t, kAllStatuses.size()> by_status_{};
   const Field* by_status_field_ = nullptr;
@@ -7345,23 +7558,36 @@ class PrometheusFields {
 
 }  // namespace detail
 
-inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
+inline std::string to_prometheus(const RegistrySnapshot& snapshot,
+                                 const PrometheusOptions& options) {
   detail::PrometheusFamilies families;
-  detail::PrometheusFields totals(families, nullptr);
+  detail::PrometheusFields totals(families);
   detail::for_each_registry_field(snapshot, totals);
   totals.finish();
-  // The entries' families, declared even when there is no entry.
-  detail::PrometheusFields declare(families, nullptr, true);
-  detail::for_each_entry_field(EntrySnapshot{}, declare);
-  for (const EntrySnapshot& e : snapshot.entries) {
-    detail::PrometheusFields fields(families, &e.name);
-    detail::for_each_entry_field(e, fields);
-    fields.finish();
+  if (options.per_entry) {
+    // The entries' families, declared even when there is no entry.
+    detail::PrometheusFields declare(families, true);
+    detail::for_each_entry_field(EntrySnapshot{}, declare);
+    detail::PrometheusFields fields(families);
+    const std::size_t n = snapshot.entries.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const EntrySnapshot& e = snapshot.entries[i];
+      fields.entry(e.name);
+      detail::for_each_entry_field(e, fields);
+      fields.finish();
+      constexpr std::size_t kSampled = 64;  // entries that size the rest
+      if (i + 1 == kSampled && n > 2 * kSampled) {
+        families.reserve(kSampled, n);
+      }
+    }
   }
   std::string out;
-  out.reserve(2048 + snapshot.entries.size() * 1536);
   families.write(out);
   return out;
+}
+
+inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
+  return to_prometheus(snapshot, PrometheusOptions{});
 }
 
 }  // namespace lazyload
@@ -7413,7 +7639,7 @@ inline std::string to_prometheus(const RegistrySnapshot& snapshot) {
 #ifndef LAZYLOAD_TRACE_HPP_
 #define LAZYLOAD_TRACE_HPP_
 
-#include <algorithm>    // std::min, std::sort, std::stable_sort
+#include <algorithm>    // std::min, std::sort
 #include <chrono>       // std::chrono::steady_clock
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::int64_t, std::uint64_t
@@ -7558,10 +7784,14 @@ inline std::map<std::thread::id, std::uint64_t> trace_thread_numbers(
   std::vector<const LoadRecord*> by_start;
   by_start.reserve(records.size());
   for (const LoadRecord& r : records) by_start.push_back(&r);
-  std::stable_sort(by_start.begin(), by_start.end(),
-                   [](const LoadRecord* a, const LoadRecord* b) {
-                     return a->started_at < b->started_at;
-                   });
+  // Ties in record order (the pointers are into one vector): a stable sort,
+  // for less compile time than std::stable_sort instantiates.
+  std::sort(by_start.begin(), by_start.end(),
+            [](const LoadRecord* a, const LoadRecord* b) {
+              return a->started_at != b->started_at
+                         ? a->started_at < b->started_at
+                         : a < b;
+            });
   std::map<std::thread::id, std::uint64_t> tids;
   for (const LoadRecord* r : by_start) {
     tids.emplace(r->thread, tids.size() + 1);
