@@ -1018,14 +1018,13 @@ template <class T> const std::string& type_name() {
 #ifndef LAZYLOAD_DETAIL_WAIT_GRAPH_HPP_
 #define LAZYLOAD_DETAIL_WAIT_GRAPH_HPP_
 
-#include <algorithm>      // std::find
-#include <atomic>         // std::atomic
-#include <cstddef>        // std::size_t
-#include <mutex>          // std::mutex, std::lock_guard
-#include <string>         // std::string
-#include <thread>         // std::thread::id, std::this_thread
-#include <unordered_map>  // std::unordered_map
-#include <vector>         // std::vector
+#include <algorithm>  // std::find
+#include <atomic>     // std::atomic
+#include <cstddef>    // std::size_t
+#include <mutex>      // std::mutex, std::lock_guard
+#include <string>     // std::string
+#include <thread>     // std::thread::id, std::this_thread
+#include <vector>     // std::vector
 
 
 namespace lazyload {
@@ -1118,7 +1117,7 @@ class WaitGraph {
     Edge& mine = own_edge();
     std::lock_guard<std::mutex> lock(mutex_);
     if (mine.graph == nullptr) {  // this thread's first wait: register it
-      waiting_.emplace(me, &mine);
+      waiting_.push_back(&mine);
       mine.graph = this;
     }
     std::vector<const LoadSite*> chain{&target};
@@ -1127,9 +1126,9 @@ class WaitGraph {
       const std::thread::id owner = site->loader.load();
       if (owner == std::thread::id()) break;
       if (owner == me) throw_error<CycleError>(describe(chain));
-      const auto it = waiting_.find(owner);
-      if (it == waiting_.end()) break;
-      site = it->second->target.load(std::memory_order_acquire);
+      const Edge* edge = find(owner);
+      if (edge == nullptr) break;
+      site = edge->target.load(std::memory_order_acquire);
       if (site == nullptr) break;
       chain.push_back(site);
     }
@@ -1166,6 +1165,7 @@ class WaitGraph {
   // thread ends.
   struct Edge {
     std::atomic<const LoadSite*> target{nullptr};
+    std::thread::id thread = std::this_thread::get_id();
     WaitGraph* graph = nullptr;  // set once registered
 
     Edge() = default;
@@ -1174,7 +1174,8 @@ class WaitGraph {
     ~Edge() {
       if (graph == nullptr) return;
       std::lock_guard<std::mutex> lock(graph->mutex_);
-      graph->waiting_.erase(std::this_thread::get_id());
+      auto& edges = graph->waiting_;
+      edges.erase(std::find(edges.begin(), edges.end(), this));
     }
   };
 
@@ -1184,7 +1185,18 @@ class WaitGraph {
   }
 
   std::mutex mutex_;
-  std::unordered_map<std::thread::id, Edge*> waiting_;  // guarded by mutex_
+  // Requires: mutex_ held. The edge of thread `id`, null if it never waited.
+  // A linear search: only a thread about to block comes here, and the
+  // threads that ever waited are few; a hash map cost more to compile (in
+  // every translation unit including handle.hpp) than it ever saved.
+  const Edge* find(std::thread::id id) const noexcept {
+    for (const Edge* edge : waiting_) {
+      if (edge->thread == id) return edge;
+    }
+    return nullptr;
+  }
+
+  std::vector<Edge*> waiting_;  // guarded by mutex_
 };
 
 // Holds an edge of the wait graph for a scope.
