@@ -1086,6 +1086,7 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   finish_load(record, outcome);
   lock.unlock();
+  cold_->changes_.wake();
   report_load(record, outcome);
   outcome.value.reset();  // the handle owns it now, or nobody does
   lock.lock();
@@ -1115,6 +1116,7 @@ inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
       finish_load(record, ended);
     }
     lock.unlock();
+    cold_->changes_.wake();
     report_load(record, ended, reload);
     throw;
   }
@@ -1210,7 +1212,8 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
   }
 }
 
-// Requires: `mutex_` held. Records the load and wakes its waiters.
+// Requires: `mutex_` held. Records the load and advances the wait word; the
+// caller wakes the waiters (WaitWord::wake()) once it released the mutex.
 inline void LazyHandleBase::finish_load(const LoadRecord& record,
                                         Outcome& outcome) {
   // A stop requested (under this mutex) after the loader returned still wins.
@@ -1232,7 +1235,7 @@ inline void LazyHandleBase::finish_load(const LoadRecord& record,
     cold_->last_error_ = outcome.message;
     cold_->failed_at_ = record.finished_at;
   }
-  cold_->changes_.bump();
+  cold_->changes_.advance();  // the caller wakes the waiters, unlocked
 }
 
 // Requires: `mutex_` held. Makes `value` the one every access returns, and

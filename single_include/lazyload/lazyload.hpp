@@ -1348,7 +1348,15 @@ class WaitWord {
 
   // Changes the value and wakes every thread in wait().
   void bump() noexcept {
-    word_.fetch_add(1, std::memory_order_seq_cst);
+    advance();
+    wake();
+  }
+
+  // bump() in two steps: change the value (under the lock guarding the
+  // condition), then wake the threads in wait() (after releasing it, so
+  // that the woken do not run while the waker still holds the lock).
+  void advance() noexcept { word_.fetch_add(1, std::memory_order_seq_cst); }
+  void wake() noexcept {
     // Either this load sees a waiter, or that waiter sees the new value.
     if (waiters_.load(std::memory_order_seq_cst) != 0) wake_all(word_);
   }
@@ -2397,6 +2405,7 @@ inline void LazyHandleBase::run_load(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   finish_load(record, outcome);
   lock.unlock();
+  cold_->changes_.wake();
   report_load(record, outcome);
   outcome.value.reset();  // the handle owns it now, or nobody does
   lock.lock();
@@ -2426,6 +2435,7 @@ inline LazyHandleBase::Outcome LazyHandleBase::run_guarded(
       finish_load(record, ended);
     }
     lock.unlock();
+    cold_->changes_.wake();
     report_load(record, ended, reload);
     throw;
   }
@@ -2521,7 +2531,8 @@ inline std::exception_ptr LazyHandleBase::stop_failure(
   }
 }
 
-// Requires: `mutex_` held. Records the load and wakes its waiters.
+// Requires: `mutex_` held. Records the load and advances the wait word; the
+// caller wakes the waiters (WaitWord::wake()) once it released the mutex.
 inline void LazyHandleBase::finish_load(const LoadRecord& record,
                                         Outcome& outcome) {
   // A stop requested (under this mutex) after the loader returned still wins.
@@ -2543,7 +2554,7 @@ inline void LazyHandleBase::finish_load(const LoadRecord& record,
     cold_->last_error_ = outcome.message;
     cold_->failed_at_ = record.finished_at;
   }
-  cold_->changes_.bump();
+  cold_->changes_.advance();  // the caller wakes the waiters, unlocked
 }
 
 // Requires: `mutex_` held. Makes `value` the one every access returns, and

@@ -132,7 +132,15 @@ class WaitWord {
 
   // Changes the value and wakes every thread in wait().
   void bump() noexcept {
-    word_.fetch_add(1, std::memory_order_seq_cst);
+    advance();
+    wake();
+  }
+
+  // bump() in two steps: change the value (under the lock guarding the
+  // condition), then wake the threads in wait() (after releasing it, so
+  // that the woken do not run while the waker still holds the lock).
+  void advance() noexcept { word_.fetch_add(1, std::memory_order_seq_cst); }
+  void wake() noexcept {
     // Either this load sees a waiter, or that waiter sees the new value.
     if (waiters_.load(std::memory_order_seq_cst) != 0) wake_all(word_);
   }
