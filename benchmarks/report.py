@@ -658,7 +658,7 @@ class Report:
         a = self.handle.get("BM_Memory/lazy_handle/iterations:1")
         if a:
             rows.append(("`sizeof(LazyHandle<int>)`",
-                         f"{a['sizeof']:.0f} bytes, plus {a['heap_bytes']:.0f} heap bytes once loaded"))
+                         f"{a['sizeof']:.0f} bytes, plus {a['heap_bytes']:.0f} heap bytes (its state, made at construction, and the value)"))
         return table(["", "median, this machine (2 CPUs, shared)"], rows)
 
 
