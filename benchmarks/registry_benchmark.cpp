@@ -29,7 +29,6 @@
 #include <atomic>              // std::atomic
 #include <chrono>              // std::chrono
 #include <condition_variable>  // std::condition_variable
-#include <cstdio>              // std::snprintf
 #include <deque>               // std::deque
 #include <functional>          // std::function
 #include <lazyload/prometheus.hpp>
@@ -47,22 +46,9 @@
 #include <vector>       // std::vector
 
 #include "support/alloc_counter.hpp"
+#include "support/names.hpp"
 
 namespace {
-
-// Names short enough for the string's small buffer, so that building the
-// argument of add() allocates nothing and only the registry's own allocations
-// are counted.
-std::vector<std::string> make_names(std::size_t n) {
-  std::vector<std::string> names;
-  names.reserve(n);
-  char buf[32];
-  for (std::size_t i = 0; i < n; ++i) {
-    std::snprintf(buf, sizeof buf, "res-%07zu", i);
-    names.emplace_back(buf);
-  }
-  return names;
-}
 
 lazyload::RegistryOptions options(unsigned workers) {
   lazyload::RegistryOptions o;
@@ -78,7 +64,7 @@ lazyload::LazyRegistry& loaded_registry(std::size_t n) {
   auto& r = cache[n];
   if (!r) {
     r = std::make_unique<lazyload::LazyRegistry>(options(1));
-    for (const std::string& name : make_names(n)) {
+    for (const std::string& name : lazyload_bench::make_names(n)) {
       r->add(name, [] { return 1; }).load();
     }
   }
@@ -110,7 +96,8 @@ void BM_RegistryGetByName100k(benchmark::State& state) {
   constexpr std::size_t kEntries = 100000;
   constexpr std::size_t kLookups = 1 << 14;  // a power of two
   lazyload::LazyRegistry& r = loaded_registry(kEntries);
-  static const std::vector<std::string> names = make_names(kEntries);
+  static const std::vector<std::string> names =
+      lazyload_bench::make_names(kEntries);
   std::mt19937_64 random(0x5eed + static_cast<unsigned>(state.thread_index()));
   std::uniform_int_distribution<std::size_t> pick(0, kEntries - 1);
   std::vector<std::string_view> order;
@@ -163,7 +150,7 @@ void BM_RegistrySnapshot(benchmark::State& state) {
 
 void BM_RegistryAdd(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::vector<std::string> names = make_names(n);
+  const std::vector<std::string> names = lazyload_bench::make_names(n);
   for (auto _ : state) {
     auto r = std::make_unique<lazyload::LazyRegistry>();
     for (const std::string& name : names) r->add(name, [] { return 1; });
@@ -176,7 +163,7 @@ void BM_RegistryAdd(benchmark::State& state) {
 
 void BM_RegistryMemory(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::vector<std::string> names = make_names(n);
+  const std::vector<std::string> names = lazyload_bench::make_names(n);
   lazyload_bench::AllocTotals add;
   lazyload_bench::AllocTotals load;
   for (auto _ : state) {
@@ -207,7 +194,7 @@ constexpr unsigned kWorkers = 2;
 
 void BM_BackgroundRegistry(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::vector<std::string> names = make_names(n);
+  const std::vector<std::string> names = lazyload_bench::make_names(n);
   for (auto _ : state) {
     state.PauseTiming();
     auto r = std::make_unique<lazyload::LazyRegistry>(options(kWorkers));

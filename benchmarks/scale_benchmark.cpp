@@ -32,7 +32,6 @@
 
 #include <chrono>     // std::chrono::steady_clock
 #include <cstddef>    // std::size_t
-#include <cstdio>     // std::snprintf
 #include <exception>  // std::exception
 #include <lazyload/registry.hpp>
 #if defined(LAZYLOAD_BENCH_WITH_JSON)
@@ -45,21 +44,11 @@
 #include <utility>  // std::move
 #include <vector>   // std::vector
 
+#include "support/names.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Names short enough for the string's small buffer.
-std::vector<std::string> make_names(std::size_t n) {
-  std::vector<std::string> names;
-  names.reserve(n);
-  char buf[32];
-  for (std::size_t i = 0; i < n; ++i) {
-    std::snprintf(buf, sizeof buf, "res-%07zu", i);
-    names.emplace_back(buf);
-  }
-  return names;
-}
 
 // One registry worker, as the other registry benchmarks use.
 lazyload::RegistryOptions one_worker() {
@@ -129,7 +118,7 @@ class CpuPerEntry {
 // registry destroyed, outside the timed part.
 void BM_ScaleAdd(benchmark::State& state, bool chain) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::vector<std::string> names = make_names(n);
+  const std::vector<std::string> names = lazyload_bench::make_names(n);
   CpuPerEntry cpu;
   for (auto _ : state) {
     std::vector<lazyload::EntryOptions> options =
@@ -197,7 +186,7 @@ bool run_on_1mib_stack(ChainJob& job) {
 
 void BM_ScaleChainLoad(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::vector<std::string> names = make_names(n);
+  const std::vector<std::string> names = lazyload_bench::make_names(n);
   CpuPerEntry cpu;
   for (auto _ : state) {
     std::vector<lazyload::EntryOptions> options = chain_options(names);
@@ -237,7 +226,7 @@ lazyload::LazyRegistry& unready_registry(std::size_t n) {
     r = std::make_unique<lazyload::LazyRegistry>(one_worker());
     lazyload::EntryOptions required;
     required.required = true;
-    for (const std::string& name : make_names(n)) {
+    for (const std::string& name : lazyload_bench::make_names(n)) {
       r->add(
           name, [] { return 1; }, required);
     }
