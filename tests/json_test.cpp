@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <random>
 #include <regex>
@@ -324,5 +325,26 @@ TEST_CASE("dump_status writes the text of nlohmann's dump of the tree",
       CHECK(lazyload::dump_status(s, indent) ==
             tree.dump(indent, ' ', false, json::error_handler_t::replace));
     }
+  }
+}
+
+TEST_CASE("timestamps are ISO 8601 UTC with milliseconds at any date",
+          "[json]") {
+  // detail::iso8601_utc, around the epoch, on a leap day and at both ends
+  // of what system_clock represents here.
+  using std::chrono::milliseconds;
+  using std::chrono::system_clock;
+  const auto at = [](std::int64_t ms) {
+    return lazyload::detail::iso8601_utc(system_clock::time_point(
+        std::chrono::duration_cast<system_clock::duration>(milliseconds(ms))));
+  };
+  CHECK(at(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(at(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(at(951827696789) == "2000-02-29T12:34:56.789Z");
+  if (system_clock::duration::period::den == 1000000000) {  // libstdc++
+    CHECK(lazyload::detail::iso8601_utc(system_clock::time_point::max()) ==
+          "2262-04-11T23:47:16.854Z");
+    CHECK(lazyload::detail::iso8601_utc(system_clock::time_point::min()) ==
+          "1677-09-21T00:12:43.146Z");
   }
 }

@@ -51,6 +51,7 @@
 #ifndef LAZYLOAD_JSON_HPP_
 #define LAZYLOAD_JSON_HPP_
 
+#include <algorithm>          // std::all_of
 #include <array>              // std::array
 #include <charconv>           // std::to_chars
 #include <chrono>             // std::chrono::system_clock
@@ -313,11 +314,10 @@ class JsonText {
   // Whether `value` is printable ASCII without `"` or `\`: nothing to
   // escape or replace.
   static bool is_plain(std::string_view value) {
-    for (const char c : value) {
+    return std::all_of(value.begin(), value.end(), [](char c) {
       const auto byte = static_cast<unsigned char>(c);
-      if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\') return false;
-    }
-    return true;
+      return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+    });
   }
 
   void newline() {

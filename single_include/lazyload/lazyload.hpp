@@ -4265,9 +4265,52 @@ inline void append_microseconds(std::string& out, std::int64_t nanoseconds) {
   out += fraction;
 }
 
+// A day of the proleptic Gregorian calendar.
+struct CivilDate {
+  std::int64_t year;
+  std::int64_t month;  // 1 to 12
+  std::int64_t day;    // 1 to 31
+};
+
+// Days since 1970-01-01 to year, month and day: Howard Hinnant's
+// civil_from_days.
+inline CivilDate civil_from_days(std::int64_t days) {
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe =
+      (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  return {yoe + era * 400 + (month <= 2 ? 1 : 0), month, day};
+}
+
+// "YYYY-MM-DDThh:mm:ss.mmmZ" for a year of four digits, without snprintf:
+// a status dump writes one per entry.
+inline std::string iso8601_four_digit_year(const CivilDate& date,
+                                           std::int64_t ms_in_day) {
+  char text[] = "0000-00-00T00:00:00.000Z";
+  const auto put = [&text](std::size_t at, std::int64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10) {
+      text[at + static_cast<std::size_t>(i)] =
+          static_cast<char>('0' + value % 10);
+    }
+  };
+  put(0, date.year, 4);
+  put(5, date.month, 2);
+  put(8, date.day, 2);
+  put(11, ms_in_day / 3600000, 2);
+  put(14, ms_in_day / 60000 % 60, 2);
+  put(17, ms_in_day / 1000 % 60, 2);
+  put(20, ms_in_day % 1000, 3);
+  return {text, sizeof text - 1};
+}
+
 // Returns `t` as an ISO 8601 UTC timestamp with milliseconds,
 // "2026-11-25T04:35:02.123Z", computed without gmtime (whose result is
-// shared) by Howard Hinnant's civil_from_days.
+// shared).
 inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
@@ -4280,39 +4323,16 @@ inline std::string iso8601_utc(std::chrono::system_clock::time_point t) {
     in_day += kMsPerDay;
     --days;
   }
-  // civil_from_days: days since 1970-01-01 to year, month, day.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe =
-      (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  if (year >= 0 && year <= 9999) {  // without snprintf: a status dump
-    char text[] = "0000-00-00T00:00:00.000Z";  // writes one per entry
-    const auto put = [&text](std::size_t at, std::int64_t value, int digits) {
-      for (int i = digits - 1; i >= 0; --i, value /= 10) {
-        text[at + static_cast<std::size_t>(i)] =
-            static_cast<char>('0' + value % 10);
-      }
-    };
-    put(0, year, 4);
-    put(5, month, 2);
-    put(8, day, 2);
-    put(11, in_day / 3600000, 2);
-    put(14, in_day / 60000 % 60, 2);
-    put(17, in_day / 1000 % 60, 2);
-    put(20, in_day % 1000, 3);
-    return std::string(text, sizeof text - 1);
+  const CivilDate date = civil_from_days(days);
+  if (date.year >= 0 && date.year <= 9999) {
+    return iso8601_four_digit_year(date, in_day);
   }
   char buffer[160];  // room for any 64-bit year, to satisfy -Wformat-truncation
   std::snprintf(buffer, sizeof buffer,
                 "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(year), static_cast<long long>(month),
-                static_cast<long long>(day),
+                static_cast<long long>(date.year),
+                static_cast<long long>(date.month),
+                static_cast<long long>(date.day),
                 static_cast<long long>(in_day / 3600000),
                 static_cast<long long>(in_day / 60000 % 60),
                 static_cast<long long>(in_day / 1000 % 60),
