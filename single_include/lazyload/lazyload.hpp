@@ -1592,7 +1592,8 @@ class LazyHandleBase {
   // reload cancels it. On a handle that is not loaded, reload() is load().
   // Thread safety: safe to call concurrently with every member.
   // Throws: LoadError naming the entry (the current value still serves);
-  // LoadCancelled if the reload was cancelled; CycleError as load().
+  // LoadCancelled if the reload was cancelled; CycleError as load();
+  // std::bad_alloc if the first reload cannot allocate its state.
   // Invalidates: when the new value is published, every reference and
   // pointer from get(), operator*, operator-> and try_get() to the old
   // value, as unload() does. Leases stay valid.
