@@ -74,6 +74,16 @@ lazyload::LazyRegistry& loaded_registry(std::size_t n) {
 // ---------------------------------------------------------------------------
 // Lookup by name.
 
+// Reports a lookup benchmark's items and its allocations per lookup.
+void report_lookups(benchmark::State& state,
+                    const lazyload_bench::AllocScope& scope) {
+  state.counters["allocs_per_op"] =
+      benchmark::Counter(static_cast<double>(scope.allocations()) /
+                             static_cast<double>(state.iterations()),
+                         benchmark::Counter::kAvgThreads);
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_RegistryGetByName(benchmark::State& state) {
   lazyload::LazyRegistry& r = loaded_registry(1000);
   const std::string name = "res-0000500";
@@ -83,11 +93,7 @@ void BM_RegistryGetByName(benchmark::State& state) {
     int v = r.get<int>(name);
     benchmark::DoNotOptimize(v);
   }
-  state.counters["allocs_per_op"] =
-      benchmark::Counter(static_cast<double>(scope.allocations()) /
-                             static_cast<double>(state.iterations()),
-                         benchmark::Counter::kAvgThreads);
-  state.SetItemsProcessed(state.iterations());
+  report_lookups(state, scope);
 }
 
 // Each thread looks up its own random sequence of names (fixed seed per
@@ -110,11 +116,7 @@ void BM_RegistryGetByName100k(benchmark::State& state) {
     int v = r.get<int>(order[next++ & (kLookups - 1)]);
     benchmark::DoNotOptimize(v);
   }
-  state.counters["allocs_per_op"] =
-      benchmark::Counter(static_cast<double>(scope.allocations()) /
-                             static_cast<double>(state.iterations()),
-                         benchmark::Counter::kAvgThreads);
-  state.SetItemsProcessed(state.iterations());
+  report_lookups(state, scope);
 }
 
 void BM_RegistryGetKeptHandle(benchmark::State& state) {

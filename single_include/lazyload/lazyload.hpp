@@ -1817,6 +1817,7 @@ class LazyHandleBase {
   std::shared_ptr<void> set_owner(std::shared_ptr<void> value) noexcept;
   void fold_lease_uses() noexcept;
   void stamp_lease() noexcept;
+  void stamp_use() noexcept;
 
   // Reports to the observer, without the mutex held.
   void notify(Status from, Status to,
@@ -2679,10 +2680,15 @@ inline bool LazyHandleBase::evict_if_unused() noexcept {
 }
 
 inline void LazyHandleBase::touch() noexcept {
-  std::atomic<std::uint64_t>& sequence = detail::use_sequence();
   cold_->uses_.fetch_add(1, std::memory_order_relaxed);
+  stamp_use();
+}
+
+// Makes this handle the most recently used: the next number of the use
+// sequence, and the time.
+inline void LazyHandleBase::stamp_use() noexcept {
   cold_->last_used_seq_.store(
-      sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+      detail::use_sequence().fetch_add(1, std::memory_order_relaxed) + 1,
       std::memory_order_relaxed);
   cold_->last_used_at_.store(
       std::chrono::steady_clock::now().time_since_epoch().count(),
@@ -2756,18 +2762,10 @@ inline void LazyHandleBase::fold_lease_uses() noexcept {
 // sequence each period, so a value in steady use is stamped again (with the
 // time) at least once per period: idle times are exact to that period.
 inline void LazyHandleBase::stamp_lease() noexcept {
-  std::atomic<std::uint64_t>& sequence = detail::use_sequence();
-  Cold& cold = *cold_;
-  if (cold.last_used_seq_.load(std::memory_order_relaxed) ==
-      sequence.load(std::memory_order_relaxed)) {
-    return;
+  if (cold_->last_used_seq_.load(std::memory_order_relaxed) !=
+      detail::use_sequence().load(std::memory_order_relaxed)) {
+    stamp_use();
   }
-  cold.last_used_seq_.store(
-      sequence.fetch_add(1, std::memory_order_relaxed) + 1,
-      std::memory_order_relaxed);
-  cold.last_used_at_.store(
-      std::chrono::steady_clock::now().time_since_epoch().count(),
-      std::memory_order_relaxed);
 }
 
 inline void LazyHandleBase::notify(Status from, Status to,
